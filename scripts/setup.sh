@@ -1,0 +1,22 @@
+#!/bin/sh
+# Installs the Debian packages septune needs, only those that are missing.
+#   scripts/setup.sh            build + test dependencies and the peers (XNNPACK, oneDNN)
+#   scripts/setup.sh --no-peers without the peers (the benchmarks then skip them)
+set -eu
+
+packages="luajit libluajit-5.1-dev tcc libtcc-dev libcmocka-dev cmake make gcc clang binutils pkg-config valgrind"
+if [ "${1:-}" != "--no-peers" ]; then
+  packages="$packages libxnnpack-dev libdnnl-dev"
+fi
+
+missing=""
+for p in $packages; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
+echo "septune setup: installing$missing" >&2
+$sudo apt-get update -q
+# shellcheck disable=SC2086
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends $missing
