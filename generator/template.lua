@@ -15,7 +15,7 @@
 
 local M = {}
 
-local root = os.getenv("SEPTUNE_LUA_ROOT") or "."
+local root = rawget(_G, "SEPTUNE_LUA_ROOT") or os.getenv("SEPTUNE_LUA_ROOT") or "."
 local template_dir = root .. "/templates"
 local cache = {}
 

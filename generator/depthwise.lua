@@ -1,0 +1,45 @@
+-- depthwise.lua — the depthwise kernel family: picks the template for an
+-- ISA, derives its parameters from the shape and knobs, renders the source.
+local T = require("template")
+local G = require("dw_geometry")
+local K = require("knobs")
+local C = require("c_text")
+local space = require("depthwise_knobs")
+
+local M = { space = space }
+
+local function vclobbers(from, to)
+  local t = {}
+  for i = from, to do t[#t + 1] = string.format('"xmm%d"', i) end
+  return table.concat(t, ", ")
+end
+
+-- Returns source, symbol for a valid op/isa/knobs (knobs already complete).
+function M.render(op, isa, k, symbol)
+  local g = G.derive(op)
+  local lo, hi = 0, 6
+  if op.act == "clamp" then lo, hi = op.act_min, op.act_max end
+  local params = {
+    op = op, g = g, isa = isa, k = k, symbol = symbol,
+    shape = op.line, knobs = K.format(space, k),
+    act_c = C.activation(op, "acc", "            "),
+    lo = C.float(lo), hi = C.float(hi),
+  }
+  if isa == "scalar" then
+    return T.render("depthwise_c.c.in", params)
+  end
+  local X86 = require("dw_x86")
+  local block, covered = X86.row_block({ op = op, g = g, k = k, isa = isa })
+  local gprs = {}
+  for _, r in ipairs(X86.GPR_CLOBBERS) do gprs[#gprs + 1] = '"' .. r .. '"' end
+  params.dw = X86
+  params.asm = block:to_c_bytes("")
+  params.covered = covered
+  params.mask_lanes = (isa == "avx2") and (g.co % 8) or 0
+  params.gpr_clobbers = table.concat(gprs, ", ")
+  params.vclobbers16 = vclobbers(0, 15)
+  params.vclobbers32 = vclobbers(16, 31)
+  return T.render("depthwise_x86.c.in", params)
+end
+
+return M

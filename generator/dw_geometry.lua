@@ -1,0 +1,45 @@
+-- dw_geometry.lua — what every depthwise template derives from the shape:
+-- output size, the channel count the vector code sees, and which output
+-- columns read only real input (the interior) versus padding (the borders).
+
+local M = {}
+
+-- Lanes per vector for each ISA's vector code.
+M.lanes = { scalar = 1, sse = 4, avx2 = 8, avx512 = 16 }
+
+-- Packed weights hold every channel count rounded up to this many lanes, so
+-- one packing serves every ISA: [bias][kh*kw taps], each CO_PAD floats.
+M.PACK_LANES = 16
+
+function M.derive(op)
+  local g = {}
+  g.oh = math.floor((op.h + op.pt + op.pb - op.dh * (op.kh - 1) - 1) / op.sh) + 1
+  g.ow = math.floor((op.w + op.pl + op.pr - op.dw * (op.kw - 1) - 1) / op.sw) + 1
+  g.co = op.c * op.m
+  -- With a multiplier the kernel reads an input expanded to co channels.
+  g.ci = g.co
+  g.co_pad = math.ceil(g.co / M.PACK_LANES) * M.PACK_LANES
+  g.taps = op.kh * op.kw
+  -- Columns whose every tap lands inside the input row.
+  local lo, hi = nil, nil
+  for ox = 0, g.ow - 1 do
+    local first = ox * op.sw - op.pl
+    local last = first + (op.kw - 1) * op.dw
+    if first >= 0 and last < op.w then
+      lo = lo or ox
+      hi = ox
+    end
+  end
+  g.int_lo, g.int_hi = lo, hi            -- nil when no column is interior
+  g.n_int = lo and (hi - lo + 1) or 0
+  return g
+end
+
+-- Input column of output column ox, tap kx; nil when it falls in padding.
+function M.input_col(op, ox, kx)
+  local ix = ox * op.sw - op.pl + kx * op.dw
+  if ix < 0 or ix >= op.w then return nil end
+  return ix
+end
+
+return M

@@ -1,0 +1,307 @@
+-- dw_x86.lua — the machine code of one depthwise output row, for SSE, AVX2
+-- and AVX-512, built with the x86asm assembler.
+--
+-- The block computes one output row for every channel (minus the SSE tail,
+-- which the C scaffolding does). It reads an argument record at %rdi laid out
+-- by templates/depthwise_x86.c.in:
+--    0 + 8*ky   input row pointer of tap row ky (or the zero row)
+--   64          output row pointer
+--   72          packed weights: [bias][kh*kw taps], co_pad floats each
+--  128 + 64*i   constant rows of 16 floats: see CONST below
+--
+-- Registers: one GPR per tap row (kh <= 7), %rax output, %r14 weights; the
+-- three advance by one channel tile per pass of the tile loop (%r15 counts
+-- the passes). In the interior column loop %rbx and %r12 are the input and
+-- output column offsets and %rcx counts the column groups.
+local X = require("x86asm")
+local G = require("dw_geometry")
+
+local M = {}
+
+local ROW_REGS = { "%rsi", "%rdx", "%r8", "%r9", "%r10", "%r11", "%r13" }
+
+-- Byte offsets of the constant rows in the argument record.
+M.CONST = { zero = 128, lo = 192, hi = 256, three = 320, sixth = 384, mask = 448 }
+M.ARGS_BYTES = 512
+
+-- What differs between the three vector ISAs.
+local VEC = {
+  avx512 = { lanes = 16, bytes = 64, name = "zmm", bcast = "{1to16}", fma = true },
+  avx2   = { lanes = 8,  bytes = 32, name = "ymm", fma = true },
+  sse    = { lanes = 4,  bytes = 16, name = "xmm", fma = false },
+}
+
+local function addr(disp, base, index)
+  if index then return string.format("%d(%s,%s,1)", disp, base, index) end
+  return string.format("%d(%s)", disp, base)
+end
+
+-- Builds the row block. P carries op (the shape), g (dw_geometry.derive),
+-- k (knobs) and isa. Returns the x86asm block and the number of channels it
+-- covers (the rest, SSE only, is the scaffolding's scalar tail).
+function M.row_block(P)
+  local op, g, k, isa = P.op, P.g, P.k, P.isa
+  local V = assert(VEC[isa], "dw_x86: no vector ISA " .. tostring(isa))
+  local b = X.block()
+  local function e(fmt, ...) b:emit(string.format(fmt, ...)) end
+  local function vr(i) return "%" .. V.name .. i end
+
+  local full_vectors = math.floor(g.co / V.lanes)
+  local tail_lanes = g.co % V.lanes
+  -- SSE has no masked loads: its tail channels go to the C scaffolding.
+  local masked_tail = tail_lanes > 0 and isa ~= "sse"
+  local covered = full_vectors * V.lanes + (masked_tail and tail_lanes or 0)
+  local in_px = g.ci * 4          -- bytes per input pixel
+  local out_px = g.co * 4         -- bytes per output pixel
+  local tap_bytes = g.co_pad * 4  -- bytes per tap row of packed weights
+
+  -- Vector register allocation: accumulators, then weights, then temps.
+  local nacc = k.ct * k.wt
+  local function acc(j, v) return vr(j * k.ct + v) end
+  local wbase = nacc
+  local function wreg(t, v) return vr(wbase + t * k.ct + v) end
+  local nw = (k.wreg == 1) and g.taps * k.ct or 0
+  local T1 = vr(nacc + nw)
+  local T2 = vr(nacc + nw + 1)
+  local MASK = T2 -- AVX2 tail mask shares the second temporary's slot
+
+  local function const(name)
+    if isa == "avx512" then return string.format("%d(%%rdi)%s", M.CONST[name], V.bcast) end
+    return string.format("%d(%%rdi)", M.CONST[name])
+  end
+
+  -- One group: `cols` output columns computed together, each described by
+  -- { j = register column, taps = { {ky, kx, in_disp}, ... }, out_disp },
+  -- addressed from the row registers plus optional index registers.
+  local function group(cols, nv, partial, in_index, out_index)
+    local masked_last = partial and isa == "avx512"
+    local function vmask(v) return (masked_last and v == nv - 1) and "{%k1}" or "" end
+    local function is_tail(v) return partial and v == nv - 1 end
+    -- accumulators start at the bias (or zero)
+    for _, c in ipairs(cols) do
+      for v = 0, nv - 1 do
+        if op.bias == 1 then
+          local mov = isa == "sse" and "movups" or "vmovups"
+          e("%s %s, %s", mov, addr(v * V.bytes, "%r14"), acc(c.j, v))
+        elseif isa == "sse" then
+          e("xorps %s, %s", acc(c.j, v), acc(c.j, v))
+        elseif isa == "avx512" then
+          e("vpxord %s, %s, %s", acc(c.j, v), acc(c.j, v), acc(c.j, v))
+        else
+          e("vxorps %s, %s, %s", acc(c.j, v), acc(c.j, v), acc(c.j, v))
+        end
+      end
+    end
+    -- the multiply-adds
+    local function fma(c, tap, v)
+      local src = addr(tap.disp + v * V.bytes, ROW_REGS[tap.ky + 1], in_index)
+      local t = tap.ky * op.kw + tap.kx
+      local wmem = addr((1 + t) * tap_bytes + v * V.bytes, "%r14")
+      local A = acc(c.j, v)
+      if isa == "sse" then
+        e("movups %s, %s", src, T1)
+        e("mulps %s, %s", k.wreg == 1 and wreg(t, v) or wmem, T1)
+        e("addps %s, %s", T1, A)
+      elseif isa == "avx2" and is_tail(v) then
+        e("vmaskmovps %s, %s, %s", src, MASK, T1)
+        e("vfmadd231ps %s, %s, %s", k.wreg == 1 and wreg(t, v) or wmem, T1, A)
+      elseif k.wreg == 1 then
+        e("vfmadd231ps %s, %s, %s%s", src, wreg(t, v), A, vmask(v))
+      else
+        e("vmovups %s, %s%s", src, T1, masked_last and v == nv - 1 and "{%k1}{z}" or "")
+        e("vfmadd231ps %s, %s, %s", wmem, T1, A)
+      end
+    end
+    if k.order == 0 then
+      for ky = 0, op.kh - 1 do
+        for kx = 0, op.kw - 1 do
+          for _, c in ipairs(cols) do
+            for _, tap in ipairs(c.taps) do
+              if tap.ky == ky and tap.kx == kx then
+                for v = 0, nv - 1 do fma(c, tap, v) end
+              end
+            end
+          end
+        end
+      end
+    else
+      for _, c in ipairs(cols) do
+        for _, tap in ipairs(c.taps) do
+          for v = 0, nv - 1 do fma(c, tap, v) end
+        end
+      end
+    end
+    -- activation and store
+    for _, c in ipairs(cols) do
+      for v = 0, nv - 1 do
+        local A = acc(c.j, v)
+        if isa == "sse" then
+          if op.act == "relu" or op.act == "relu6" or op.act == "clamp" then
+            e("movups %s, %s", const(op.act == "relu" and "zero" or "lo"), T1)
+            e("maxps %s, %s", T1, A)
+          end
+          if op.act == "relu6" or op.act == "clamp" then
+            e("movups %s, %s", const("hi"), T1)
+            e("minps %s, %s", T1, A)
+          end
+          if op.act == "hswish" then
+            e("movups %s, %s", const("three"), T2)
+            e("movaps %s, %s", A, T1)
+            e("addps %s, %s", T2, T1)
+            e("xorps %s, %s", T2, T2)
+            e("maxps %s, %s", T2, T1)
+            e("movups %s, %s", const("hi"), T2)
+            e("minps %s, %s", T2, T1)
+            e("movups %s, %s", const("sixth"), T2)
+            e("mulps %s, %s", T2, T1)
+            e("mulps %s, %s", T1, A)
+          end
+          e("movups %s, %s", A, addr(c.out_disp + v * V.bytes, "%rax", out_index))
+        else
+          if op.act == "relu" then
+            e("vmaxps %s, %s, %s", const("zero"), A, A)
+          elseif op.act == "relu6" or op.act == "clamp" then
+            e("vmaxps %s, %s, %s", const("lo"), A, A)
+            e("vminps %s, %s, %s", const("hi"), A, A)
+          elseif op.act == "hswish" then
+            e("vaddps %s, %s, %s", const("three"), A, T1)
+            e("vmaxps %s, %s, %s", const("zero"), T1, T1)
+            e("vminps %s, %s, %s", const("hi"), T1, T1)
+            e("vmulps %s, %s, %s", const("sixth"), T1, T1)
+            e("vmulps %s, %s, %s", T1, A, A)
+          end
+          local dst = addr(c.out_disp + v * V.bytes, "%rax", out_index)
+          if isa == "avx2" and is_tail(v) then
+            e("vmaskmovps %s, %s, %s", A, MASK, dst)
+          else
+            e("vmovups %s, %s%s", A, dst, vmask(v))
+          end
+        end
+      end
+    end
+  end
+
+  -- Taps of output column ox (absolute), skipping those in padding.
+  local function border_column(ox)
+    local taps = {}
+    for ky = 0, op.kh - 1 do
+      for kx = 0, op.kw - 1 do
+        local ix = G.input_col(op, ox, kx)
+        if ix then taps[#taps + 1] = { ky = ky, kx = kx, disp = ix * in_px } end
+      end
+    end
+    return { j = 0, taps = taps, out_disp = ox * out_px }
+  end
+
+  -- Columns j of an interior group relative to the column offset registers;
+  -- the group's first column is output column `ox0` when the offsets are 0.
+  local function interior_group(ox0, width)
+    local cols = {}
+    for j = 0, width - 1 do
+      local taps = {}
+      for ky = 0, op.kh - 1 do
+        for kx = 0, op.kw - 1 do
+          local ix = (ox0 + j) * op.sw - op.pl + kx * op.dw
+          taps[#taps + 1] = { ky = ky, kx = kx, disp = ix * in_px }
+        end
+      end
+      cols[#cols + 1] = { j = j, taps = taps, out_disp = (ox0 + j) * out_px }
+    end
+    return cols
+  end
+
+  local label_id = 0
+  local function fresh(name) label_id = label_id + 1; return name .. label_id end
+
+  -- One pass over the row for a tile of nv vectors (the last partial when
+  -- `partial`); pointers are tile-relative.
+  local function tile(nv, partial)
+    if k.wreg == 1 then
+      for t = 0, g.taps - 1 do
+        for v = 0, nv - 1 do
+          local mov = isa == "sse" and "movups" or "vmovups"
+          e("%s %s, %s", mov, addr((1 + t) * tap_bytes + v * V.bytes, "%r14"), wreg(t, v))
+        end
+      end
+    end
+    if isa == "avx2" and partial then e("vmovups %d(%%rdi), %s", M.CONST.mask, MASK) end
+    local ox = 0
+    while ox < g.ow do
+      if g.n_int > 0 and ox == g.int_lo then
+        local groups = math.floor(g.n_int / k.wt)
+        local rest = g.n_int % k.wt
+        e("xor %%ebx, %%ebx")
+        e("xor %%r12d, %%r12d")
+        if groups > 0 then
+          local top = fresh("cols")
+          if groups > 1 then
+            e("mov $%d, %%ecx", groups)
+            b:label(top)
+          end
+          group(interior_group(g.int_lo, k.wt), nv, partial, "%rbx", "%r12")
+          if groups > 1 or rest > 0 then
+            e("add $%d, %%rbx", k.wt * op.sw * in_px)
+            e("add $%d, %%r12", k.wt * out_px)
+          end
+          if groups > 1 then
+            e("dec %%ecx")
+            e("jnz %s", top)
+          end
+        end
+        if rest > 0 then group(interior_group(g.int_lo, rest), nv, partial, "%rbx", "%r12") end
+        ox = g.int_hi + 1
+      else
+        group({ border_column(ox) }, nv, partial)
+        ox = ox + 1
+      end
+    end
+    if k.pf == 1 then
+      -- Touch the input row that enters the window at the next output row,
+      -- one line per 64 bytes of this tile, so it is in L1 when needed.
+      local next_row = op.sh * op.w * in_px
+      local last = ROW_REGS[op.kh]
+      for px = 0, op.w - 1 do
+        for off = 0, nv * V.bytes - 1, 64 do
+          e("prefetcht0 %d(%s)", next_row + px * in_px + off, last)
+        end
+      end
+    end
+  end
+
+  for ky = 0, op.kh - 1 do e("mov %d(%%rdi), %s", 8 * ky, ROW_REGS[ky + 1]) end
+  e("mov 64(%%rdi), %%rax")
+  e("mov 72(%%rdi), %%r14")
+  if isa == "avx512" and masked_tail then
+    e("mov $%d, %%r15d", bit.lshift(1, tail_lanes) - 1)
+    e("kmovw %%r15d, %%k1")
+  end
+
+  local tiles = math.floor(full_vectors / k.ct)
+  local step = k.ct * V.bytes
+  local function advance(bytes)
+    for ky = 0, op.kh - 1 do e("add $%d, %s", bytes, ROW_REGS[ky + 1]) end
+    e("add $%d, %%rax", bytes)
+    e("add $%d, %%r14", bytes)
+  end
+  local rest_vectors = full_vectors - tiles * k.ct + (masked_tail and 1 or 0)
+  if tiles > 0 then
+    if tiles > 1 then
+      e("mov $%d, %%r15d", tiles)
+      b:label("tiles")
+    end
+    tile(k.ct, false)
+    if tiles > 1 or rest_vectors > 0 then advance(step) end
+    if tiles > 1 then
+      e("dec %%r15d")
+      e("jnz tiles")
+    end
+  end
+  if rest_vectors > 0 then tile(rest_vectors, masked_tail) end
+  if isa ~= "sse" then e("vzeroupper") end
+  return b, covered
+end
+
+-- The clobber list of a row block: every GPR it may touch.
+M.GPR_CLOBBERS = { "rax", "rbx", "rcx", "rdx", "rsi", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15" }
+
+return M

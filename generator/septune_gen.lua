@@ -1,0 +1,70 @@
+-- septune_gen.lua — the generator's entry point, called by the runtime
+-- (runtime/src/generator.c) and the tuner: op table + ISA + knob string in,
+-- C source out.
+--
+-- op is a table with the fields of septune.h: kind ("dw" | "pw"), n h w,
+-- dw: c kh kw sh sw dh dw pt pl pb pr m, pw: ci co, and bias (0|1),
+-- act ("none" | "relu" | "relu6" | "clamp" | "hswish"), act_min, act_max,
+-- line (the canonical layer line).
+local K = require("knobs")
+
+local M = {}
+
+-- Bumped whenever a template change alters generated code, so tuning records
+-- of older kernels are not reused for newer ones.
+M.TEMPLATE_VERSION = 1
+
+local families = { dw = "depthwise" }
+
+local function family(op)
+  local name = families[op.kind]
+  if not name then error("generator: no kernel family for op kind '" .. tostring(op.kind) .. "'", 0) end
+  return require(name)
+end
+
+-- FNV-1a, 32 bits: a short stable name for a kernel.
+local function hash(s)
+  local h = 2166136261
+  for i = 1, #s do
+    h = bit.bxor(h, s:byte(i))
+    h = bit.tobit(h * 16777619 % 4294967296)
+  end
+  return bit.tohex(h)
+end
+
+local function resolve(op, isa, knob_string)
+  local fam = family(op)
+  local given = K.parse(fam.space, knob_string)
+  local k = K.complete(fam.space, op, isa, given, fam.space.default(op, isa))
+  return fam, k
+end
+
+-- Returns source, symbol, canonical knob string.
+function M.render(op, isa, knob_string)
+  local fam, k = resolve(op, isa, knob_string)
+  local knobs = K.format(fam.space, k)
+  local symbol = string.format("septune_%s_%s_%s", op.kind, isa,
+    hash(tostring(op.line) .. "|" .. isa .. "|" .. knobs .. "|" .. M.TEMPLATE_VERSION))
+  local source = fam.render(op, isa, k, symbol)
+  return source, symbol, knobs
+end
+
+-- The canonical default knob string for op on isa.
+function M.default_knobs(op, isa)
+  local fam, k = resolve(op, isa, nil)
+  return K.format(fam.space, k)
+end
+
+-- Every valid knob string of the space, one per line.
+function M.space(op, isa)
+  local fam = family(op)
+  local lines = {}
+  for _, k in ipairs(K.enumerate(fam.space, op, isa)) do lines[#lines + 1] = K.format(fam.space, k) end
+  return table.concat(lines, "\n")
+end
+
+function M.template_version()
+  return tostring(M.TEMPLATE_VERSION)
+end
+
+return M

@@ -1,0 +1,281 @@
+/*
+ * septune.h — the public API of septune: tuned depthwise and pointwise (1x1)
+ * convolution kernels for the CPU the program runs on.
+ *
+ * Conventions
+ *   - Activations are NHWC, fp32, contiguous, batch N >= 1.
+ *   - Every function that can fail returns a septune_status. Functions taking
+ *     a `septune_error *err` also fill it (when err is not NULL) with the
+ *     status and a one-line message naming what is wrong, e.g.
+ *     "depthwise: h must be >= 1 (got 0)". The library never prints and never
+ *     calls exit.
+ *   - Dimensions are int64_t so that a negative value is reported as such
+ *     instead of wrapping around.
+ *   - A plan is immutable once created; septune_execute may be called on the
+ *     same plan from several threads at once (each call with its own tensors).
+ */
+#ifndef SEPTUNE_H
+#define SEPTUNE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SEPTUNE_VERSION_MAJOR 0
+#define SEPTUNE_VERSION_MINOR 1
+#define SEPTUNE_VERSION_PATCH 0
+
+/* ------------------------------------------------------------------------ */
+/* Status and errors                                                         */
+
+typedef enum septune_status {
+  SEPTUNE_OK = 0,
+  SEPTUNE_ERR_INVALID_ARGUMENT = 1, /* a NULL pointer or a bad descriptor field */
+  SEPTUNE_ERR_UNSUPPORTED = 2,      /* valid request this build or CPU cannot serve
+                                       (e.g. a forced ISA the CPU lacks) */
+  SEPTUNE_ERR_OUT_OF_MEMORY = 3,
+  SEPTUNE_ERR_GENERATOR = 4,        /* the Lua generator failed to render a kernel */
+  SEPTUNE_ERR_COMPILE = 5,          /* libtcc rejected the generated source */
+  SEPTUNE_ERR_IO = 6,               /* a file could not be read or written */
+  SEPTUNE_ERR_PARSE = 7             /* a layer line or database line is malformed */
+} septune_status;
+
+#define SEPTUNE_ERROR_MESSAGE_SIZE 512
+
+typedef struct septune_error {
+  septune_status status;
+  char message[SEPTUNE_ERROR_MESSAGE_SIZE];
+} septune_error;
+
+/* Returns a static, human-readable name for a status ("invalid argument",
+ * ...); "unknown status" for a value outside the enum. Never NULL. */
+const char *septune_status_string(septune_status status);
+
+/* ------------------------------------------------------------------------ */
+/* Instruction sets                                                          */
+
+typedef enum septune_isa {
+  SEPTUNE_ISA_AUTO = 0,   /* the best ISA the CPU and OS support */
+  SEPTUNE_ISA_SCALAR = 1, /* portable C, any CPU */
+  SEPTUNE_ISA_SSE = 2,    /* x86-64 SSE, 4 lanes */
+  SEPTUNE_ISA_AVX2 = 3,   /* AVX2 + FMA3, 8 lanes */
+  SEPTUNE_ISA_AVX512 = 4  /* AVX-512F, 16 lanes */
+} septune_isa;
+
+/* Returns 1 when this CPU and its OS (XSAVE state enabled) can run `isa`,
+ * else 0. SEPTUNE_ISA_AUTO and SEPTUNE_ISA_SCALAR always return 1; an
+ * unknown value returns 0. */
+int septune_cpu_has_isa(septune_isa isa);
+
+/* Returns the widest ISA septune_cpu_has_isa accepts. Never AUTO. */
+septune_isa septune_cpu_best_isa(void);
+
+/* Returns "auto", "scalar", "sse", "avx2" or "avx512"; "unknown" otherwise. */
+const char *septune_isa_name(septune_isa isa);
+
+/* Parses an ISA name as printed by septune_isa_name. Returns SEPTUNE_OK, or
+ * SEPTUNE_ERR_INVALID_ARGUMENT for NULL or an unknown name. */
+septune_status septune_isa_from_name(const char *name, septune_isa *isa);
+
+/* ------------------------------------------------------------------------ */
+/* Activations                                                               */
+
+typedef enum septune_activation {
+  SEPTUNE_ACT_NONE = 0,
+  SEPTUNE_ACT_RELU = 1,   /* max(x, 0) */
+  SEPTUNE_ACT_RELU6 = 2,  /* min(max(x, 0), 6) */
+  SEPTUNE_ACT_CLAMP = 3,  /* min(max(x, act_min), act_max); act_min <= act_max */
+  SEPTUNE_ACT_HSWISH = 4  /* x * min(max(x + 3, 0), 6) / 6 */
+} septune_activation;
+
+/* Returns "none", "relu", "relu6", "clamp", "hswish"; "unknown" otherwise. */
+const char *septune_activation_name(septune_activation act);
+
+/* ------------------------------------------------------------------------ */
+/* Operators                                                                 */
+
+/* Depthwise convolution. Input [n][h][w][c]; output [n][oh][ow][c*multiplier]
+ * where output channel o = ci*multiplier + m reads input channel ci (the
+ * channel order of PyTorch's Conv2d(groups=c) and TensorFlow's
+ * DepthwiseConv2D).
+ *   oh = (h + pad_top + pad_bottom - dilation_h*(kh-1) - 1) / stride_h + 1
+ *   ow = (w + pad_left + pad_right - dilation_w*(kw-1) - 1) / stride_w + 1
+ * Canonical weight layout: [kh][kw][c*multiplier]. Bias (optional): [c*multiplier]. */
+typedef struct septune_depthwise_desc {
+  int64_t n, h, w, c;
+  int64_t kh, kw;
+  int64_t stride_h, stride_w;
+  int64_t dilation_h, dilation_w;
+  int64_t pad_top, pad_left, pad_bottom, pad_right;
+  int64_t multiplier;
+  int has_bias;                /* 0 or 1 */
+  septune_activation act;
+  float act_min, act_max;      /* used by SEPTUNE_ACT_CLAMP only */
+} septune_depthwise_desc;
+
+/* Pointwise (1x1) convolution: out[p][co] = act(bias[co] + sum_ci in[p][ci] * w[ci][co])
+ * over p in n*h*w pixels. Canonical weight layout: [ci][co]. Bias: [co]. */
+typedef struct septune_pointwise_desc {
+  int64_t n, h, w, ci, co;
+  int has_bias;
+  septune_activation act;
+  float act_min, act_max;
+} septune_pointwise_desc;
+
+typedef enum septune_op_kind {
+  SEPTUNE_OP_DEPTHWISE = 1,
+  SEPTUNE_OP_POINTWISE = 2
+} septune_op_kind;
+
+typedef struct septune_op {
+  septune_op_kind kind;
+  union {
+    septune_depthwise_desc dw;
+    septune_pointwise_desc pw;
+  } u;
+} septune_op;
+
+/* Fills *desc with a 1x1x1x1 depthwise layer: kernel 1x1, stride 1,
+ * dilation 1, no padding, multiplier 1, no bias, no activation. Callers set
+ * the fields they need afterwards. Does nothing if desc is NULL. */
+void septune_depthwise_desc_init(septune_depthwise_desc *desc);
+
+/* Fills *desc with a 1x1x1, ci=co=1 pointwise layer, no bias, no activation. */
+void septune_pointwise_desc_init(septune_pointwise_desc *desc);
+
+/* Sets the four paddings to TensorFlow's "same": output size ceil(in/stride),
+ * total padding max((out-1)*stride + dilation*(k-1) + 1 - in, 0), split with
+ * the smaller half on top/left (asymmetric for e.g. stride 2 on even sizes).
+ * Returns SEPTUNE_ERR_INVALID_ARGUMENT for NULL or when h, w, kh, kw, stride
+ * or dilation is < 1 (err names the field). */
+septune_status septune_depthwise_pad_same(septune_depthwise_desc *desc, septune_error *err);
+
+/* Sets the four paddings to 0 (TensorFlow's "valid"). Returns
+ * SEPTUNE_ERR_INVALID_ARGUMENT for NULL. */
+septune_status septune_depthwise_pad_valid(septune_depthwise_desc *desc, septune_error *err);
+
+/* Validates an operator. Returns SEPTUNE_OK, or SEPTUNE_ERR_INVALID_ARGUMENT
+ * with err naming the first bad field: a dimension < 1 (n, h, w, c, kh, kw,
+ * stride, dilation, multiplier, ci, co), a negative padding, an output size
+ * < 1, a tensor whose byte count overflows size_t, has_bias not 0/1, an
+ * unknown activation or kind, clamp with act_min > act_max or a NaN bound. */
+septune_status septune_op_validate(const septune_op *op, septune_error *err);
+
+/* Output spatial size of a valid op (pointwise: oh=h, ow=w). Returns
+ * SEPTUNE_ERR_INVALID_ARGUMENT as septune_op_validate does. */
+septune_status septune_op_output_size(const septune_op *op, int64_t *oh, int64_t *ow,
+                                      septune_error *err);
+
+/* Element counts of a valid op's tensors (input, output, weights, bias).
+ * Any pointer may be NULL. Returns as septune_op_validate. */
+septune_status septune_op_tensor_sizes(const septune_op *op, size_t *input, size_t *output,
+                                       size_t *weights, size_t *bias, septune_error *err);
+
+/* Floating-point operations of one execution (2 per multiply-add; bias and
+ * activation not counted). Returns 0 for an invalid op. */
+double septune_op_flops(const septune_op *op);
+
+/* Converts PyTorch weights to the canonical layout of a valid op:
+ *   depthwise: [c*m][1][kh][kw]  ->  [kh][kw][c*m]
+ *   pointwise: [co][ci][1][1]    ->  [ci][co]
+ * src and dst must not overlap. Returns SEPTUNE_ERR_INVALID_ARGUMENT for
+ * NULL pointers or an invalid op. */
+septune_status septune_weights_from_pytorch(const septune_op *op, const float *src, float *dst,
+                                            septune_error *err);
+
+/* The plain-C reference: obviously correct, slow. bias may be NULL only if
+ * the op has no bias. Returns SEPTUNE_ERR_INVALID_ARGUMENT for NULL tensors
+ * or an invalid op. */
+septune_status septune_reference_execute(const septune_op *op, const float *weights,
+                                         const float *bias, const float *input, float *output,
+                                         septune_error *err);
+
+/* ------------------------------------------------------------------------ */
+/* Layer lines (the model-file format, one layer per line)                   */
+
+/* A parsed layer line such as
+ *   dw name=b2.dw h=56 w=56 c=144 k=3 s=1 pad=same act=relu6
+ *   pw name=b2.project h=56 w=56 ci=144 co=24 act=none
+ * dw keys: n h w c k|kh kw s|sh sw d|dh dw pad (same|valid|t,l,b,r) m act bias
+ * pw keys: n h w ci co act bias
+ * act: none relu relu6 hswish clamp(min,max). bias: 0|1 (default 0). n defaults to 1. */
+typedef struct septune_layer {
+  char name[64];   /* "" when the line has no name= */
+  septune_op op;
+} septune_layer;
+
+/* Parses one layer line. Returns SEPTUNE_ERR_PARSE with err naming the key
+ * and the problem (unknown key, missing value, not a number, out of range,
+ * repeated key, unknown op), or SEPTUNE_ERR_INVALID_ARGUMENT with err naming
+ * the field when the resulting op fails septune_op_validate. Blank and
+ * comment (#) lines return SEPTUNE_ERR_PARSE with message "empty line". */
+septune_status septune_layer_parse(const char *line, septune_layer *layer, septune_error *err);
+
+/* Formats op as a canonical layer line (no name) into buf. Returns the
+ * length written, or the length needed (excluding NUL) if buf_size is too
+ * small, like snprintf; a negative value for an invalid op. */
+int septune_op_format(const septune_op *op, char *buf, size_t buf_size);
+
+/* ------------------------------------------------------------------------ */
+/* Plans                                                                     */
+
+typedef struct septune_plan septune_plan;
+
+typedef struct septune_plan_options {
+  septune_isa isa;     /* SEPTUNE_ISA_AUTO: the best the CPU has */
+  const char *knobs;   /* NULL: the heuristic default; else "key=value,..." */
+} septune_plan_options;
+
+typedef enum septune_kernel_source {
+  SEPTUNE_KERNEL_DEFAULT = 0, /* generated with the heuristic default knobs */
+  SEPTUNE_KERNEL_FORCED = 1,  /* generated with caller-supplied knobs */
+  SEPTUNE_KERNEL_TUNED = 2,   /* generated from a tuning-database record */
+  SEPTUNE_KERNEL_GENERIC = 3  /* a precompiled generic kernel */
+} septune_kernel_source;
+
+typedef struct septune_plan_info {
+  septune_op op;
+  septune_isa isa;
+  septune_kernel_source source;
+  char knobs[128];       /* canonical "key=value,..." of the kernel's config */
+} septune_plan_info;
+
+/* Creates a plan: validates op, picks the ISA (by CPUID unless forced),
+ * packs weights (canonical layout, copied: the caller may free them after
+ * return) and bias, generates and compiles the kernel. opts may be NULL.
+ * Returns SEPTUNE_OK and sets *plan, or:
+ *   SEPTUNE_ERR_INVALID_ARGUMENT  NULL op/weights/plan, bias NULL while
+ *                                 has_bias, invalid op, malformed knobs
+ *   SEPTUNE_ERR_UNSUPPORTED       forced ISA the CPU lacks, knobs invalid for
+ *                                 this shape and ISA
+ *   SEPTUNE_ERR_OUT_OF_MEMORY
+ *   SEPTUNE_ERR_GENERATOR         the Lua generator failed (err has its message)
+ *   SEPTUNE_ERR_COMPILE           libtcc rejected the source (err has tcc's message)
+ * On failure *plan is set to NULL. */
+septune_status septune_plan_create(const septune_op *op, const float *weights, const float *bias,
+                                   const septune_plan_options *opts, septune_plan **plan,
+                                   septune_error *err);
+
+/* Runs the plan on one input. input and output must not overlap. Returns
+ * SEPTUNE_ERR_INVALID_ARGUMENT for a NULL plan, input or output. Safe to call
+ * concurrently on one plan. */
+septune_status septune_execute(const septune_plan *plan, const float *input, float *output,
+                               septune_error *err);
+
+/* Describes a plan. Returns SEPTUNE_ERR_INVALID_ARGUMENT for NULL. */
+septune_status septune_plan_get_info(const septune_plan *plan, septune_plan_info *info);
+
+/* Returns the generated C source of the plan's kernel (owned by the plan,
+ * valid until it is destroyed), or NULL for a NULL plan or a generic kernel. */
+const char *septune_plan_source(const septune_plan *plan);
+
+/* Frees a plan. NULL is a no-op. */
+void septune_plan_destroy(septune_plan *plan);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SEPTUNE_H */

@@ -1,0 +1,219 @@
+/*
+ * generator.c — hosts LuaJIT and calls generator/septune_gen.lua.
+ */
+#include "generator.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+
+#include "internal.h"
+
+#ifndef SEPTUNE_LUA_ROOT
+#define SEPTUNE_LUA_ROOT "."
+#endif
+
+/* Lua errors raised on purpose for a bad knob string start with this, so they
+ * map to SEPTUNE_ERR_UNSUPPORTED rather than to a generator fault. */
+#define KNOB_ERROR_PREFIX "knobs: "
+
+static pthread_mutex_t gen_lock = PTHREAD_MUTEX_INITIALIZER;
+static lua_State *gen_state;
+
+static const char *lua_root(void)
+{
+  const char *env = getenv("SEPTUNE_LUA_ROOT");
+  return (env && *env) ? env : SEPTUNE_LUA_ROOT;
+}
+
+/* Creates the state and loads septune_gen into the registry. Called with the
+ * lock held. On failure leaves gen_state NULL and describes why. */
+static septune_status open_state(septune_error *err)
+{
+  lua_State *L = luaL_newstate();
+  if (!L)
+    return septune_error_set(err, SEPTUNE_ERR_OUT_OF_MEMORY, "generator: cannot create a Lua state");
+  luaL_openlibs(L);
+
+  const char *root = lua_root();
+  lua_getglobal(L, "package");
+  lua_pushfstring(L, "%s/generator/?.lua;%s/templates/?.lua", root, root);
+  lua_setfield(L, -2, "path");
+  lua_pop(L, 1);
+  lua_pushstring(L, root);
+  lua_setglobal(L, "SEPTUNE_LUA_ROOT");
+
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "septune_gen");
+  if (lua_pcall(L, 1, 1, 0) != 0) {
+    septune_error_set(err, SEPTUNE_ERR_GENERATOR, "generator: cannot load septune_gen from %s: %s", root,
+                      lua_tostring(L, -1));
+    lua_close(L);
+    return SEPTUNE_ERR_GENERATOR;
+  }
+  lua_setfield(L, LUA_REGISTRYINDEX, "septune_gen");
+  gen_state = L;
+  return SEPTUNE_OK;
+}
+
+static void set_int(lua_State *L, const char *key, int64_t v)
+{
+  lua_pushnumber(L, (lua_Number)v);
+  lua_setfield(L, -2, key);
+}
+
+static void set_num(lua_State *L, const char *key, double v)
+{
+  lua_pushnumber(L, v);
+  lua_setfield(L, -2, key);
+}
+
+/* Pushes the op as a table with the field names of septune.h. */
+static void push_op(lua_State *L, const septune_op *op)
+{
+  lua_createtable(L, 0, 20);
+  if (op->kind == SEPTUNE_OP_DEPTHWISE) {
+    const septune_depthwise_desc *d = &op->u.dw;
+    lua_pushliteral(L, "dw");
+    lua_setfield(L, -2, "kind");
+    set_int(L, "n", d->n); set_int(L, "h", d->h); set_int(L, "w", d->w); set_int(L, "c", d->c);
+    set_int(L, "kh", d->kh); set_int(L, "kw", d->kw);
+    set_int(L, "sh", d->stride_h); set_int(L, "sw", d->stride_w);
+    set_int(L, "dh", d->dilation_h); set_int(L, "dw", d->dilation_w);
+    set_int(L, "pt", d->pad_top); set_int(L, "pl", d->pad_left);
+    set_int(L, "pb", d->pad_bottom); set_int(L, "pr", d->pad_right);
+    set_int(L, "m", d->multiplier);
+    set_int(L, "bias", d->has_bias);
+    lua_pushstring(L, septune_activation_name(d->act));
+    lua_setfield(L, -2, "act");
+    set_num(L, "act_min", d->act_min); set_num(L, "act_max", d->act_max);
+  } else {
+    const septune_pointwise_desc *p = &op->u.pw;
+    lua_pushliteral(L, "pw");
+    lua_setfield(L, -2, "kind");
+    set_int(L, "n", p->n); set_int(L, "h", p->h); set_int(L, "w", p->w);
+    set_int(L, "ci", p->ci); set_int(L, "co", p->co);
+    set_int(L, "bias", p->has_bias);
+    lua_pushstring(L, septune_activation_name(p->act));
+    lua_setfield(L, -2, "act");
+    set_num(L, "act_min", p->act_min); set_num(L, "act_max", p->act_max);
+  }
+  char line[256];
+  if (septune_op_format(op, line, sizeof line) > 0) {
+    lua_pushstring(L, line);
+    lua_setfield(L, -2, "line");
+  }
+}
+
+/* Calls septune_gen[name](op, isa, arg) leaving `nresults` results on the
+ * stack. Called with the lock held and the state open. */
+static septune_status call_gen(lua_State *L, const char *name, const septune_op *op, septune_isa isa,
+                               const char *arg, int nresults, septune_error *err)
+{
+  lua_getfield(L, LUA_REGISTRYINDEX, "septune_gen");
+  lua_getfield(L, -1, name);
+  lua_remove(L, -2);
+  if (!lua_isfunction(L, -1)) {
+    lua_pop(L, 1);
+    return septune_error_set(err, SEPTUNE_ERR_GENERATOR, "generator: septune_gen.%s is not a function", name);
+  }
+  push_op(L, op);
+  lua_pushstring(L, septune_isa_name(isa));
+  if (arg) lua_pushstring(L, arg); else lua_pushnil(L);
+  if (lua_pcall(L, 3, nresults, 0) != 0) {
+    const char *msg = lua_tostring(L, -1);
+    if (!msg) msg = "(error object is not a string)";
+    septune_status st = strncmp(msg, KNOB_ERROR_PREFIX, strlen(KNOB_ERROR_PREFIX)) == 0
+                            ? SEPTUNE_ERR_UNSUPPORTED : SEPTUNE_ERR_GENERATOR;
+    septune_error_set(err, st, "%s", msg);
+    lua_pop(L, 1);
+    return st;
+  }
+  return SEPTUNE_OK;
+}
+
+static int copy_field(lua_State *L, int idx, char *dst, size_t n)
+{
+  const char *s = lua_tostring(L, idx);
+  if (!s || strlen(s) >= n) return -1;
+  memcpy(dst, s, strlen(s) + 1);
+  return 0;
+}
+
+septune_status septune_gen_render(const septune_op *op, septune_isa isa, const char *knobs,
+                                  septune_kernel_source_text *out, septune_error *err)
+{
+  if (!op || !out)
+    return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT, "generator: %s is NULL", op ? "out" : "op");
+  if (isa == SEPTUNE_ISA_AUTO)
+    return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT, "generator: isa must be resolved, not auto");
+  memset(out, 0, sizeof *out);
+
+  pthread_mutex_lock(&gen_lock);
+  septune_status st = gen_state ? SEPTUNE_OK : open_state(err);
+  if (st == SEPTUNE_OK) {
+    lua_State *L = gen_state;
+    int top = lua_gettop(L);
+    st = call_gen(L, "render", op, isa, (knobs && *knobs) ? knobs : NULL, 3, err);
+    if (st == SEPTUNE_OK) {
+      size_t len = 0;
+      const char *src = lua_tolstring(L, -3, &len);
+      if (!src || copy_field(L, -2, out->symbol, sizeof out->symbol) != 0 ||
+          copy_field(L, -1, out->knobs, sizeof out->knobs) != 0) {
+        st = septune_error_set(err, SEPTUNE_ERR_GENERATOR,
+                               "generator: render must return source, symbol (< 96 chars), knobs (< 128 chars)");
+      } else if (!(out->source = malloc(len + 1))) {
+        st = septune_error_set(err, SEPTUNE_ERR_OUT_OF_MEMORY, "generator: out of memory for %zu bytes", len);
+      } else {
+        memcpy(out->source, src, len + 1);
+      }
+    }
+    lua_settop(L, top);
+    /* Templates build large strings; give the memory back between plans. */
+    lua_gc(L, LUA_GCCOLLECT, 0);
+  }
+  pthread_mutex_unlock(&gen_lock);
+  if (st != SEPTUNE_OK) septune_gen_free(out);
+  else septune_error_clear(err);
+  return st;
+}
+
+septune_status septune_gen_call(const char *name, const septune_op *op, septune_isa isa,
+                                const char *arg, char **result, septune_error *err)
+{
+  if (!name || !op || !result)
+    return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT, "generator: NULL argument");
+  *result = NULL;
+  pthread_mutex_lock(&gen_lock);
+  septune_status st = gen_state ? SEPTUNE_OK : open_state(err);
+  if (st == SEPTUNE_OK) {
+    lua_State *L = gen_state;
+    int top = lua_gettop(L);
+    st = call_gen(L, name, op, isa, arg, 1, err);
+    if (st == SEPTUNE_OK) {
+      size_t len = 0;
+      const char *s = lua_tolstring(L, -1, &len);
+      if (!s)
+        st = septune_error_set(err, SEPTUNE_ERR_GENERATOR, "generator: septune_gen.%s must return a string", name);
+      else if (!(*result = malloc(len + 1)))
+        st = septune_error_set(err, SEPTUNE_ERR_OUT_OF_MEMORY, "generator: out of memory");
+      else
+        memcpy(*result, s, len + 1);
+    }
+    lua_settop(L, top);
+  }
+  pthread_mutex_unlock(&gen_lock);
+  if (st == SEPTUNE_OK) septune_error_clear(err);
+  return st;
+}
+
+void septune_gen_free(septune_kernel_source_text *text)
+{
+  if (!text) return;
+  free(text->source);
+  text->source = NULL;
+}

@@ -1,0 +1,83 @@
+-- depthwise_knobs.lua — the tuning space of the depthwise templates
+-- (depthwise_x86.c.in, depthwise_c.c.in), each knob with its validity rule,
+-- and the heuristic default that makes an untuned plan good.
+--
+--   ct     channel tile: vectors of channels computed per pass over a row
+--   wt     output columns per register tile in the interior loop
+--   wreg   1: the tile's kh*kw*ct weight vectors stay in registers for the
+--          whole row; 0: every FMA reads its weight from memory
+--   order  0: tap-outer (all accumulators advance one tap at a time, the
+--          chains interleave); 1: column-outer (one column's taps at a time)
+--   pf     1: prefetch the input row the next output row will need
+local G = require("dw_geometry")
+
+local S = {}
+
+S.knobs = {
+  { name = "ct",    values = { 1, 2, 3, 4 } },
+  { name = "wt",    values = { 1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14 } },
+  { name = "wreg",  values = { 0, 1 } },
+  { name = "order", values = { 0, 1 } },
+  { name = "pf",    values = { 0, 1 } },
+}
+
+S.registers = { sse = 16, avx2 = 16, avx512 = 32 }
+
+-- Vector registers a configuration needs: accumulators, weights if held,
+-- temporaries (an input or activation temporary; SSE has no FMA and no
+-- unaligned memory operands, so it needs two; AVX2's masked tail needs a mask).
+function S.vector_registers(op, isa, k)
+  local g = G.derive(op)
+  local n = k.ct * k.wt
+  if k.wreg == 1 then n = n + g.taps * k.ct end
+  local temps = 1
+  if isa == "sse" then temps = 2 end
+  if isa == "avx2" and g.co % 8 ~= 0 then temps = 2 end
+  return n + temps
+end
+
+function S.valid(op, isa, k)
+  if isa == "scalar" then
+    -- The portable template has no knobs of its own: only the default point.
+    if k.ct ~= 1 or k.wt ~= 1 or k.wreg ~= 0 or k.order ~= 0 or k.pf ~= 0 then
+      return false, "the scalar template takes only ct=1,wt=1,wreg=0,order=0,pf=0"
+    end
+    return true
+  end
+  local g = G.derive(op)
+  local lanes = G.lanes[isa]
+  local vectors = math.ceil(g.co / lanes)
+  if k.ct > vectors then
+    return false, string.format("ct=%d exceeds the %d vectors of %d channels", k.ct, vectors, g.co)
+  end
+  if op.kh > 7 then return false, "kh > 7 needs more row registers than x86-64 has" end
+  local need, have = S.vector_registers(op, isa, k), S.registers[isa]
+  if need > have then
+    return false, string.format("needs %d vector registers, %s has %d", need, isa, have)
+  end
+  if k.wt > 1 and g.n_int < k.wt then
+    return false, string.format("wt=%d exceeds the %d interior columns", k.wt, g.n_int)
+  end
+  return true
+end
+
+-- The heuristic default: as many independent accumulators as hide the FMA
+-- latency (two FMA ports x four cycles), weights in registers when they fit.
+function S.default(op, isa)
+  if isa == "scalar" then return { ct = 1, wt = 1, wreg = 0, order = 0, pf = 0 } end
+  local g = G.derive(op)
+  local lanes = G.lanes[isa]
+  local vectors = math.ceil(g.co / lanes)
+  local best
+  for _, ct in ipairs({ 2, 1 }) do
+    for _, wt in ipairs({ 8, 7, 6, 5, 4, 3, 2, 1 }) do
+      for _, wreg in ipairs({ 1, 0 }) do
+        local k = { ct = math.min(ct, vectors), wt = wt, wreg = wreg, order = 0, pf = 0 }
+        if not best and S.valid(op, isa, k) and k.ct * k.wt <= 8 then best = k end
+      end
+    end
+  end
+  return best or { ct = 1, wt = 1, wreg = 0, order = 0, pf = 0 }
+end
+
+return S
