@@ -1,0 +1,435 @@
+/*
+ * peer_check — checks every peer library against septune's reference on
+ * every layer of one or more model files (and optionally a set of extra
+ * shapes), then times the peers side by side.
+ *
+ *   peer_check [options] MODEL.txt ...
+ *     --extra         also run the built-in extra shapes (multiplier 2, stride 2
+ *                     on odd and even sizes, 5x5 and 7x7 kernels, dilation 2,
+ *                     explicit asymmetric padding, batch 2, bias, every activation)
+ *     --layer LINE    add one layer line (repeatable)
+ *     --no-time       check only
+ *     --rounds N      interleaved rounds per layer (default 15)
+ *     --round-ms MS   repetitions per candidate per round (default 2 ms)
+ *     --cpu N         pin to CPU N (default: the CPU the program starts on)
+ *     --tol T         relative tolerance (default 1e-4)
+ *     --seed S        random data seed (default 1)
+ *
+ * Error measure per element: |peer - ref| / max(|ref|, 1), i.e. relative for
+ * large values and absolute near zero (where cancellation makes a relative
+ * error meaningless). A peer fails when its largest error exceeds --tol or
+ * its output has a NaN; a peer that declines a layer (create returns NULL)
+ * is reported as unsupported, which is not a failure.
+ *
+ * Exit status: 0 all created peers agree, 1 a peer disagreed or failed to
+ * run, 2 usage, file or parse error.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "peers.h"
+#include "septune.h"
+#include "timing.h"
+
+#define MAX_PEERS 8
+
+static const char *const extra_layers[] = {
+    /* channel multiplier */
+    "dw name=x.m2 h=17 w=17 c=24 k=3 s=1 pad=same m=2 act=relu bias=1",
+    "dw name=x.m3s2 h=15 w=16 c=8 k=3 s=2 pad=same m=3 act=none",
+    /* stride 2: odd sizes (symmetric SAME) and even sizes (asymmetric SAME) */
+    "dw name=x.s2odd h=15 w=13 c=40 k=3 s=2 pad=same act=relu6",
+    "dw name=x.s2even h=16 w=16 c=40 k=3 s=2 pad=same act=none",
+    /* larger kernels */
+    "dw name=x.k5 h=28 w=28 c=72 k=5 s=1 pad=same act=hswish bias=1",
+    "dw name=x.k5s2 h=29 w=29 c=72 k=5 s=2 pad=same act=relu",
+    "dw name=x.k5s2e h=28 w=28 c=72 k=5 s=2 pad=same act=relu",
+    "dw name=x.k7 h=14 w=14 c=64 k=7 pad=same act=none",
+    "dw name=x.k3x1 h=12 w=11 c=16 kh=3 kw=1 pad=same act=none",
+    /* dilation */
+    "dw name=x.d2 h=20 w=20 c=32 k=3 d=2 pad=same act=relu6",
+    "dw name=x.d2s2 h=21 w=19 c=32 k=3 d=2 s=2 pad=same act=none bias=1",
+    /* explicit asymmetric padding, valid, batch 2, odd channels */
+    "dw name=x.pad h=10 w=12 c=16 k=3 pad=0,1,2,1 act=none",
+    "dw name=x.valid n=2 h=9 w=9 c=17 k=3 pad=valid act=clamp(-0.5,0.5) bias=1",
+    /* every activation, depthwise */
+    "dw name=a.dw.none h=14 w=14 c=48 k=3 pad=same act=none bias=1",
+    "dw name=a.dw.relu h=14 w=14 c=48 k=3 pad=same act=relu bias=1",
+    "dw name=a.dw.relu6 h=14 w=14 c=48 k=3 pad=same act=relu6 bias=1",
+    "dw name=a.dw.clamp h=14 w=14 c=48 k=3 pad=same act=clamp(-1,0.5) bias=1",
+    "dw name=a.dw.hswish h=14 w=14 c=48 k=3 pad=same act=hswish bias=1",
+    /* every activation, pointwise */
+    "pw name=a.pw.none h=14 w=14 ci=48 co=40 act=none bias=1",
+    "pw name=a.pw.relu h=14 w=14 ci=48 co=40 act=relu bias=1",
+    "pw name=a.pw.relu6 h=14 w=14 ci=48 co=40 act=relu6 bias=1",
+    "pw name=a.pw.clamp h=14 w=14 ci=48 co=40 act=clamp(-1,0.5) bias=1",
+    "pw name=a.pw.hswish h=14 w=14 ci=48 co=40 act=hswish bias=1",
+    /* odd pointwise shapes */
+    "pw name=x.pwodd h=7 w=9 ci=19 co=37 act=relu6 bias=1",
+    "pw name=x.pwn2 n=2 h=5 w=5 ci=64 co=64 act=none",
+};
+
+typedef struct layer_entry {
+  septune_layer layer;
+  char where[96]; /* file:line or "extra" */
+} layer_entry;
+
+typedef struct peer_result {
+  int status; /* 0 unsupported, 1 ok, -1 wrong or failed */
+  double max_abs, max_rel;
+  bench_stats t;
+  char impl[128];
+  char why[256];
+} peer_result;
+
+typedef struct row {
+  char name[64];
+  char shape[96];
+  septune_op_kind kind;
+  double flops;
+  peer_result r[MAX_PEERS];
+} row;
+
+typedef struct run_ctx {
+  const bench_peer_vtbl *vt;
+  bench_peer *p;
+  const float *in;
+  float *out;
+} run_ctx;
+
+static int run_cb(void *c) {
+  run_ctx *r = c;
+  return r->vt->run(r->p, r->in, r->out);
+}
+
+/* xorshift64*: deterministic data, independent of libc's rand. */
+static uint64_t rng_state;
+static float rnd_sym(void) { /* uniform in [-1, 1) */
+  rng_state ^= rng_state >> 12;
+  rng_state ^= rng_state << 25;
+  rng_state ^= rng_state >> 27;
+  uint64_t x = rng_state * 0x2545F4914F6CDD1DULL;
+  return (float)((double)(x >> 40) / (double)(1ULL << 24)) * 2.0f - 1.0f;
+}
+
+static void fill(float *v, size_t n, float scale) {
+  for (size_t i = 0; i < n; i++) v[i] = scale * rnd_sym();
+}
+
+static void shape_string(const septune_op *op, char *buf, size_t n) {
+  if (op->kind == SEPTUNE_OP_DEPTHWISE) {
+    const septune_depthwise_desc *d = &op->u.dw;
+    char k[24], s[24], dl[24] = "", m[16] = "", nb[16] = "";
+    if (d->kh == d->kw) snprintf(k, sizeof k, "k%lld", (long long)d->kh);
+    else snprintf(k, sizeof k, "k%lldx%lld", (long long)d->kh, (long long)d->kw);
+    if (d->stride_h == d->stride_w) snprintf(s, sizeof s, "s%lld", (long long)d->stride_h);
+    else snprintf(s, sizeof s, "s%lldx%lld", (long long)d->stride_h, (long long)d->stride_w);
+    if (d->dilation_h != 1 || d->dilation_w != 1) {
+      if (d->dilation_h == d->dilation_w) snprintf(dl, sizeof dl, " d%lld", (long long)d->dilation_h);
+      else snprintf(dl, sizeof dl, " d%lldx%lld", (long long)d->dilation_h, (long long)d->dilation_w);
+    }
+    if (d->multiplier != 1) snprintf(m, sizeof m, " m%lld", (long long)d->multiplier);
+    if (d->n != 1) snprintf(nb, sizeof nb, "%lldx", (long long)d->n);
+    snprintf(buf, n, "dw %s%lldx%lldx%lld %s %s%s%s p%lld%lld%lld%lld %s%s", nb, (long long)d->h,
+             (long long)d->w, (long long)d->c, k, s, dl, m, (long long)d->pad_top,
+             (long long)d->pad_left, (long long)d->pad_bottom, (long long)d->pad_right,
+             septune_activation_name(d->act), d->has_bias ? " +b" : "");
+  } else {
+    const septune_pointwise_desc *p = &op->u.pw;
+    char nb[16] = "";
+    if (p->n != 1) snprintf(nb, sizeof nb, "%lldx", (long long)p->n);
+    snprintf(buf, n, "pw %s%lldx%lld %lld>%lld %s%s", nb, (long long)p->h, (long long)p->w,
+             (long long)p->ci, (long long)p->co, septune_activation_name(p->act),
+             p->has_bias ? " +b" : "");
+  }
+}
+
+static int add_layer(layer_entry **v, size_t *n, size_t *cap, const char *line,
+                     const char *where) {
+  septune_layer l;
+  septune_error err;
+  septune_status st = septune_layer_parse(line, &l, &err);
+  if (st == SEPTUNE_ERR_PARSE && strcmp(err.message, "empty line") == 0) return 0;
+  if (st != SEPTUNE_OK) {
+    fprintf(stderr, "peer_check: %s: %s\n", where, err.message);
+    return -1;
+  }
+  if (*n == *cap) {
+    size_t nc = *cap ? *cap * 2 : 64;
+    layer_entry *g = realloc(*v, nc * sizeof *g);
+    if (!g) {
+      fprintf(stderr, "peer_check: out of memory\n");
+      return -1;
+    }
+    *v = g, *cap = nc;
+  }
+  (*v)[*n].layer = l;
+  snprintf((*v)[*n].where, sizeof (*v)[*n].where, "%s", where);
+  (*n)++;
+  return 0;
+}
+
+static int read_model(const char *path, layer_entry **v, size_t *n, size_t *cap) {
+  FILE *f = fopen(path, "r");
+  if (!f) {
+    fprintf(stderr, "peer_check: %s: %s\n", path, strerror(errno));
+    return -1;
+  }
+  char *line = NULL;
+  size_t len = 0;
+  int lineno = 0, rc = 0;
+  while (getline(&line, &len, f) >= 0) {
+    char where[96];
+    lineno++;
+    snprintf(where, sizeof where, "%s:%d", path, lineno);
+    if (add_layer(v, n, cap, line, where) != 0) {
+      rc = -1;
+      break;
+    }
+  }
+  free(line);
+  fclose(f);
+  return rc;
+}
+
+/* Largest errors of got against ref (see the file comment). NaN counts as
+ * infinite error. */
+static void compare(const float *got, const float *ref, size_t n, double *max_abs,
+                    double *max_rel) {
+  double ma = 0, mr = 0;
+  for (size_t i = 0; i < n; i++) {
+    double g = got[i], r = ref[i];
+    double d = fabs(g - r);
+    if (isnan(g) != isnan(r) || (isnan(d) && !isnan(r))) {
+      ma = mr = INFINITY;
+      break;
+    }
+    if (isnan(d)) continue; /* both NaN */
+    double rel = d / (fabs(r) > 1.0 ? fabs(r) : 1.0);
+    if (d > ma) ma = d;
+    if (rel > mr) mr = rel;
+  }
+  *max_abs = ma, *max_rel = mr;
+}
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: peer_check [--extra] [--layer LINE]... [--no-time] [--rounds N] [--round-ms MS]\n"
+          "                  [--cpu N] [--tol T] [--seed S] MODEL.txt...\n");
+}
+
+int main(int argc, char **argv) {
+  int do_extra = 0, do_time = 1, rounds = 15, cpu = -1;
+  double round_ms = 2.0, tol = 1e-4;
+  unsigned long long seed = 1;
+  layer_entry *layers = NULL;
+  size_t nlayers = 0, cap = 0;
+  int extra_lines = 0;
+
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (!strcmp(a, "--extra")) do_extra = 1;
+    else if (!strcmp(a, "--no-time")) do_time = 0;
+    else if (!strcmp(a, "--layer") && i + 1 < argc) {
+      char where[32];
+      snprintf(where, sizeof where, "--layer #%d", ++extra_lines);
+      if (add_layer(&layers, &nlayers, &cap, argv[++i], where) != 0) return 2;
+    } else if (!strcmp(a, "--rounds") && i + 1 < argc) rounds = atoi(argv[++i]);
+    else if (!strcmp(a, "--round-ms") && i + 1 < argc) round_ms = atof(argv[++i]);
+    else if (!strcmp(a, "--cpu") && i + 1 < argc) cpu = atoi(argv[++i]);
+    else if (!strcmp(a, "--tol") && i + 1 < argc) tol = atof(argv[++i]);
+    else if (!strcmp(a, "--seed") && i + 1 < argc) seed = strtoull(argv[++i], NULL, 0);
+    else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+      usage(stdout);
+      return 0;
+    } else if (a[0] == '-') {
+      usage(stderr);
+      return 2;
+    } else if (read_model(a, &layers, &nlayers, &cap) != 0) {
+      return 2;
+    }
+  }
+  if (do_extra) {
+    for (size_t i = 0; i < sizeof extra_layers / sizeof extra_layers[0]; i++)
+      if (add_layer(&layers, &nlayers, &cap, extra_layers[i], "extra") != 0) return 2;
+  }
+  if (nlayers == 0) {
+    usage(stderr);
+    return 2;
+  }
+
+  const bench_peer_vtbl *peers[MAX_PEERS];
+  int npeers = 0;
+  for (int i = 0; bench_peers_all[i] && npeers < MAX_PEERS; i++) peers[npeers++] = bench_peers_all[i];
+
+  int pinned = bench_pin_cpu(cpu);
+  const char *peak_isa = "none";
+  double peak = do_time ? bench_fma_peak_gflops(&peak_isa) : 0.0;
+  printf("peer_check: %zu layers, %d peers:", nlayers, npeers);
+  for (int i = 0; i < npeers; i++) printf(" %s", peers[i]->name);
+  printf("%s\n", npeers ? "" : " (none built: install libxnnpack-dev / libdnnl-dev)");
+  if (pinned >= 0) printf("pinned to CPU %d", pinned);
+  else printf("not pinned (sched_setaffinity failed)");
+  if (do_time) printf("; single-thread fp32 FMA peak %.1f GFLOP/s (%s)", peak, peak_isa);
+  printf("\n\n");
+
+  row *rows = calloc(nlayers, sizeof *rows);
+  if (!rows) return 2;
+  int failures = 0;
+
+  for (size_t li = 0; li < nlayers; li++) {
+    const septune_layer *L = &layers[li].layer;
+    const septune_op *op = &L->op;
+    row *R = &rows[li];
+    septune_error err;
+    size_t n_in, n_out, n_w, n_b;
+    if (L->name[0]) snprintf(R->name, sizeof R->name, "%s", L->name);
+    else snprintf(R->name, sizeof R->name, "#%zu", li + 1);
+    shape_string(op, R->shape, sizeof R->shape);
+    R->kind = op->kind;
+    R->flops = septune_op_flops(op);
+    if (septune_op_tensor_sizes(op, &n_in, &n_out, &n_w, &n_b, &err) != SEPTUNE_OK) {
+      fprintf(stderr, "peer_check: %s: %s\n", layers[li].where, err.message);
+      return 2;
+    }
+    int has_bias = op->kind == SEPTUNE_OP_DEPTHWISE ? op->u.dw.has_bias : op->u.pw.has_bias;
+    float *in = bench_peer_alloc(n_in * sizeof(float));
+    float *w = bench_peer_alloc(n_w * sizeof(float));
+    float *b = bench_peer_alloc((n_b ? n_b : 1) * sizeof(float));
+    float *ref = bench_peer_alloc(n_out * sizeof(float));
+    float *outs[MAX_PEERS] = {0};
+    bench_peer *inst[MAX_PEERS] = {0};
+    if (!in || !w || !b || !ref) {
+      fprintf(stderr, "peer_check: out of memory\n");
+      return 2;
+    }
+    rng_state = (seed + 1) * 0x9E3779B97F4A7C15ULL + li * 0xD1B54A32D192ED03ULL;
+    if (rng_state == 0) rng_state = 1;
+    /* Inputs in [-2, 2) so hswish and relu6 see both their bends. */
+    fill(in, n_in, 2.0f);
+    fill(w, n_w, 1.0f);
+    fill(b, n_b, 1.0f);
+    if (septune_reference_execute(op, w, has_bias ? b : NULL, in, ref, &err) != SEPTUNE_OK) {
+      fprintf(stderr, "peer_check: %s: reference: %s\n", layers[li].where, err.message);
+      return 2;
+    }
+
+    printf("%-14s %-44s", R->name, R->shape);
+    for (int pi = 0; pi < npeers; pi++) {
+      peer_result *P = &R->r[pi];
+      inst[pi] = peers[pi]->create(op, w, has_bias ? b : NULL, P->why, sizeof P->why);
+      if (!inst[pi]) {
+        P->status = 0;
+        printf("\n    %-8s unsupported: %s", peers[pi]->name, P->why);
+        continue;
+      }
+      snprintf(P->impl, sizeof P->impl, "%s", peers[pi]->impl(inst[pi]));
+      outs[pi] = bench_peer_alloc(n_out * sizeof(float));
+      if (!outs[pi]) {
+        fprintf(stderr, "peer_check: out of memory\n");
+        return 2;
+      }
+      for (size_t i = 0; i < n_out; i++) outs[pi][i] = NAN;
+      int rc = peers[pi]->run(inst[pi], in, outs[pi]);
+      if (rc != 0) {
+        P->status = -1;
+        snprintf(P->why, sizeof P->why, "run failed (%d)", rc);
+        printf("\n    %-8s RUN FAILED (%d)", peers[pi]->name, rc);
+        failures++;
+        continue;
+      }
+      compare(outs[pi], ref, n_out, &P->max_abs, &P->max_rel);
+      int ok = P->max_rel <= tol;
+      P->status = ok ? 1 : -1;
+      if (!ok) failures++;
+      printf("\n    %-8s %s max abs %.2e  max rel %.2e  [%s]", peers[pi]->name,
+             ok ? "ok  " : "FAIL", P->max_abs, P->max_rel, P->impl);
+    }
+    printf("\n");
+    fflush(stdout);
+
+    if (do_time) {
+      bench_fn fns[MAX_PEERS];
+      void *ctxs[MAX_PEERS];
+      run_ctx rc[MAX_PEERS];
+      bench_stats st[MAX_PEERS];
+      int idx[MAX_PEERS], k = 0;
+      for (int pi = 0; pi < npeers; pi++) {
+        if (R->r[pi].status != 1) continue;
+        rc[k] = (run_ctx){peers[pi], inst[pi], in, outs[pi]};
+        fns[k] = run_cb;
+        ctxs[k] = &rc[k];
+        idx[k++] = pi;
+      }
+      if (k > 0) {
+        if (bench_measure_interleaved((size_t)k, fns, ctxs, rounds, round_ms, st) != 0) {
+          printf("    timing failed\n");
+          failures++;
+        } else {
+          for (int j = 0; j < k; j++) R->r[idx[j]].t = st[j];
+        }
+      }
+    }
+    for (int pi = 0; pi < npeers; pi++) {
+      if (inst[pi]) peers[pi]->destroy(inst[pi]);
+      free(outs[pi]);
+    }
+    free(in), free(w), free(b), free(ref);
+  }
+
+  if (do_time && npeers > 0) {
+    printf("\nTimes: median of %d interleaved rounds of >= %.1f ms each, single thread, µs per call"
+           " (min in brackets); GFLOP/s from the median.\n\n",
+           rounds, round_ms);
+    printf("%-14s %-44s %9s", "layer", "shape", "MFLOP");
+    for (int pi = 0; pi < npeers; pi++) printf(" | %-25s", peers[pi]->name);
+    printf("\n");
+    double tot_us[2][MAX_PEERS] = {{0}}, tot_fl[2] = {0};
+    int tot_ok[2] = {1, 1}, tot_n[2] = {0, 0};
+    for (size_t li = 0; li < nlayers; li++) {
+      const row *R = &rows[li];
+      int kind = R->kind == SEPTUNE_OP_DEPTHWISE ? 0 : 1;
+      printf("%-14s %-44s %9.2f", R->name, R->shape, R->flops * 1e-6);
+      tot_fl[kind] += R->flops;
+      tot_n[kind]++;
+      for (int pi = 0; pi < npeers; pi++) {
+        const peer_result *P = &R->r[pi];
+        if (P->status == 1) {
+          char cell[64];
+          snprintf(cell, sizeof cell, "%9.2f [%8.2f] %6.1f", P->t.median_us, P->t.min_us,
+                   R->flops / (P->t.median_us * 1e3));
+          printf(" | %-25s", cell);
+          tot_us[kind][pi] += P->t.median_us;
+        } else {
+          printf(" | %-25s", P->status == 0 ? "      unsupported" : "      FAILED");
+          tot_ok[kind] = 0;
+        }
+      }
+      printf("\n");
+    }
+    const char *kname[2] = {"all dw", "all pw"};
+    printf("\n");
+    for (int kind = 0; kind < 2; kind++) {
+      if (tot_n[kind] == 0) continue;
+      printf("%-14s %-44s %9.2f", kname[kind], tot_ok[kind] ? "sum of medians" : "sum (some missing)",
+             tot_fl[kind] * 1e-6);
+      for (int pi = 0; pi < npeers; pi++) {
+        char cell[64];
+        snprintf(cell, sizeof cell, "%9.1f            %6.1f", tot_us[kind][pi],
+                 tot_us[kind][pi] > 0 ? tot_fl[kind] / (tot_us[kind][pi] * 1e3) : 0.0);
+        printf(" | %-25s", cell);
+      }
+      printf("\n");
+    }
+    if (peak > 0) printf("\nFMA peak of this core: %.1f GFLOP/s (%s).\n", peak, peak_isa);
+  }
+
+  printf("\n%s: %d failure%s\n", failures ? "FAIL" : "OK", failures, failures == 1 ? "" : "s");
+  free(rows);
+  free(layers);
+  return failures ? 1 : 0;
+}

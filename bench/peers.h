@@ -1,0 +1,72 @@
+/*
+ * peers.h — the libraries septune is compared with, behind one small
+ * interface. Each peer takes a septune_op with septune's canonical weights
+ * (depthwise [kh][kw][c*m], pointwise [ci][co]) and bias, converts them to
+ * its own layout at create time (not timed), and runs single-threaded on
+ * NHWC fp32 tensors with the op's exact (possibly asymmetric) padding.
+ *
+ *   XNNPACK: xnn_create_convolution2d_nhwc_f32, threadpool NULL (the calling
+ *            thread). Activations none/relu/relu6/clamp are fused as
+ *            output_min/max; hswish runs as a second, unfused XNNPACK
+ *            hardswish operator in place on the output (how a framework
+ *            would run such a layer with this XNNPACK).
+ *   oneDNN:  convolution forward inference, weights format "any" reordered
+ *            once at create time, src/dst nhwc, activations as eltwise
+ *            post-ops. Single thread: with the OpenMP runtime,
+ *            omp_set_num_threads(1) on the calling thread before any
+ *            primitive is created.
+ *
+ * Buffers passed to run(): the input must be readable for
+ * BENCH_PEER_INPUT_SLACK bytes past its end (XNNPACK may over-read); use
+ * bench_peer_alloc for every tensor handed to a peer. run() must be called
+ * from the thread that created the peer (the oneDNN thread setting is
+ * per-thread).
+ */
+#ifndef SEPTUNE_BENCH_PEERS_H
+#define SEPTUNE_BENCH_PEERS_H
+
+#include <stddef.h>
+
+#include "septune.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define BENCH_PEER_INPUT_SLACK 64
+
+typedef struct bench_peer bench_peer; /* opaque per-library operator instance */
+
+typedef struct bench_peer_vtbl {
+  const char *name; /* "XNNPACK", "oneDNN" */
+  /* Creates an operator for op with canonical weights/bias (bias may be NULL
+   * when !has_bias). Returns NULL and writes a reason into why (e.g.
+   * "activation hswish not supported by this peer") if it can't. */
+  bench_peer *(*create)(const septune_op *op, const float *weights, const float *bias, char *why,
+                        size_t why_size);
+  /* Runs once, single thread. 0 on success. */
+  int (*run)(bench_peer *p, const float *input, float *output);
+  /* Which implementation the library picked, e.g. "jit:avx512_core" or
+   * "conv+hardswish (unfused)"; never NULL. */
+  const char *(*impl)(const bench_peer *p);
+  void (*destroy)(bench_peer *p);
+} bench_peer_vtbl;
+
+#ifdef SEPTUNE_HAVE_XNNPACK
+extern const bench_peer_vtbl bench_peer_xnnpack;
+#endif
+#ifdef SEPTUNE_HAVE_ONEDNN
+extern const bench_peer_vtbl bench_peer_onednn;
+#endif
+
+/* Every peer this build has, NULL-terminated (possibly just {NULL}). */
+extern const bench_peer_vtbl *const bench_peers_all[];
+
+/* 64-byte aligned buffer of `bytes` plus BENCH_PEER_INPUT_SLACK bytes (the
+ * slack zeroed); free with free(). NULL on failure. */
+void *bench_peer_alloc(size_t bytes);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SEPTUNE_BENCH_PEERS_H */
