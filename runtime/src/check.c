@@ -1,0 +1,49 @@
+/*
+ * check.c — output comparison and reproducible test data.
+ */
+#include "check.h"
+
+#include <math.h>
+#include <string.h>
+
+int septune_check_output(const septune_op *op, const float *want, const float *got, size_t n,
+                         septune_check_result *res)
+{
+  double terms = 1;
+  if (op && op->kind == SEPTUNE_OP_DEPTHWISE) terms = (double)(op->u.dw.kh * op->u.dw.kw);
+  else if (op && op->kind == SEPTUNE_OP_POINTWISE) terms = (double)op->u.pw.ci;
+  /* A few ulps per term: every summation order is within this of another. */
+  double rel = 4.0 * 1.1920929e-7 * (terms + 2.0);
+  septune_check_result r;
+  memset(&r, 0, sizeof r);
+  for (size_t i = 0; i < n; i++) {
+    double w = want[i], g = got[i];
+    if (isfinite(w) && !isfinite(g)) {
+      r.non_finite++;
+      r.worst_index = i;
+      r.worst_ratio = INFINITY;
+      continue;
+    }
+    double err = fabs(g - w);
+    double ratio = err / (rel * (1.0 + fabs(w)));
+    if (err > r.max_abs_error) r.max_abs_error = err;
+    if (ratio > r.worst_ratio) {
+      r.worst_ratio = ratio;
+      r.worst_index = i;
+    }
+  }
+  if (res) *res = r;
+  return r.non_finite == 0 && r.worst_ratio <= 1.0;
+}
+
+void septune_fill_random(float *x, size_t n, unsigned long long *seed)
+{
+  unsigned long long s = *seed ? *seed : 0x9e3779b97f4a7c15ull;
+  for (size_t i = 0; i < n; i++) {
+    s ^= s << 13;
+    s ^= s >> 7;
+    s ^= s << 17;
+    x[i] = (float)((double)(s >> 11) * (2.0 / 9007199254740992.0) - 1.0);
+  }
+  *seed = s;
+}

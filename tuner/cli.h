@@ -1,0 +1,19 @@
+/*
+ * cli.h — what the septune command's subcommands share.
+ */
+#ifndef SEPTUNE_CLI_H
+#define SEPTUNE_CLI_H
+
+#include "septune.h"
+
+/* Exit codes: 0 success, 1 a failure while working (a kernel that does not
+ * match the reference, a compile error), 2 bad usage or input. */
+enum { CLI_OK = 0, CLI_FAILED = 1, CLI_USAGE = 2 };
+
+int cmd_run(int argc, char **argv);
+int cmd_source(int argc, char **argv);
+
+/* Prints "septune: <message>" on stderr, one line. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

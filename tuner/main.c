@@ -1,0 +1,43 @@
+/*
+ * main.c — the septune command: dispatches to a subcommand.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char usage[] =
+    "usage: septune <command> [arguments]\n"
+    "\n"
+    "  run LAYER... [--isa ISA] [--knobs K] [--ms T]\n"
+    "        compile the kernel for one layer line (e.g. dw h=56 w=56 c=144 k=3 s=1\n"
+    "        pad=same act=relu6), check it against the reference, print its time\n"
+    "  run --model FILE [--isa ISA] [--ms T]\n"
+    "        the same for every layer of a model file, as a table\n"
+    "  source LAYER... [--isa ISA] [--knobs K]\n"
+    "        print the generated C source of the kernel\n"
+    "\n"
+    "  ISA: auto scalar sse avx2 avx512; K: knob string such as ct=2,wt=4\n";
+
+void cli_error(const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  fputs("septune: ", stderr);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+}
+
+int main(int argc, char **argv)
+{
+  if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+    fputs(usage, argc < 2 ? stderr : stdout);
+    return argc < 2 ? CLI_USAGE : CLI_OK;
+  }
+  if (!strcmp(argv[1], "run")) return cmd_run(argc - 2, argv + 2);
+  if (!strcmp(argv[1], "source")) return cmd_source(argc - 2, argv + 2);
+  cli_error("unknown command '%s' (try septune --help)", argv[1]);
+  return CLI_USAGE;
+}
