@@ -1,0 +1,101 @@
+/*
+ * reference.c — the plain-C reference kernels: obviously correct, slow.
+ *
+ * Every output element is computed on its own, in float:
+ *   depthwise  acc = 0; for ky in 0..kh-1, kx in 0..kw-1 (this order):
+ *                acc += in[n][iy][ix][ci] * w[ky][kx][o]
+ *              where o = ci*multiplier + m, iy = oy*stride_h - pad_top + ky*dilation_h,
+ *              ix likewise, taps falling in the padding skipped (zero padding);
+ *   pointwise  acc = 0; for ci ascending: acc += in[p][ci] * w[ci][o];
+ * then acc += bias[o] (if any), then the activation. The compiler may fuse
+ * a multiply and an add into an FMA on targets that have one by default; the
+ * tests compare with a tolerance.
+ */
+#include <stdint.h>
+
+#include "internal.h"
+
+static float activate(float x, septune_activation act, float lo, float hi) {
+  float t;
+  switch (act) {
+    case SEPTUNE_ACT_NONE:
+      return x;
+    case SEPTUNE_ACT_RELU:
+      return x < 0.0f ? 0.0f : x;
+    case SEPTUNE_ACT_RELU6:
+      return x < 0.0f ? 0.0f : (x > 6.0f ? 6.0f : x);
+    case SEPTUNE_ACT_CLAMP:
+      return x < lo ? lo : (x > hi ? hi : x);
+    case SEPTUNE_ACT_HSWISH:
+      t = x + 3.0f;
+      t = t < 0.0f ? 0.0f : (t > 6.0f ? 6.0f : t);
+      return x * t / 6.0f;
+  }
+  return x;   /* not reached for a valid op */
+}
+
+static void depthwise(const septune_depthwise_desc *d, int64_t oh, int64_t ow, const float *wt,
+                      const float *bias, const float *in, float *out) {
+  const int64_t channels = d->c * d->multiplier;
+  int64_t b, oy, ox, ci, m, ky, kx;
+  for (b = 0; b < d->n; b++)
+    for (oy = 0; oy < oh; oy++)
+      for (ox = 0; ox < ow; ox++)
+        for (ci = 0; ci < d->c; ci++)
+          for (m = 0; m < d->multiplier; m++) {
+            const int64_t o = ci * d->multiplier + m;
+            float acc = 0.0f;
+            for (ky = 0; ky < d->kh; ky++) {
+              const int64_t iy = oy * d->stride_h - d->pad_top + ky * d->dilation_h;
+              if (iy < 0 || iy >= d->h) continue;
+              for (kx = 0; kx < d->kw; kx++) {
+                const int64_t ix = ox * d->stride_w - d->pad_left + kx * d->dilation_w;
+                if (ix < 0 || ix >= d->w) continue;
+                acc += in[((b * d->h + iy) * d->w + ix) * d->c + ci] *
+                       wt[(ky * d->kw + kx) * channels + o];
+              }
+            }
+            if (d->has_bias) acc += bias[o];
+            out[((b * oh + oy) * ow + ox) * channels + o] =
+                activate(acc, d->act, d->act_min, d->act_max);
+          }
+}
+
+static void pointwise(const septune_pointwise_desc *p, const float *wt, const float *bias,
+                      const float *in, float *out) {
+  const int64_t pixels = p->n * p->h * p->w;
+  int64_t px, o, i;
+  for (px = 0; px < pixels; px++)
+    for (o = 0; o < p->co; o++) {
+      float acc = 0.0f;
+      for (i = 0; i < p->ci; i++) acc += in[px * p->ci + i] * wt[i * p->co + o];
+      if (p->has_bias) acc += bias[o];
+      out[px * p->co + o] = activate(acc, p->act, p->act_min, p->act_max);
+    }
+}
+
+septune_status septune_reference_execute(const septune_op *op, const float *weights,
+                                         const float *bias, const float *input, float *output,
+                                         septune_error *err) {
+  int64_t oh, ow;
+  septune_status st = septune_op_output_size(op, &oh, &ow, err);
+  if (st != SEPTUNE_OK) return st;
+  if (weights == NULL)
+    return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT, "reference: weights is NULL");
+  if (input == NULL)
+    return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT, "reference: input is NULL");
+  if (output == NULL)
+    return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT, "reference: output is NULL");
+  if (op->kind == SEPTUNE_OP_DEPTHWISE) {
+    if (op->u.dw.has_bias && bias == NULL)
+      return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT,
+                               "reference: bias is NULL but has_bias is 1");
+    depthwise(&op->u.dw, oh, ow, weights, bias, input, output);
+  } else {
+    if (op->u.pw.has_bias && bias == NULL)
+      return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT,
+                               "reference: bias is NULL but has_bias is 1");
+    pointwise(&op->u.pw, weights, bias, input, output);
+  }
+  return septune_error_clear(err);
+}
