@@ -29,13 +29,28 @@ function M.render(op, isa, k, symbol)
     return T.render("depthwise_c.c.in", params)
   end
   local X86 = require("dw_x86")
-  local block, covered = X86.row_block({ op = op, g = g, k = k, isa = isa })
+  local P = { op = op, g = g, k = k, isa = isa }
+  local L = X86.layout(P)
+  if k.loop == 0 then
+    params.row_asm = X86.row_block(P):to_c_bytes("")
+  else
+    -- one block for the full tiles, one for the rest; offsets in floats
+    local tiles = {}
+    if L.tiles > 0 then
+      tiles[#tiles + 1] = { count = L.tiles, first = 0, floats = k.ct * L.lanes,
+                            asm = X86.row_block(P, { nv = k.ct, partial = false }):to_c_bytes("") }
+    end
+    if L.rest_vectors > 0 then
+      tiles[#tiles + 1] = { count = 1, first = L.tiles * k.ct * L.lanes, floats = 0,
+                            asm = X86.row_block(P, { nv = L.rest_vectors, partial = L.masked_tail }):to_c_bytes("") }
+    end
+    params.tile_blocks = tiles
+  end
+  params.dw = X86
+  params.covered = L.covered
+  params.mask_lanes = (isa == "avx2") and (g.co % 8) or 0
   local gprs = {}
   for _, r in ipairs(X86.GPR_CLOBBERS) do gprs[#gprs + 1] = '"' .. r .. '"' end
-  params.dw = X86
-  params.asm = block:to_c_bytes("")
-  params.covered = covered
-  params.mask_lanes = (isa == "avx2") and (g.co % 8) or 0
   params.gpr_clobbers = table.concat(gprs, ", ")
   params.vclobbers16 = vclobbers(0, 15)
   params.vclobbers32 = vclobbers(16, 31)

@@ -37,20 +37,16 @@ local function addr(disp, base, index)
 end
 
 -- Builds the row block. P carries op (the shape), g (dw_geometry.derive),
--- k (knobs) and isa. Returns the x86asm block and the number of channels it
--- covers (the rest, SSE only, is the scaffolding's scalar tail).
-function M.row_block(P)
+-- k (knobs) and isa. Without `only` the block loops over every channel tile
+-- of the row; with only = { nv =, partial = } it computes one tile of nv
+-- vectors (the last one partial) and the scaffolding loops over tiles.
+function M.row_block(P, only)
   local op, g, k, isa = P.op, P.g, P.k, P.isa
   local V = assert(VEC[isa], "dw_x86: no vector ISA " .. tostring(isa))
   local b = X.block()
   local function e(fmt, ...) b:emit(string.format(fmt, ...)) end
   local function vr(i) return "%" .. V.name .. i end
 
-  local full_vectors = math.floor(g.co / V.lanes)
-  local tail_lanes = g.co % V.lanes
-  -- SSE has no masked loads: its tail channels go to the C scaffolding.
-  local masked_tail = tail_lanes > 0 and isa ~= "sse"
-  local covered = full_vectors * V.lanes + (masked_tail and tail_lanes or 0)
   local in_px = g.ci * 4          -- bytes per input pixel
   local out_px = g.co * 4         -- bytes per output pixel
   local tap_bytes = g.co_pad * 4  -- bytes per tap row of packed weights
@@ -124,10 +120,38 @@ function M.row_block(P)
           end
         end
       end
-    else
+    elseif k.order == 1 then
       for _, c in ipairs(cols) do
         for _, tap in ipairs(c.taps) do
           for v = 0, nv - 1 do fma(c, tap, v) end
+        end
+      end
+    else
+      -- Input-stationary: load each input vector once and apply it to every
+      -- column whose window holds it (3 columns for a 3-wide stride-1
+      -- kernel), so loads drop and the FMA ports set the pace.
+      local uses, order_keys = {}, {}
+      for _, c in ipairs(cols) do
+        for _, tap in ipairs(c.taps) do
+          local key = tap.ky * 1e9 + tap.disp
+          if not uses[key] then uses[key] = {}; order_keys[#order_keys + 1] = key end
+          table.insert(uses[key], { c = c, tap = tap })
+        end
+      end
+      table.sort(order_keys)
+      for _, key in ipairs(order_keys) do
+        local list = uses[key]
+        local tap0 = list[1].tap
+        for v = 0, nv - 1 do
+          local src = addr(tap0.disp + v * V.bytes, ROW_REGS[tap0.ky + 1], in_index)
+          if isa == "avx2" and is_tail(v) then
+            e("vmaskmovps %s, %s, %s", src, MASK, T1)
+          else
+            e("vmovups %s, %s%s", src, T1, masked_last and v == nv - 1 and "{%k1}{z}" or "")
+          end
+          for _, u in ipairs(list) do
+            e("vfmadd231ps %s, %s, %s", T1, wreg(u.tap.ky * op.kw + u.tap.kx, v), acc(u.c.j, v))
+          end
         end
       end
     end
@@ -271,34 +295,54 @@ function M.row_block(P)
   for ky = 0, op.kh - 1 do e("mov %d(%%rdi), %s", 8 * ky, ROW_REGS[ky + 1]) end
   e("mov 64(%%rdi), %%rax")
   e("mov 72(%%rdi), %%r14")
-  if isa == "avx512" and masked_tail then
-    e("mov $%d, %%r15d", bit.lshift(1, tail_lanes) - 1)
+  local L = M.layout(P)
+  local want_mask = L.masked_tail and (only == nil or only.partial)
+  if isa == "avx512" and want_mask then
+    e("mov $%d, %%r15d", bit.lshift(1, L.tail_lanes) - 1)
     e("kmovw %%r15d, %%k1")
   end
 
-  local tiles = math.floor(full_vectors / k.ct)
-  local step = k.ct * V.bytes
-  local function advance(bytes)
-    for ky = 0, op.kh - 1 do e("add $%d, %s", bytes, ROW_REGS[ky + 1]) end
-    e("add $%d, %%rax", bytes)
-    e("add $%d, %%r14", bytes)
-  end
-  local rest_vectors = full_vectors - tiles * k.ct + (masked_tail and 1 or 0)
-  if tiles > 0 then
-    if tiles > 1 then
-      e("mov $%d, %%r15d", tiles)
-      b:label("tiles")
+  if only then
+    -- One tile; the scaffolding loops over tiles (knob loop=1).
+    tile(only.nv, only.partial)
+  else
+    local function advance(bytes)
+      for ky = 0, op.kh - 1 do e("add $%d, %s", bytes, ROW_REGS[ky + 1]) end
+      e("add $%d, %%rax", bytes)
+      e("add $%d, %%r14", bytes)
     end
-    tile(k.ct, false)
-    if tiles > 1 or rest_vectors > 0 then advance(step) end
-    if tiles > 1 then
-      e("dec %%r15d")
-      e("jnz tiles")
+    if L.tiles > 0 then
+      if L.tiles > 1 then
+        e("mov $%d, %%r15d", L.tiles)
+        b:label("tiles")
+      end
+      tile(k.ct, false)
+      if L.tiles > 1 or L.rest_vectors > 0 then advance(L.step) end
+      if L.tiles > 1 then
+        e("dec %%r15d")
+        e("jnz tiles")
+      end
     end
+    if L.rest_vectors > 0 then tile(L.rest_vectors, L.masked_tail) end
   end
-  if rest_vectors > 0 then tile(rest_vectors, masked_tail) end
   if isa ~= "sse" then e("vzeroupper") end
-  return b, covered
+  return b
+end
+
+-- How a row splits into channel tiles: `tiles` full tiles of ct vectors,
+-- then `rest_vectors` (the last masked when `masked_tail`); channels from
+-- `covered` on are left to the scaffolding's scalar tail (SSE only).
+function M.layout(P)
+  local g, k, V = P.g, P.k, VEC[P.isa]
+  local L = { lanes = V.lanes, vector_bytes = V.bytes }
+  L.full_vectors = math.floor(g.co / V.lanes)
+  L.tail_lanes = g.co % V.lanes
+  L.masked_tail = L.tail_lanes > 0 and P.isa ~= "sse"
+  L.covered = L.full_vectors * V.lanes + (L.masked_tail and L.tail_lanes or 0)
+  L.tiles = math.floor(L.full_vectors / k.ct)
+  L.rest_vectors = L.full_vectors - L.tiles * k.ct + (L.masked_tail and 1 or 0)
+  L.step = k.ct * V.bytes
+  return L
 end
 
 -- The clobber list of a row block: every GPR it may touch.

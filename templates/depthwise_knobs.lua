@@ -7,8 +7,13 @@
 --   wreg   1: the tile's kh*kw*ct weight vectors stay in registers for the
 --          whole row; 0: every FMA reads its weight from memory
 --   order  0: tap-outer (all accumulators advance one tap at a time, the
---          chains interleave); 1: column-outer (one column's taps at a time)
+--          chains interleave); 1: column-outer (one column's taps at a time);
+--          2: input-stationary (each input vector loaded once into a register
+--          and multiplied into every column that reads it; needs wreg=1)
 --   pf     1: prefetch the input row the next output row will need
+--   loop   0: output rows outer, channel tiles inside the machine code;
+--          1: channel tiles outer, so a tile's input rows stay in L1 from one
+--          output row to the next
 local G = require("dw_geometry")
 
 local S = {}
@@ -17,8 +22,9 @@ S.knobs = {
   { name = "ct",    values = { 1, 2, 3, 4 } },
   { name = "wt",    values = { 1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14 } },
   { name = "wreg",  values = { 0, 1 } },
-  { name = "order", values = { 0, 1 } },
+  { name = "order", values = { 0, 1, 2 } },
   { name = "pf",    values = { 0, 1 } },
+  { name = "loop",  values = { 0, 1 } },
 }
 
 S.registers = { sse = 16, avx2 = 16, avx512 = 32 }
@@ -39,8 +45,8 @@ end
 function S.valid(op, isa, k)
   if isa == "scalar" then
     -- The portable template has no knobs of its own: only the default point.
-    if k.ct ~= 1 or k.wt ~= 1 or k.wreg ~= 0 or k.order ~= 0 or k.pf ~= 0 then
-      return false, "the scalar template takes only ct=1,wt=1,wreg=0,order=0,pf=0"
+    if k.ct ~= 1 or k.wt ~= 1 or k.wreg ~= 0 or k.order ~= 0 or k.pf ~= 0 or k.loop ~= 0 then
+      return false, "the scalar template takes only ct=1,wt=1,wreg=0,order=0,pf=0,loop=0"
     end
     return true
   end
@@ -49,6 +55,9 @@ function S.valid(op, isa, k)
   local vectors = math.ceil(g.co / lanes)
   if k.ct > vectors then
     return false, string.format("ct=%d exceeds the %d vectors of %d channels", k.ct, vectors, g.co)
+  end
+  if k.order == 2 and (k.wreg ~= 1 or isa == "sse") then
+    return false, "order=2 keeps inputs in a register and needs wreg=1 and FMA (not sse)"
   end
   if op.kh > 7 then return false, "kh > 7 needs more row registers than x86-64 has" end
   local need, have = S.vector_registers(op, isa, k), S.registers[isa]
@@ -61,23 +70,32 @@ function S.valid(op, isa, k)
   return true
 end
 
--- The heuristic default: as many independent accumulators as hide the FMA
--- latency (two FMA ports x four cycles), weights in registers when they fit.
+-- The heuristic default: enough independent accumulators to hide the FMA
+-- latency (two FMA ports x four cycles), weights in registers when they fit,
+-- each input vector loaded once (order=2) when the weights are in registers,
+-- and channel tiles outermost when the layer's tensors fit in L2, so a
+-- tile's rows stay in L1 (rows outermost streams big layers better).
+S.L2_BYTES = 1.5 * 1024 * 1024
+
 function S.default(op, isa)
-  if isa == "scalar" then return { ct = 1, wt = 1, wreg = 0, order = 0, pf = 0 } end
+  if isa == "scalar" then return { ct = 1, wt = 1, wreg = 0, order = 0, pf = 0, loop = 0 } end
   local g = G.derive(op)
-  local lanes = G.lanes[isa]
-  local vectors = math.ceil(g.co / lanes)
-  local best
-  for _, ct in ipairs({ 2, 1 }) do
-    for _, wt in ipairs({ 8, 7, 6, 5, 4, 3, 2, 1 }) do
-      for _, wreg in ipairs({ 1, 0 }) do
-        local k = { ct = math.min(ct, vectors), wt = wt, wreg = wreg, order = 0, pf = 0 }
-        if not best and S.valid(op, isa, k) and k.ct * k.wt <= 8 then best = k end
-      end
+  local vectors = math.ceil(g.co / G.lanes[isa])
+  local bytes = 4 * op.n * (op.h * op.w * g.ci + g.oh * g.ow * g.co)
+  local loop = bytes <= S.L2_BYTES and 1 or 0
+  local candidates = {
+    { ct = 2, wt = 4, wreg = 1 }, { ct = 2, wt = 3, wreg = 1 },
+    { ct = 1, wt = 8, wreg = 1 }, { ct = 1, wt = 6, wreg = 1 }, { ct = 1, wt = 4, wreg = 1 },
+    { ct = 2, wt = 4, wreg = 0 }, { ct = 1, wt = 8, wreg = 0 },
+  }
+  for _, c in ipairs(candidates) do
+    for wt = c.wt, 1, -1 do
+      local k = { ct = math.min(c.ct, vectors), wt = wt, wreg = c.wreg, pf = 0, loop = loop }
+      k.order = (c.wreg == 1 and isa ~= "sse") and 2 or 0
+      if S.valid(op, isa, k) then return k end
     end
   end
-  return best or { ct = 1, wt = 1, wreg = 0, order = 0, pf = 0 }
+  return { ct = 1, wt = 1, wreg = 0, order = 0, pf = 0, loop = loop }
 end
 
 return S

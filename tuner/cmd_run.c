@@ -92,16 +92,25 @@ static void layer_data_free(layer_data *d)
   memset(d, 0, sizeof *d);
 }
 
+static float *aligned_floats(size_t n)
+{
+  void *p = NULL;
+  size_t bytes = (n * sizeof(float) + 63) / 64 * 64;
+  return posix_memalign(&p, 64, bytes ? bytes : 64) == 0 ? p : NULL;
+}
+
 static int layer_data_make(const septune_op *op, layer_data *d)
 {
   size_t nw, nb;
   memset(d, 0, sizeof *d);
   if (septune_op_tensor_sizes(op, &d->n_in, &d->n_out, &nw, &nb, NULL) != SEPTUNE_OK) return -1;
-  d->in = malloc(d->n_in * sizeof(float));
-  d->weights = malloc(nw * sizeof(float));
-  d->bias = malloc((nb ? nb : 1) * sizeof(float));
-  d->want = malloc(d->n_out * sizeof(float));
-  d->got = malloc(d->n_out * sizeof(float));
+  /* 64-byte aligned like any tensor an inference engine hands over: a
+   * 512-bit load that straddles two cache lines costs about twice as much. */
+  d->in = aligned_floats(d->n_in);
+  d->weights = aligned_floats(nw);
+  d->bias = aligned_floats(nb);
+  d->want = aligned_floats(d->n_out);
+  d->got = aligned_floats(d->n_out);
   if (!d->in || !d->weights || !d->bias || !d->want || !d->got) {
     layer_data_free(d);
     return -1;
