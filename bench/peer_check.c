@@ -24,13 +24,12 @@
  * Exit status: 0 all created peers agree, 1 a peer disagreed or failed to
  * run, 2 usage, file or parse error.
  */
-#include <errno.h>
 #include <math.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench_common.h"
 #include "peers.h"
 #include "septune.h"
 #include "timing.h"
@@ -73,11 +72,6 @@ static const char *const extra_layers[] = {
     "pw name=x.pwn2 n=2 h=5 w=5 ci=64 co=64 act=none",
 };
 
-typedef struct layer_entry {
-  septune_layer layer;
-  char where[96]; /* file:line or "extra" */
-} layer_entry;
-
 typedef struct peer_result {
   int status; /* 0 unsupported, 1 ok, -1 wrong or failed */
   double max_abs, max_rel;
@@ -106,116 +100,6 @@ static int run_cb(void *c) {
   return r->vt->run(r->p, r->in, r->out);
 }
 
-/* xorshift64*: deterministic data, independent of libc's rand. */
-static uint64_t rng_state;
-static float rnd_sym(void) { /* uniform in [-1, 1) */
-  rng_state ^= rng_state >> 12;
-  rng_state ^= rng_state << 25;
-  rng_state ^= rng_state >> 27;
-  uint64_t x = rng_state * 0x2545F4914F6CDD1DULL;
-  return (float)((double)(x >> 40) / (double)(1ULL << 24)) * 2.0f - 1.0f;
-}
-
-static void fill(float *v, size_t n, float scale) {
-  for (size_t i = 0; i < n; i++) v[i] = scale * rnd_sym();
-}
-
-static void shape_string(const septune_op *op, char *buf, size_t n) {
-  if (op->kind == SEPTUNE_OP_DEPTHWISE) {
-    const septune_depthwise_desc *d = &op->u.dw;
-    char k[24], s[24], dl[24] = "", m[16] = "", nb[16] = "";
-    if (d->kh == d->kw) snprintf(k, sizeof k, "k%lld", (long long)d->kh);
-    else snprintf(k, sizeof k, "k%lldx%lld", (long long)d->kh, (long long)d->kw);
-    if (d->stride_h == d->stride_w) snprintf(s, sizeof s, "s%lld", (long long)d->stride_h);
-    else snprintf(s, sizeof s, "s%lldx%lld", (long long)d->stride_h, (long long)d->stride_w);
-    if (d->dilation_h != 1 || d->dilation_w != 1) {
-      if (d->dilation_h == d->dilation_w) snprintf(dl, sizeof dl, " d%lld", (long long)d->dilation_h);
-      else snprintf(dl, sizeof dl, " d%lldx%lld", (long long)d->dilation_h, (long long)d->dilation_w);
-    }
-    if (d->multiplier != 1) snprintf(m, sizeof m, " m%lld", (long long)d->multiplier);
-    if (d->n != 1) snprintf(nb, sizeof nb, "%lldx", (long long)d->n);
-    snprintf(buf, n, "dw %s%lldx%lldx%lld %s %s%s%s p%lld%lld%lld%lld %s%s", nb, (long long)d->h,
-             (long long)d->w, (long long)d->c, k, s, dl, m, (long long)d->pad_top,
-             (long long)d->pad_left, (long long)d->pad_bottom, (long long)d->pad_right,
-             septune_activation_name(d->act), d->has_bias ? " +b" : "");
-  } else {
-    const septune_pointwise_desc *p = &op->u.pw;
-    char nb[16] = "";
-    if (p->n != 1) snprintf(nb, sizeof nb, "%lldx", (long long)p->n);
-    snprintf(buf, n, "pw %s%lldx%lld %lld>%lld %s%s", nb, (long long)p->h, (long long)p->w,
-             (long long)p->ci, (long long)p->co, septune_activation_name(p->act),
-             p->has_bias ? " +b" : "");
-  }
-}
-
-static int add_layer(layer_entry **v, size_t *n, size_t *cap, const char *line,
-                     const char *where) {
-  septune_layer l;
-  septune_error err;
-  septune_status st = septune_layer_parse(line, &l, &err);
-  if (st == SEPTUNE_ERR_PARSE && strcmp(err.message, "empty line") == 0) return 0;
-  if (st != SEPTUNE_OK) {
-    fprintf(stderr, "peer_check: %s: %s\n", where, err.message);
-    return -1;
-  }
-  if (*n == *cap) {
-    size_t nc = *cap ? *cap * 2 : 64;
-    layer_entry *g = realloc(*v, nc * sizeof *g);
-    if (!g) {
-      fprintf(stderr, "peer_check: out of memory\n");
-      return -1;
-    }
-    *v = g, *cap = nc;
-  }
-  (*v)[*n].layer = l;
-  snprintf((*v)[*n].where, sizeof (*v)[*n].where, "%s", where);
-  (*n)++;
-  return 0;
-}
-
-static int read_model(const char *path, layer_entry **v, size_t *n, size_t *cap) {
-  FILE *f = fopen(path, "r");
-  if (!f) {
-    fprintf(stderr, "peer_check: %s: %s\n", path, strerror(errno));
-    return -1;
-  }
-  char *line = NULL;
-  size_t len = 0;
-  int lineno = 0, rc = 0;
-  while (getline(&line, &len, f) >= 0) {
-    char where[96];
-    lineno++;
-    snprintf(where, sizeof where, "%s:%d", path, lineno);
-    if (add_layer(v, n, cap, line, where) != 0) {
-      rc = -1;
-      break;
-    }
-  }
-  free(line);
-  fclose(f);
-  return rc;
-}
-
-/* Largest errors of got against ref (see the file comment). NaN counts as
- * infinite error. */
-static void compare(const float *got, const float *ref, size_t n, double *max_abs,
-                    double *max_rel) {
-  double ma = 0, mr = 0;
-  for (size_t i = 0; i < n; i++) {
-    double g = got[i], r = ref[i];
-    double d = fabs(g - r);
-    if (isnan(g) != isnan(r) || (isnan(d) && !isnan(r))) {
-      ma = mr = INFINITY;
-      break;
-    }
-    if (isnan(d)) continue; /* both NaN */
-    double rel = d / (fabs(r) > 1.0 ? fabs(r) : 1.0);
-    if (d > ma) ma = d;
-    if (rel > mr) mr = rel;
-  }
-  *max_abs = ma, *max_rel = mr;
-}
-
 static void usage(FILE *f) {
   fprintf(f,
           "usage: peer_check [--extra] [--layer LINE]... [--no-time] [--rounds N] [--round-ms MS]\n"
@@ -226,8 +110,7 @@ int main(int argc, char **argv) {
   int do_extra = 0, do_time = 1, rounds = 15, cpu = -1;
   double round_ms = 2.0, tol = 1e-4;
   unsigned long long seed = 1;
-  layer_entry *layers = NULL;
-  size_t nlayers = 0, cap = 0;
+  bench_layer_list list = {0};
   int extra_lines = 0;
 
   for (int i = 1; i < argc; i++) {
@@ -237,7 +120,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--layer") && i + 1 < argc) {
       char where[32];
       snprintf(where, sizeof where, "--layer #%d", ++extra_lines);
-      if (add_layer(&layers, &nlayers, &cap, argv[++i], where) != 0) return 2;
+      if (bench_layer_list_add(&list, argv[++i], where, "peer_check") != 0) return 2;
     } else if (!strcmp(a, "--rounds") && i + 1 < argc) rounds = atoi(argv[++i]);
     else if (!strcmp(a, "--round-ms") && i + 1 < argc) round_ms = atof(argv[++i]);
     else if (!strcmp(a, "--cpu") && i + 1 < argc) cpu = atoi(argv[++i]);
@@ -249,14 +132,16 @@ int main(int argc, char **argv) {
     } else if (a[0] == '-') {
       usage(stderr);
       return 2;
-    } else if (read_model(a, &layers, &nlayers, &cap) != 0) {
+    } else if (bench_layer_list_read(&list, a, "peer_check") != 0) {
       return 2;
     }
   }
   if (do_extra) {
     for (size_t i = 0; i < sizeof extra_layers / sizeof extra_layers[0]; i++)
-      if (add_layer(&layers, &nlayers, &cap, extra_layers[i], "extra") != 0) return 2;
+      if (bench_layer_list_add(&list, extra_layers[i], "extra", "peer_check") != 0) return 2;
   }
+  const bench_layer_entry *layers = list.v;
+  size_t nlayers = list.n;
   if (nlayers == 0) {
     usage(stderr);
     return 2;
@@ -289,7 +174,7 @@ int main(int argc, char **argv) {
     size_t n_in, n_out, n_w, n_b;
     if (L->name[0]) snprintf(R->name, sizeof R->name, "%s", L->name);
     else snprintf(R->name, sizeof R->name, "#%zu", li + 1);
-    shape_string(op, R->shape, sizeof R->shape);
+    bench_shape_string(op, 1, R->shape, sizeof R->shape);
     R->kind = op->kind;
     R->flops = septune_op_flops(op);
     if (septune_op_tensor_sizes(op, &n_in, &n_out, &n_w, &n_b, &err) != SEPTUNE_OK) {
@@ -307,12 +192,12 @@ int main(int argc, char **argv) {
       fprintf(stderr, "peer_check: out of memory\n");
       return 2;
     }
-    rng_state = (seed + 1) * 0x9E3779B97F4A7C15ULL + li * 0xD1B54A32D192ED03ULL;
-    if (rng_state == 0) rng_state = 1;
+    bench_rng rng;
+    bench_rng_seed(&rng, seed, li);
     /* Inputs in [-2, 2) so hswish and relu6 see both their bends. */
-    fill(in, n_in, 2.0f);
-    fill(w, n_w, 1.0f);
-    fill(b, n_b, 1.0f);
+    bench_fill(&rng, in, n_in, 2.0f);
+    bench_fill(&rng, w, n_w, 1.0f);
+    bench_fill(&rng, b, n_b, 1.0f);
     if (septune_reference_execute(op, w, has_bias ? b : NULL, in, ref, &err) != SEPTUNE_OK) {
       fprintf(stderr, "peer_check: %s: reference: %s\n", layers[li].where, err.message);
       return 2;
@@ -342,7 +227,7 @@ int main(int argc, char **argv) {
         failures++;
         continue;
       }
-      compare(outs[pi], ref, n_out, &P->max_abs, &P->max_rel);
+      bench_compare(outs[pi], ref, n_out, &P->max_abs, &P->max_rel);
       int ok = P->max_rel <= tol;
       P->status = ok ? 1 : -1;
       if (!ok) failures++;
@@ -430,6 +315,6 @@ int main(int argc, char **argv) {
 
   printf("\n%s: %d failure%s\n", failures ? "FAIL" : "OK", failures, failures == 1 ? "" : "s");
   free(rows);
-  free(layers);
+  bench_layer_list_free(&list);
   return failures ? 1 : 0;
 }

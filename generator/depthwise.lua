@@ -46,6 +46,13 @@ function M.render(op, isa, k, symbol)
     end
     params.tile_blocks = tiles
   end
+  if L.lane_tail > 0 then
+    -- few lanes, weights from memory: the accumulators must fit 16 registers
+    local kt = { ct = L.lane_tail, wt = math.min(k.wt, math.floor(12 / L.lane_tail)), wreg = 0, order = 0,
+                 pf = 0, loop = k.loop }
+    local PT = { op = op, g = g, k = kt, isa = isa }
+    params.tail_asm = X86.row_block(PT, { nv = L.lane_tail, partial = false, vec = "sse1" }):to_c_bytes("")
+  end
   params.dw = X86
   params.covered = L.covered
   params.mask_lanes = (isa == "avx2") and (g.co % 8) or 0

@@ -28,7 +28,11 @@ M.ARGS_BYTES = 512
 local VEC = {
   avx512 = { lanes = 16, bytes = 64, name = "zmm", bcast = "{1to16}", fma = true },
   avx2   = { lanes = 8,  bytes = 32, name = "ymm", fma = true },
-  sse    = { lanes = 4,  bytes = 16, name = "xmm", fma = false },
+  sse    = { lanes = 4,  bytes = 16, name = "xmm", legacy = true,
+             mov = "movups", mul = "mulps", add = "addps", max = "maxps", min = "minps" },
+  -- SSE's channel tail: each "vector" is one lane, scalar instructions
+  sse1   = { lanes = 1,  bytes = 4,  name = "xmm", legacy = true,
+             mov = "movss", mul = "mulss", add = "addss", max = "maxss", min = "minss" },
 }
 
 local function addr(disp, base, index)
@@ -42,7 +46,7 @@ end
 -- vectors (the last one partial) and the scaffolding loops over tiles.
 function M.row_block(P, only)
   local op, g, k, isa = P.op, P.g, P.k, P.isa
-  local V = assert(VEC[isa], "dw_x86: no vector ISA " .. tostring(isa))
+  local V = assert(VEC[only and only.vec or isa], "dw_x86: no vector ISA " .. tostring(isa))
   local b = X.block()
   local function e(fmt, ...) b:emit(string.format(fmt, ...)) end
   local function vr(i) return "%" .. V.name .. i end
@@ -77,9 +81,9 @@ function M.row_block(P, only)
     for _, c in ipairs(cols) do
       for v = 0, nv - 1 do
         if op.bias == 1 then
-          local mov = isa == "sse" and "movups" or "vmovups"
+          local mov = V.legacy and V.mov or "vmovups"
           e("%s %s, %s", mov, addr(v * V.bytes, "%r14"), acc(c.j, v))
-        elseif isa == "sse" then
+        elseif V.legacy then
           e("xorps %s, %s", acc(c.j, v), acc(c.j, v))
         elseif isa == "avx512" then
           e("vpxord %s, %s, %s", acc(c.j, v), acc(c.j, v), acc(c.j, v))
@@ -94,10 +98,10 @@ function M.row_block(P, only)
       local t = tap.ky * op.kw + tap.kx
       local wmem = addr((1 + t) * tap_bytes + v * V.bytes, "%r14")
       local A = acc(c.j, v)
-      if isa == "sse" then
-        e("movups %s, %s", src, T1)
-        e("mulps %s, %s", k.wreg == 1 and wreg(t, v) or wmem, T1)
-        e("addps %s, %s", T1, A)
+      if V.legacy then
+        e(V.mov .. " %s, %s", src, T1)
+        e(V.mul .. " %s, %s", k.wreg == 1 and wreg(t, v) or wmem, T1)
+        e(V.add .. " %s, %s", T1, A)
       elseif isa == "avx2" and is_tail(v) then
         e("vmaskmovps %s, %s, %s", src, MASK, T1)
         e("vfmadd231ps %s, %s, %s", k.wreg == 1 and wreg(t, v) or wmem, T1, A)
@@ -159,28 +163,28 @@ function M.row_block(P, only)
     for _, c in ipairs(cols) do
       for v = 0, nv - 1 do
         local A = acc(c.j, v)
-        if isa == "sse" then
+        if V.legacy then
           if op.act == "relu" or op.act == "relu6" or op.act == "clamp" then
-            e("movups %s, %s", const(op.act == "relu" and "zero" or "lo"), T1)
-            e("maxps %s, %s", T1, A)
+            e(V.mov .. " %s, %s", const(op.act == "relu" and "zero" or "lo"), T1)
+            e(V.max .. " %s, %s", T1, A)
           end
           if op.act == "relu6" or op.act == "clamp" then
-            e("movups %s, %s", const("hi"), T1)
-            e("minps %s, %s", T1, A)
+            e(V.mov .. " %s, %s", const("hi"), T1)
+            e(V.min .. " %s, %s", T1, A)
           end
           if op.act == "hswish" then
-            e("movups %s, %s", const("three"), T2)
+            e(V.mov .. " %s, %s", const("three"), T2)
             e("movaps %s, %s", A, T1)
-            e("addps %s, %s", T2, T1)
+            e(V.add .. " %s, %s", T2, T1)
             e("xorps %s, %s", T2, T2)
-            e("maxps %s, %s", T2, T1)
-            e("movups %s, %s", const("hi"), T2)
-            e("minps %s, %s", T2, T1)
-            e("movups %s, %s", const("sixth"), T2)
-            e("mulps %s, %s", T2, T1)
-            e("mulps %s, %s", T1, A)
+            e(V.max .. " %s, %s", T2, T1)
+            e(V.mov .. " %s, %s", const("hi"), T2)
+            e(V.min .. " %s, %s", T2, T1)
+            e(V.mov .. " %s, %s", const("sixth"), T2)
+            e(V.mul .. " %s, %s", T2, T1)
+            e(V.mul .. " %s, %s", T1, A)
           end
-          e("movups %s, %s", A, addr(c.out_disp + v * V.bytes, "%rax", out_index))
+          e(V.mov .. " %s, %s", A, addr(c.out_disp + v * V.bytes, "%rax", out_index))
         else
           if op.act == "relu" then
             e("vmaxps %s, %s, %s", const("zero"), A, A)
@@ -243,7 +247,7 @@ function M.row_block(P, only)
     if k.wreg == 1 then
       for t = 0, g.taps - 1 do
         for v = 0, nv - 1 do
-          local mov = isa == "sse" and "movups" or "vmovups"
+          local mov = V.legacy and V.mov or "vmovups"
           e("%s %s, %s", mov, addr((1 + t) * tap_bytes + v * V.bytes, "%r14"), wreg(t, v))
         end
       end
@@ -339,6 +343,8 @@ function M.layout(P)
   L.tail_lanes = g.co % V.lanes
   L.masked_tail = L.tail_lanes > 0 and P.isa ~= "sse"
   L.covered = L.full_vectors * V.lanes + (L.masked_tail and L.tail_lanes or 0)
+  -- SSE has no masked loads: its last channels are a tile of one-lane vectors
+  L.lane_tail = P.isa == "sse" and L.tail_lanes or 0
   L.tiles = math.floor(L.full_vectors / k.ct)
   L.rest_vectors = L.full_vectors - L.tiles * k.ct + (L.masked_tail and 1 or 0)
   L.step = k.ct * V.bytes

@@ -83,6 +83,11 @@ for name, op in pairs(sse_ps) do
   def(name, { enc = "L", map = "0F", vl = "x" }, { { "Wm,Vr", op } })
 end
 def("shufps", { enc = "L", map = "0F", vl = "x" }, { { "ui,Wm,Vr", 0xC6 } })
+-- Scalar single: the SSE kernels' channel tail, one lane at a time.
+local sse_ss = { addss = 0x58, mulss = 0x59, minss = 0x5D, maxss = 0x5F }
+for name, op in pairs(sse_ss) do
+  def(name, { enc = "L", pp = 0xF3, map = "0F", vl = "x" }, { { "Wm,Vr", op } })
+end
 
 local prefetch = { prefetchnta = 0, prefetcht0 = 1, prefetcht1 = 2, prefetcht2 = 3 }
 for name, digit in pairs(prefetch) do

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "generator.h"
 #include "cli.h"
 #include "timing.h"
 
@@ -271,23 +272,15 @@ int cmd_source(int argc, char **argv)
     cli_error("%s", err.message);
     return CLI_USAGE;
   }
-  /* A plan needs weights; zeros will do, only the source is wanted. */
-  size_t nw, nb;
-  septune_op_tensor_sizes(&layer.op, NULL, NULL, &nw, &nb, NULL);
-  float *w = calloc(nw + nb + 1, sizeof(float));
-  septune_plan *plan = NULL;
-  if (!w) {
-    cli_error("out of memory");
-    return CLI_FAILED;
-  }
-  if (septune_plan_create(&layer.op, w, w + nw, &o.plan, &plan, &err) != SEPTUNE_OK) {
+  /* Rendering needs no CPU support for the ISA: sources for another machine
+   * can be generated here. */
+  septune_isa isa = o.plan.isa == SEPTUNE_ISA_AUTO ? septune_cpu_best_isa() : o.plan.isa;
+  septune_kernel_source_text text;
+  if (septune_gen_render(&layer.op, isa, o.plan.knobs, &text, &err) != SEPTUNE_OK) {
     cli_error("%s", err.message);
-    free(w);
-    return err.status == SEPTUNE_ERR_INVALID_ARGUMENT || err.status == SEPTUNE_ERR_UNSUPPORTED ? CLI_USAGE
-                                                                                               : CLI_FAILED;
+    return err.status == SEPTUNE_ERR_UNSUPPORTED ? CLI_USAGE : CLI_FAILED;
   }
-  fputs(septune_plan_source(plan), stdout);
-  septune_plan_destroy(plan);
-  free(w);
-  return CLI_OK;
+  fputs(text.source, stdout);
+  septune_gen_free(&text);
+  return fflush(stdout) == 0 ? CLI_OK : CLI_FAILED;
 }

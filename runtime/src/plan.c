@@ -10,14 +10,12 @@
 #include "generator.h"
 #include "internal.h"
 #include "jit.h"
+#include "plan.h"
 
 /* Packed weights are padded to this many channels so that a full vector of
  * any ISA can be loaded at the channel tail (generator/dw_geometry.lua). */
 #define PACK_LANES 16
 #define ALIGNMENT 64
-
-typedef void (*dw_kernel_fn)(const float *in, float *out, const float *packed, const float *zero_row,
-                             float *scratch);
 
 struct septune_plan {
   septune_op op;
@@ -26,7 +24,8 @@ struct septune_plan {
   char knobs[128];
   char *source;
   septune_jit *jit;
-  dw_kernel_fn kernel;
+  septune_dw_kernel_fn kernel;
+  char symbol[96];
   float *packed;          /* [bias][kh*kw taps], co_pad floats each */
   float *zero_row;        /* stands in for input rows in the padding */
   size_t scratch_floats;  /* per execute: the multiplier-expanded input */
@@ -90,6 +89,7 @@ static septune_status build_kernel(septune_plan *plan, const char *knobs, septun
   if (st != SEPTUNE_OK) return st;
   plan->source = text.source;
   memcpy(plan->knobs, text.knobs, sizeof plan->knobs);
+  memcpy(plan->symbol, text.symbol, sizeof plan->symbol);
 
   char msg[SEPTUNE_ERROR_MESSAGE_SIZE];
   char file[112];
@@ -138,9 +138,11 @@ septune_status septune_plan_create(const septune_op *op, const float *weights, c
   return septune_error_clear(err);
 }
 
-septune_status septune_execute(const septune_plan *plan, const float *input, float *output, septune_error *err)
+septune_status septune_plan_execute_with(const septune_plan *plan, septune_dw_kernel_fn kernel,
+                                         const float *input, float *output, septune_error *err)
 {
   if (!plan) return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT, "execute: plan is NULL");
+  if (!kernel) return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT, "execute: kernel is NULL");
   if (!input) return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT, "execute: input is NULL");
   if (!output) return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT, "execute: output is NULL");
   float *scratch = NULL;
@@ -150,9 +152,31 @@ septune_status septune_execute(const septune_plan *plan, const float *input, flo
       return septune_error_set(err, SEPTUNE_ERR_OUT_OF_MEMORY, "execute: out of memory for %zu scratch floats",
                                plan->scratch_floats);
   }
-  plan->kernel(input, output, plan->packed, plan->zero_row, scratch);
+  if (scratch) {
+    /* Multiplier m: every kernel reads an input whose channel o = c*m + j
+     * holds input channel c, so it sees a multiplier-1 layer. This pass is
+     * built by the system compiler in every configuration, JIT or not. */
+    const septune_depthwise_desc *d = &plan->op.u.dw;
+    size_t pixels = (size_t)(d->n * d->h * d->w), c = (size_t)d->c, m = (size_t)d->multiplier;
+    for (size_t p = 0; p < pixels; p++)
+      for (size_t ci = 0; ci < c; ci++)
+        for (size_t j = 0; j < m; j++) scratch[(p * c + ci) * m + j] = input[p * c + ci];
+    input = scratch;
+  }
+  kernel(input, output, plan->packed, plan->zero_row, scratch);
   free(scratch);
   return septune_error_clear(err);
+}
+
+septune_status septune_execute(const septune_plan *plan, const float *input, float *output, septune_error *err)
+{
+  if (!plan) return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT, "execute: plan is NULL");
+  return septune_plan_execute_with(plan, plan->kernel, input, output, err);
+}
+
+const char *septune_plan_symbol(const septune_plan *plan)
+{
+  return plan ? plan->symbol : "";
 }
 
 septune_status septune_plan_get_info(const septune_plan *plan, septune_plan_info *info)

@@ -1,0 +1,667 @@
+/*
+ * bench_layers — septune against the peer libraries (XNNPACK, oneDNN), layer
+ * by layer over a model file, single thread, side by side.
+ *
+ *   bench_layers [options] MODEL.txt
+ *     --op dw|pw|all  which layers to run (default dw)
+ *     --rounds N      interleaved rounds per layer (default 15)
+ *     --round-ms MS   repetitions per library per round (default 2 ms)
+ *     --cpu K         pin to CPU K (default: the CPU the program starts on)
+ *     --tol T         relative tolerance of the output check (default 1e-4)
+ *     --seed S        random data seed (default 1)
+ *     --json FILE     also write the numbers as JSON
+ *
+ * Per layer: random input, weights and bias (fixed seed) in 64-byte aligned
+ * buffers; one input and one output buffer shared by every library, so no
+ * library gains or loses by alignment or by where its buffers sit in cache.
+ * septune gets a plan with default options, each peer its operator. Every
+ * library's output is checked against septune_reference_execute with
+ * peer_check's measure (|got - ref| / max(|ref|, 1)); then all the libraries
+ * that agree are timed with bench_measure_interleaved (median of rounds).
+ *
+ * speed-up = time of the faster peer / time of septune: > 1 means septune is
+ * faster. A library that declines a layer (septune's SEPTUNE_ERR_UNSUPPORTED,
+ * a peer whose create returns NULL) shows "-" and a note.
+ *
+ * Exit status: 0 septune agreed with the reference on every layer it ran;
+ * 1 septune disagreed, failed to plan (other than "unsupported") or to run;
+ * 2 usage, file or setup error. A peer that disagrees is reported and left
+ * out of the comparison but does not change the exit status (peer_check is
+ * the program that holds the peers to account).
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench_common.h"
+#include "peers.h"
+#include "septune.h"
+#include "timing.h"
+
+#define PROG "bench_layers"
+#define MAX_LIBS 8 /* septune + peers */
+
+enum { OP_DW = 1, OP_PW = 2, OP_ALL = 3 };
+
+typedef struct options {
+  const char *model;
+  const char *json;
+  int ops; /* OP_DW | OP_PW */
+  int rounds;
+  double round_ms;
+  int cpu;
+  double tol;
+  unsigned long long seed;
+} options;
+
+/* One library on one layer. */
+typedef enum lib_state {
+  LIB_UNSUPPORTED = 0, /* declined the layer: "-" */
+  LIB_OK = 1,          /* agreed with the reference and was timed */
+  LIB_WRONG = 2,       /* output differs from the reference */
+  LIB_FAILED = 3       /* plan/create error other than unsupported, or a run failed */
+} lib_state;
+
+typedef struct lib_result {
+  lib_state state;
+  double max_abs, max_rel;
+  bench_stats t;
+  char impl[256]; /* the peer's implementation, or septune's "isa knobs" */
+  char note[SEPTUNE_ERROR_MESSAGE_SIZE]; /* why it is not LIB_OK */
+} lib_result;
+
+typedef struct layer_row {
+  char name[64];
+  char shape[64];
+  double flops;
+  lib_result r[MAX_LIBS]; /* [0] septune, [1..] the peers */
+  int have_info;
+  septune_plan_info info;
+  int best_peer;          /* index into r of the faster peer; 0 when none ran */
+  double speedup;         /* r[best_peer] time / septune time; 0 when not comparable */
+} layer_row;
+
+/* The libraries of this run: septune first, then bench_peers_all. */
+typedef struct libs {
+  int n;
+  const char *name[MAX_LIBS];
+  const bench_peer_vtbl *peer[MAX_LIBS]; /* NULL for septune */
+} libs;
+
+/* ---- options ------------------------------------------------------------- */
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: " PROG " [--op dw|pw|all] [--rounds N] [--round-ms MS] [--cpu K] [--tol T]\n"
+          "                    [--seed S] [--json FILE] MODEL.txt\n");
+}
+
+/* Strict number parsing: the whole argument must be a number in [lo, hi]. */
+static int parse_double(const char *opt, const char *s, double lo, double hi, double *out) {
+  char *end;
+  errno = 0;
+  double v = strtod(s, &end);
+  if (errno || end == s || *end || !(v >= lo && v <= hi)) {
+    fprintf(stderr, PROG ": %s: '%s' is not a number in [%g, %g]\n", opt, s, lo, hi);
+    return -1;
+  }
+  *out = v;
+  return 0;
+}
+
+static int parse_int(const char *opt, const char *s, long lo, long hi, long *out) {
+  char *end;
+  errno = 0;
+  long v = strtol(s, &end, 10);
+  if (errno || end == s || *end || v < lo || v > hi) {
+    fprintf(stderr, PROG ": %s: '%s' is not an integer in [%ld, %ld]\n", opt, s, lo, hi);
+    return -1;
+  }
+  *out = v;
+  return 0;
+}
+
+/* Returns 0, 1 for --help (exit 0), or -1 for a usage error. */
+static int parse_args(int argc, char **argv, options *o) {
+  *o = (options){.ops = OP_DW, .rounds = 15, .round_ms = 2.0, .cpu = -1, .tol = 1e-4, .seed = 1};
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (!strcmp(a, "-h") || !strcmp(a, "--help")) return 1;
+    if (a[0] != '-') {
+      if (o->model) {
+        fprintf(stderr, PROG ": one model file only ('%s' and '%s')\n", o->model, a);
+        return -1;
+      }
+      o->model = a;
+      continue;
+    }
+    if (i + 1 >= argc) {
+      fprintf(stderr, PROG ": unknown option or missing value: %s\n", a);
+      return -1;
+    }
+    const char *v = argv[++i];
+    long l;
+    if (!strcmp(a, "--op")) {
+      if (!strcmp(v, "dw")) o->ops = OP_DW;
+      else if (!strcmp(v, "pw")) o->ops = OP_PW;
+      else if (!strcmp(v, "all")) o->ops = OP_ALL;
+      else {
+        fprintf(stderr, PROG ": --op: '%s' is not dw, pw or all\n", v);
+        return -1;
+      }
+    } else if (!strcmp(a, "--rounds")) {
+      if (parse_int(a, v, 1, 100000, &l)) return -1;
+      o->rounds = (int)l;
+    } else if (!strcmp(a, "--round-ms")) {
+      if (parse_double(a, v, 0.001, 60000, &o->round_ms)) return -1;
+    } else if (!strcmp(a, "--cpu")) {
+      if (parse_int(a, v, 0, 65535, &l)) return -1;
+      o->cpu = (int)l;
+    } else if (!strcmp(a, "--tol")) {
+      if (parse_double(a, v, 0, 1, &o->tol)) return -1;
+    } else if (!strcmp(a, "--seed")) {
+      char *end;
+      errno = 0;
+      o->seed = strtoull(v, &end, 0);
+      if (errno || end == v || *end || v[0] == '-') {
+        fprintf(stderr, PROG ": --seed: '%s' is not a non-negative integer\n", v);
+        return -1;
+      }
+    } else if (!strcmp(a, "--json")) {
+      o->json = v;
+    } else {
+      fprintf(stderr, PROG ": unknown option %s\n", a);
+      return -1;
+    }
+  }
+  if (!o->model) {
+    fprintf(stderr, PROG ": no model file given\n");
+    return -1;
+  }
+  return 0;
+}
+
+/* ---- one library behind one callback ---------------------------------------- */
+
+/* What the timing callback needs: septune's plan or a peer's operator. */
+typedef struct candidate {
+  const bench_peer_vtbl *peer; /* NULL: septune */
+  septune_plan *plan;
+  bench_peer *inst;
+  const float *in;
+  float *out;
+  int failed; /* set by candidate_run when a call fails */
+} candidate;
+
+static int candidate_run(void *p) {
+  candidate *c = p;
+  int rc;
+  if (c->peer) rc = c->peer->run(c->inst, c->in, c->out);
+  else rc = septune_execute(c->plan, c->in, c->out, NULL) == SEPTUNE_OK ? 0 : 1;
+  if (rc) c->failed = rc;
+  return rc;
+}
+
+static void candidate_destroy(candidate *c) {
+  if (c->peer && c->inst) c->peer->destroy(c->inst);
+  septune_plan_destroy(c->plan);
+  c->inst = NULL, c->plan = NULL;
+}
+
+/* Creates library `li` for op. On failure leaves the candidate empty and
+ * sets r->state and r->note. */
+static void candidate_create(const libs *L, int li, const septune_op *op, const float *w,
+                             const float *b, candidate *c, lib_result *r, layer_row *row) {
+  memset(c, 0, sizeof *c);
+  c->peer = L->peer[li];
+  if (c->peer) {
+    c->inst = c->peer->create(op, w, b, r->note, sizeof r->note);
+    if (!c->inst) {
+      r->state = LIB_UNSUPPORTED; /* the peer's `why` is already in note */
+      return;
+    }
+    snprintf(r->impl, sizeof r->impl, "%s", c->peer->impl(c->inst));
+  } else {
+    septune_error err;
+    /* Default options (NULL): the heuristic knobs an untuned user gets. */
+    septune_status st = septune_plan_create(op, w, b, NULL, &c->plan, &err);
+    if (st != SEPTUNE_OK) {
+      r->state = st == SEPTUNE_ERR_UNSUPPORTED ? LIB_UNSUPPORTED : LIB_FAILED;
+      snprintf(r->note, sizeof r->note, "%s", err.message);
+      return;
+    }
+    septune_plan_get_info(c->plan, &row->info);
+    row->have_info = 1;
+    snprintf(r->impl, sizeof r->impl, "%s %s", septune_isa_name(row->info.isa), row->info.knobs);
+  }
+  r->state = LIB_OK; /* until the check says otherwise */
+}
+
+/* Runs c once into a NaN-filled output and compares with ref. */
+static void candidate_check(candidate *c, const float *ref, size_t n_out, double tol,
+                            lib_result *r) {
+  for (size_t i = 0; i < n_out; i++) c->out[i] = NAN; /* a skipped element shows as NaN */
+  int rc = candidate_run(c);
+  if (rc) {
+    r->state = LIB_FAILED;
+    snprintf(r->note, sizeof r->note, "run failed (%d)", rc);
+    return;
+  }
+  bench_compare(c->out, ref, n_out, &r->max_abs, &r->max_rel);
+  if (!(r->max_rel <= tol)) {
+    r->state = LIB_WRONG;
+    snprintf(r->note, sizeof r->note, "output differs from the reference: max rel %.3g > %.3g",
+             r->max_rel, tol);
+  }
+}
+
+/* ---- one layer --------------------------------------------------------------- */
+
+typedef struct tensors {
+  float *in, *w, *b, *ref, *out;
+  size_t n_in, n_out, n_w, n_b;
+} tensors;
+
+static void tensors_free(tensors *t) {
+  free(t->in), free(t->w), free(t->b), free(t->ref), free(t->out);
+  memset(t, 0, sizeof *t);
+}
+
+static int op_has_bias(const septune_op *op) {
+  return op->kind == SEPTUNE_OP_DEPTHWISE ? op->u.dw.has_bias : op->u.pw.has_bias;
+}
+
+/* Allocates (bench_peer_alloc: 64-byte aligned, slack for XNNPACK's
+ * over-reads) and fills the tensors; computes the reference output. */
+static int tensors_make(const septune_op *op, const options *o, size_t layer_index, tensors *t,
+                        const char *where) {
+  septune_error err;
+  memset(t, 0, sizeof *t);
+  if (septune_op_tensor_sizes(op, &t->n_in, &t->n_out, &t->n_w, &t->n_b, &err) != SEPTUNE_OK) {
+    fprintf(stderr, PROG ": %s: %s\n", where, err.message);
+    return -1;
+  }
+  t->in = bench_peer_alloc(t->n_in * sizeof(float));
+  t->w = bench_peer_alloc(t->n_w * sizeof(float));
+  t->b = bench_peer_alloc((t->n_b ? t->n_b : 1) * sizeof(float));
+  t->ref = bench_peer_alloc(t->n_out * sizeof(float));
+  t->out = bench_peer_alloc(t->n_out * sizeof(float));
+  if (!t->in || !t->w || !t->b || !t->ref || !t->out) {
+    fprintf(stderr, PROG ": %s: out of memory\n", where);
+    tensors_free(t);
+    return -1;
+  }
+  bench_rng rng;
+  bench_rng_seed(&rng, o->seed, layer_index);
+  bench_fill(&rng, t->in, t->n_in, 2.0f); /* [-2, 2): relu6 and hswish see both bends */
+  bench_fill(&rng, t->w, t->n_w, 1.0f);
+  bench_fill(&rng, t->b, t->n_b, 1.0f);
+  if (septune_reference_execute(op, t->w, op_has_bias(op) ? t->b : NULL, t->in, t->ref, &err) != SEPTUNE_OK) {
+    fprintf(stderr, PROG ": %s: reference: %s\n", where, err.message);
+    tensors_free(t);
+    return -1;
+  }
+  return 0;
+}
+
+/* Times every library in state LIB_OK, interleaved. */
+static void time_layer(const libs *L, candidate *c, layer_row *row, const options *o) {
+  bench_fn fns[MAX_LIBS];
+  void *ctxs[MAX_LIBS];
+  bench_stats st[MAX_LIBS];
+  int idx[MAX_LIBS], k = 0;
+  for (int li = 0; li < L->n; li++) {
+    if (row->r[li].state != LIB_OK) continue;
+    fns[k] = candidate_run;
+    ctxs[k] = &c[li];
+    idx[k++] = li;
+  }
+  if (k == 0) return;
+  if (bench_measure_interleaved((size_t)k, fns, ctxs, o->rounds, o->round_ms, st) == 0) {
+    for (int j = 0; j < k; j++) row->r[idx[j]].t = st[j];
+    return;
+  }
+  /* The helper stops at the first failing call; the callbacks say whose. */
+  for (int j = 0; j < k; j++) {
+    lib_result *r = &row->r[idx[j]];
+    if (c[idx[j]].failed) {
+      r->state = LIB_FAILED;
+      snprintf(r->note, sizeof r->note, "run failed while timing (%d)", c[idx[j]].failed);
+    } else {
+      r->state = LIB_FAILED;
+      snprintf(r->note, sizeof r->note, "not timed: another library failed");
+    }
+  }
+}
+
+/* Picks the faster peer and the speed-up. */
+static void compare_layer(const libs *L, layer_row *row) {
+  row->best_peer = 0;
+  row->speedup = 0;
+  for (int li = 1; li < L->n; li++) {
+    if (row->r[li].state != LIB_OK) continue;
+    if (!row->best_peer || row->r[li].t.median_us < row->r[row->best_peer].t.median_us)
+      row->best_peer = li;
+  }
+  if (row->best_peer && row->r[0].state == LIB_OK && row->r[0].t.median_us > 0)
+    row->speedup = row->r[row->best_peer].t.median_us / row->r[0].t.median_us;
+}
+
+/* Creates, checks and times every library on one layer. Returns -1 on a
+ * setup error (already reported), else 0; row holds the outcome. */
+static int run_layer(const libs *L, const bench_layer_entry *e, size_t layer_index,
+                     const options *o, layer_row *row) {
+  const septune_op *op = &e->layer.op;
+  tensors t;
+  candidate c[MAX_LIBS];
+  memset(row, 0, sizeof *row);
+  if (e->layer.name[0]) snprintf(row->name, sizeof row->name, "%s", e->layer.name);
+  else snprintf(row->name, sizeof row->name, "#%zu", layer_index + 1);
+  bench_shape_string(op, 0, row->shape, sizeof row->shape);
+  row->flops = septune_op_flops(op);
+  if (tensors_make(op, o, layer_index, &t, e->where) != 0) return -1;
+
+  const float *bias = op_has_bias(op) ? t.b : NULL;
+  for (int li = 0; li < L->n; li++) {
+    candidate_create(L, li, op, t.w, bias, &c[li], &row->r[li], row);
+    c[li].in = t.in; /* the same buffers for everyone */
+    c[li].out = t.out;
+    if (row->r[li].state == LIB_OK) candidate_check(&c[li], t.ref, t.n_out, o->tol, &row->r[li]);
+  }
+  time_layer(L, c, row, o);
+  compare_layer(L, row);
+  for (int li = 0; li < L->n; li++) candidate_destroy(&c[li]);
+  tensors_free(&t);
+  return 0;
+}
+
+/* ---- the table ------------------------------------------------------------------ */
+
+#define CELL_W 17 /* "%9.2f %7.1f" */
+
+static void print_header(const libs *L) {
+  printf("%-12s %-22s", "", "");
+  for (int li = 0; li < L->n; li++) printf(" | %-*s", CELL_W, L->name[li]);
+  printf(" | %6s %-16s | %s\n", "", "speed-up", "septune kernel");
+  printf("%-12s %-22s", "layer", "shape");
+  for (int li = 0; li < L->n; li++) printf(" | %9s %7s", "us", "GFLOP/s");
+  printf(" | %6s %-16s | %s\n", "%peak", "(vs faster peer)", "(isa knobs)");
+}
+
+static void print_row(const libs *L, const layer_row *row, double peak) {
+  printf("%-12s %-22s", row->name, row->shape);
+  for (int li = 0; li < L->n; li++) {
+    const lib_result *r = &row->r[li];
+    if (r->state == LIB_OK) printf(" | %9.2f %7.1f", r->t.median_us, row->flops / (r->t.median_us * 1e3));
+    else printf(" | %9s %7s", r->state == LIB_UNSUPPORTED ? "-" : "FAIL", "-");
+  }
+  if (row->r[0].state == LIB_OK && peak > 0)
+    printf(" | %5.1f%%", 100.0 * row->flops / (row->r[0].t.median_us * 1e3) / peak);
+  else printf(" | %6s", "-");
+  if (row->speedup > 0) {
+    char s[32];
+    snprintf(s, sizeof s, "%.2fx %s", row->speedup, L->name[row->best_peer]);
+    printf(" %-16s", s);
+  } else printf(" %-16s", "-");
+  printf(" | %s\n", row->have_info ? row->r[0].impl : "-");
+  /* Why a library is missing from this row. */
+  for (int li = 0; li < L->n; li++) {
+    const lib_result *r = &row->r[li];
+    if (r->state == LIB_OK) continue;
+    const char *what = r->state == LIB_UNSUPPORTED ? "unsupported" : r->state == LIB_WRONG ? "WRONG" : "FAILED";
+    printf("    note: %s %s: %s\n", L->name[li], what, r->note);
+  }
+  fflush(stdout);
+}
+
+typedef struct summary {
+  int rows, compared;           /* layers run; layers with a speed-up */
+  double log_sum;               /* sum of log(speed-up) */
+  double min_speedup;
+  int min_row;                  /* index of the minimum, -1 when none */
+  double total_us[MAX_LIBS];    /* sum of medians per library */
+  int total_n[MAX_LIBS];        /* layers each library was timed on */
+  double best_peer_us, septune_us_compared; /* over the compared layers */
+  int septune_bad;              /* layers where septune was wrong or failed */
+  int peer_bad;                 /* (peer, layer) pairs wrong or failed */
+} summary;
+
+static void summarize(const libs *L, const layer_row *rows, int n, summary *s) {
+  memset(s, 0, sizeof *s);
+  s->rows = n;
+  s->min_row = -1;
+  for (int i = 0; i < n; i++) {
+    const layer_row *row = &rows[i];
+    for (int li = 0; li < L->n; li++) {
+      const lib_result *r = &row->r[li];
+      if (r->state == LIB_OK) s->total_us[li] += r->t.median_us, s->total_n[li]++;
+      if (r->state == LIB_WRONG || r->state == LIB_FAILED) {
+        if (li == 0) s->septune_bad++;
+        else s->peer_bad++;
+      }
+    }
+    if (row->speedup > 0) {
+      s->compared++;
+      s->log_sum += log(row->speedup);
+      s->best_peer_us += row->r[row->best_peer].t.median_us;
+      s->septune_us_compared += row->r[0].t.median_us;
+      if (s->min_row < 0 || row->speedup < s->min_speedup) s->min_speedup = row->speedup, s->min_row = i;
+    }
+  }
+}
+
+static void print_footer(const libs *L, const layer_row *rows, const summary *s) {
+  printf("\n");
+  if (s->compared > 0) {
+    printf("speed-up, geometric mean over %d layer%s: %.3fx\n", s->compared,
+           s->compared == 1 ? "" : "s", exp(s->log_sum / s->compared));
+    printf("speed-up, minimum: %.3fx at %s (%s)\n", s->min_speedup, rows[s->min_row].name,
+           rows[s->min_row].shape);
+    printf("speed-up of the sums (faster peer per layer %.1f us / septune %.1f us): %.3fx\n",
+           s->best_peer_us, s->septune_us_compared, s->best_peer_us / s->septune_us_compared);
+  } else {
+    printf("speed-up: no layer where septune and a peer both ran\n");
+  }
+  printf("total us (sum of medians):");
+  for (int li = 0; li < L->n; li++) {
+    printf("  %s %.1f", L->name[li], s->total_us[li]);
+    if (s->total_n[li] != s->rows) printf(" (%d of %d layers)", s->total_n[li], s->rows);
+  }
+  printf("\n");
+  if (s->peer_bad) printf("WARNING: %d peer result%s wrong or failed (left out; see the notes)\n",
+                          s->peer_bad, s->peer_bad == 1 ? " was" : "s were");
+  if (s->septune_bad) printf("FAIL: septune was wrong or failed on %d layer%s\n", s->septune_bad,
+                             s->septune_bad == 1 ? "" : "s");
+}
+
+/* ---- JSON ------------------------------------------------------------------------ */
+
+static void json_string(FILE *f, const char *s) {
+  fputc('"', f);
+  for (; *s; s++) {
+    unsigned char ch = (unsigned char)*s;
+    if (ch == '"' || ch == '\\') fprintf(f, "\\%c", ch);
+    else if (ch < 0x20) fprintf(f, "\\u%04x", ch);
+    else fputc(ch, f);
+  }
+  fputc('"', f);
+}
+
+static const char *state_name(lib_state s) {
+  switch (s) {
+  case LIB_OK: return "ok";
+  case LIB_WRONG: return "wrong";
+  case LIB_FAILED: return "failed";
+  default: return "unsupported";
+  }
+}
+
+static void json_lib(FILE *f, const layer_row *row, const lib_result *r) {
+  fprintf(f, "{\"status\": \"%s\"", state_name(r->state));
+  if (r->state == LIB_OK)
+    fprintf(f, ", \"median_us\": %.4f, \"min_us\": %.4f, \"max_us\": %.4f, \"gflops\": %.3f, "
+               "\"max_rel_err\": %.3g",
+            r->t.median_us, r->t.min_us, r->t.max_us, row->flops / (r->t.median_us * 1e3), r->max_rel);
+  if (r->impl[0]) fprintf(f, ", \"impl\": "), json_string(f, r->impl);
+  if (r->state != LIB_OK) fprintf(f, ", \"note\": "), json_string(f, r->note);
+  fprintf(f, "}");
+}
+
+static void json_row(FILE *f, const libs *L, const layer_row *row, double peak) {
+  fprintf(f, "    {\"name\": "), json_string(f, row->name);
+  fprintf(f, ", \"shape\": "), json_string(f, row->shape);
+  fprintf(f, ", \"flops\": %.0f,\n     \"libs\": {", row->flops);
+  for (int li = 0; li < L->n; li++) {
+    fprintf(f, "%s", li ? ", " : "");
+    json_string(f, L->name[li]);
+    fprintf(f, ": ");
+    json_lib(f, row, &row->r[li]);
+  }
+  fprintf(f, "}");
+  if (row->have_info) {
+    fprintf(f, ",\n     \"kernel\": {\"isa\": \"%s\", \"knobs\": ", septune_isa_name(row->info.isa));
+    json_string(f, row->info.knobs);
+    fprintf(f, "}");
+  }
+  if (row->r[0].state == LIB_OK && peak > 0)
+    fprintf(f, ", \"peak_pct\": %.2f", 100.0 * row->flops / (row->r[0].t.median_us * 1e3) / peak);
+  if (row->speedup > 0) {
+    fprintf(f, ", \"speedup\": %.4f, \"faster_peer\": ", row->speedup);
+    json_string(f, L->name[row->best_peer]);
+  }
+  fprintf(f, "}");
+}
+
+static int write_json(const options *o, const libs *L, const layer_row *rows, int n,
+                      const summary *s, const char *cpu_model, double peak, int pinned) {
+  FILE *f = fopen(o->json, "w");
+  if (!f) {
+    fprintf(stderr, PROG ": %s: %s\n", o->json, strerror(errno));
+    return -1;
+  }
+  fprintf(f, "{\n  \"model\": "), json_string(f, o->model);
+  fprintf(f, ",\n  \"cpu\": {\"model\": "), json_string(f, cpu_model);
+  fprintf(f, ", \"best_isa\": \"%s\", \"pinned\": %d, \"fma_peak_gflops\": %.2f}",
+          septune_isa_name(septune_cpu_best_isa()), pinned, peak);
+  fprintf(f, ",\n  \"rounds\": %d, \"round_ms\": %g, \"seed\": %llu, \"tol\": %g,\n  \"layers\": [\n",
+          o->rounds, o->round_ms, o->seed, o->tol);
+  for (int i = 0; i < n; i++) {
+    json_row(f, L, &rows[i], peak);
+    fprintf(f, "%s\n", i + 1 < n ? "," : "");
+  }
+  fprintf(f, "  ],\n  \"summary\": {\"compared\": %d", s->compared);
+  if (s->compared > 0) {
+    fprintf(f, ", \"geomean_speedup\": %.4f, \"min_speedup\": %.4f, \"min_layer\": ",
+            exp(s->log_sum / s->compared), s->min_speedup);
+    json_string(f, rows[s->min_row].name);
+  }
+  fprintf(f, ", \"total_us\": {");
+  for (int li = 0; li < L->n; li++) {
+    fprintf(f, "%s", li ? ", " : "");
+    json_string(f, L->name[li]);
+    fprintf(f, ": %.3f", s->total_us[li]);
+  }
+  fprintf(f, "}, \"septune_bad\": %d, \"peer_bad\": %d}\n}\n", s->septune_bad, s->peer_bad);
+  int bad = ferror(f);
+  if (fclose(f) != 0 || bad) {
+    fprintf(stderr, PROG ": %s: write error\n", o->json);
+    return -1;
+  }
+  return 0;
+}
+
+/* ---- main --------------------------------------------------------------------------- */
+
+/* The "model name" line of /proc/cpuinfo, or "unknown" (e.g. not Linux). */
+static void cpu_model_name(char *buf, size_t n) {
+  snprintf(buf, n, "unknown");
+  FILE *f = fopen("/proc/cpuinfo", "r");
+  if (!f) return;
+  char line[256];
+  while (fgets(line, sizeof line, f)) {
+    if (strncmp(line, "model name", 10) != 0) continue;
+    const char *p = strchr(line, ':');
+    if (!p) break;
+    p++;
+    while (*p == ' ' || *p == '\t') p++;
+    snprintf(buf, n, "%s", p);
+    buf[strcspn(buf, "\n")] = 0;
+    break;
+  }
+  fclose(f);
+}
+
+static int wanted(const options *o, const septune_op *op) {
+  return (op->kind == SEPTUNE_OP_DEPTHWISE && (o->ops & OP_DW)) ||
+         (op->kind == SEPTUNE_OP_POINTWISE && (o->ops & OP_PW));
+}
+
+int main(int argc, char **argv) {
+  options o;
+  int prc = parse_args(argc, argv, &o);
+  if (prc != 0) {
+    usage(prc > 0 ? stdout : stderr);
+    return prc > 0 ? 0 : 2;
+  }
+  bench_layer_list list = {0};
+  if (bench_layer_list_read(&list, o.model, PROG) != 0) return 2;
+
+  libs L = {.n = 1, .name = {"septune"}, .peer = {NULL}};
+  for (int i = 0; bench_peers_all[i] && L.n < MAX_LIBS; i++) {
+    L.peer[L.n] = bench_peers_all[i];
+    L.name[L.n++] = bench_peers_all[i]->name;
+  }
+
+  /* Pin before measuring the peak so that both see the same core. */
+  int pinned = bench_pin_cpu(o.cpu);
+  if (o.cpu >= 0 && pinned != o.cpu) {
+    fprintf(stderr, PROG ": cannot pin to CPU %d\n", o.cpu);
+    bench_layer_list_free(&list);
+    return 2;
+  }
+  char cpu_model[160];
+  cpu_model_name(cpu_model, sizeof cpu_model);
+  const char *peak_isa = "none";
+  double peak = bench_fma_peak_gflops(&peak_isa);
+  printf("CPU: %s; septune best ISA %s; ", cpu_model, septune_isa_name(septune_cpu_best_isa()));
+  if (pinned >= 0) printf("pinned to CPU %d, single thread\n", pinned);
+  else printf("not pinned (sched_setaffinity failed), single thread\n");
+  printf("FMA peak of this core: %.1f GFLOP/s (%s)\n", peak, peak_isa);
+  printf("model %s, %s layers; median of %d interleaved rounds of >= %g ms per library\n",
+         o.model, o.ops == OP_ALL ? "all" : o.ops == OP_DW ? "dw" : "pw", o.rounds, o.round_ms);
+  if (L.n == 1) printf("no peer library in this build (install libxnnpack-dev / libdnnl-dev)\n");
+  printf("\n");
+
+  layer_row *rows = calloc(list.n ? list.n : 1, sizeof *rows);
+  if (!rows) {
+    fprintf(stderr, PROG ": out of memory\n");
+    bench_layer_list_free(&list);
+    return 2;
+  }
+  int nrows = 0, rc = 0;
+  print_header(&L);
+  for (size_t i = 0; i < list.n; i++) {
+    if (!wanted(&o, &list.v[i].layer.op)) continue;
+    if (run_layer(&L, &list.v[i], i, &o, &rows[nrows]) != 0) {
+      rc = 2;
+      break;
+    }
+    print_row(&L, &rows[nrows], peak);
+    nrows++;
+  }
+
+  summary s;
+  summarize(&L, rows, nrows, &s);
+  print_footer(&L, rows, &s);
+  if (rc == 0 && nrows == 0) {
+    fprintf(stderr, PROG ": %s has no layer of the kind asked for (--op)\n", o.model);
+    rc = 2;
+  }
+  if (rc == 0 && o.json && write_json(&o, &L, rows, nrows, &s, cpu_model, peak, pinned) != 0) rc = 2;
+  if (rc == 0 && s.septune_bad) rc = 1;
+  free(rows);
+  bench_layer_list_free(&list);
+  return rc;
+}
