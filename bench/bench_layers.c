@@ -10,6 +10,7 @@
  *     --tol T         relative tolerance of the output check (default 1e-4)
  *     --seed S        random data seed (default 1)
  *     --json FILE     also write the numbers as JSON
+ *     --strict        a peer that disagrees with the reference fails the run too
  *
  * Per layer: random input, weights and bias (fixed seed) in 64-byte aligned
  * buffers; one input and one output buffer shared by every library, so no
@@ -25,9 +26,9 @@
  *
  * Exit status: 0 septune agreed with the reference on every layer it ran;
  * 1 septune disagreed, failed to plan (other than "unsupported") or to run;
- * 2 usage, file or setup error. A peer that disagrees is reported and left
- * out of the comparison but does not change the exit status (peer_check is
- * the program that holds the peers to account).
+ * 2 usage, file or setup error. A peer that disagrees or fails is reported
+ * and left out of the comparison; it changes the exit status (to 1) only
+ * with --strict (peer_check is the program that holds the peers to account).
  */
 #include <errno.h>
 #include <math.h>
@@ -49,6 +50,7 @@ typedef struct options {
   const char *model;
   const char *json;
   int ops; /* OP_DW | OP_PW */
+  int strict; /* a wrong or failed peer makes the exit status 1 */
   int rounds;
   double round_ms;
   int cpu;
@@ -95,7 +97,7 @@ typedef struct libs {
 static void usage(FILE *f) {
   fprintf(f,
           "usage: " PROG " [--op dw|pw|all] [--rounds N] [--round-ms MS] [--cpu K] [--tol T]\n"
-          "                    [--seed S] [--json FILE] MODEL.txt\n");
+          "                    [--seed S] [--json FILE] [--strict] MODEL.txt\n");
 }
 
 /* Strict number parsing: the whole argument must be a number in [lo, hi]. */
@@ -129,6 +131,10 @@ static int parse_args(int argc, char **argv, options *o) {
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "-h") || !strcmp(a, "--help")) return 1;
+    if (!strcmp(a, "--strict")) {
+      o->strict = 1;
+      continue;
+    }
     if (a[0] != '-') {
       if (o->model) {
         fprintf(stderr, PROG ": one model file only ('%s' and '%s')\n", o->model, a);
@@ -660,7 +666,7 @@ int main(int argc, char **argv) {
     rc = 2;
   }
   if (rc == 0 && o.json && write_json(&o, &L, rows, nrows, &s, cpu_model, peak, pinned) != 0) rc = 2;
-  if (rc == 0 && s.septune_bad) rc = 1;
+  if (rc == 0 && (s.septune_bad || (o.strict && s.peer_bad))) rc = 1;
   free(rows);
   bench_layer_list_free(&list);
   return rc;

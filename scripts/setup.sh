@@ -6,7 +6,7 @@ set -eu
 
 packages="luajit libluajit-5.1-dev tcc libtcc-dev libcmocka-dev cmake make gcc clang binutils pkg-config valgrind"
 if [ "${1:-}" != "--no-peers" ]; then
-  packages="$packages libxnnpack-dev libdnnl-dev"
+  packages="$packages libxnnpack-dev libpthreadpool-dev libdnnl-dev"
 fi
 
 missing=""
