@@ -4,10 +4,8 @@ local T = require("template")
 local root = os.getenv("SEPTUNE_LUA_ROOT") or "."
 T.set_dir(root .. "/tests/lua/templates")
 
-local passed, failed = 0, 0
-local function check(cond, what)
-  if cond then passed = passed + 1 else failed = failed + 1; print("FAIL: " .. what) end
-end
+local t = require("testlib")
+local check = t.check
 local function render_error(name, params)
   local ok, err = pcall(T.render, name, params)
   check(not ok, name .. " must fail")
@@ -41,5 +39,4 @@ check(e:find("no_such.c.in", 1, true) ~= nil, "missing template is named: " .. e
 e = render_error("../escape.c.in", {})
 check(e:find("must not contain", 1, true) ~= nil, "'..' is refused: " .. e)
 
-print(string.format("template: %d passed, %d failed", passed, failed))
-os.exit(failed == 0 and 0 or 1)
+t.finish()

@@ -1,0 +1,185 @@
+/*
+ * test_plan.c — the plan API's contract: every bad argument gets its status
+ * and a message naming it, forced ISAs and knobs are honoured or refused,
+ * and one plan serves several threads at once.
+ */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "check.h"
+#include "septune.h"
+
+static septune_op layer(const char *line)
+{
+  septune_layer l;
+  septune_error err;
+  assert_int_equal(septune_layer_parse(line, &l, &err), SEPTUNE_OK);
+  return l.op;
+}
+
+static float weights[7 * 7 * 64], bias[64];
+
+static void null_arguments(void **state)
+{
+  (void)state;
+  septune_op op = layer("dw h=8 w=8 c=16 k=3 pad=same bias=1");
+  septune_plan *plan = (septune_plan *)&op; /* must be reset to NULL on failure */
+  septune_error err;
+  assert_int_equal(septune_plan_create(NULL, weights, bias, NULL, &plan, &err), SEPTUNE_ERR_INVALID_ARGUMENT);
+  assert_null(plan);
+  assert_non_null(strstr(err.message, "op"));
+  assert_int_equal(septune_plan_create(&op, NULL, bias, NULL, &plan, &err), SEPTUNE_ERR_INVALID_ARGUMENT);
+  assert_non_null(strstr(err.message, "weights"));
+  assert_int_equal(septune_plan_create(&op, weights, NULL, NULL, &plan, &err), SEPTUNE_ERR_INVALID_ARGUMENT);
+  assert_non_null(strstr(err.message, "bias"));
+  assert_int_equal(septune_plan_create(&op, weights, bias, NULL, NULL, &err), SEPTUNE_ERR_INVALID_ARGUMENT);
+  assert_non_null(strstr(err.message, "plan"));
+  op.u.dw.c = 0;
+  assert_int_equal(septune_plan_create(&op, weights, bias, NULL, &plan, &err), SEPTUNE_ERR_INVALID_ARGUMENT);
+  assert_non_null(strstr(err.message, "c "));
+
+  op.u.dw.c = 16;
+  assert_int_equal(septune_plan_create(&op, weights, bias, NULL, &plan, NULL), SEPTUNE_OK);
+  float in[8 * 8 * 16], out[8 * 8 * 16];
+  assert_int_equal(septune_execute(NULL, in, out, &err), SEPTUNE_ERR_INVALID_ARGUMENT);
+  assert_non_null(strstr(err.message, "plan"));
+  assert_int_equal(septune_execute(plan, NULL, out, &err), SEPTUNE_ERR_INVALID_ARGUMENT);
+  assert_non_null(strstr(err.message, "input"));
+  assert_int_equal(septune_execute(plan, in, NULL, &err), SEPTUNE_ERR_INVALID_ARGUMENT);
+  assert_non_null(strstr(err.message, "output"));
+  assert_int_equal(septune_plan_get_info(NULL, NULL), SEPTUNE_ERR_INVALID_ARGUMENT);
+  assert_null(septune_plan_source(NULL));
+  septune_plan_destroy(plan);
+  septune_plan_destroy(NULL);
+}
+
+static void knobs_and_isa(void **state)
+{
+  (void)state;
+  septune_op op = layer("dw h=9 w=10 c=40 k=3 pad=same act=relu");
+  septune_plan *plan = NULL;
+  septune_error err;
+  septune_plan_info info;
+  septune_isa best = septune_cpu_best_isa();
+
+  /* the default: the best ISA, knobs named */
+  assert_int_equal(septune_plan_create(&op, weights, NULL, NULL, &plan, &err), SEPTUNE_OK);
+  assert_int_equal(septune_plan_get_info(plan, &info), SEPTUNE_OK);
+  assert_int_equal(info.isa, best);
+  assert_int_equal(info.source, SEPTUNE_KERNEL_DEFAULT);
+  assert_non_null(strstr(info.knobs, "ct="));
+  assert_non_null(strstr(septune_plan_source(plan), info.knobs));
+  septune_plan_destroy(plan);
+
+  /* forced knobs are used and reported */
+  if (best != SEPTUNE_ISA_SCALAR) {
+    septune_plan_options o = { best, "ct=1,wt=2,wreg=0,order=1" };
+    assert_int_equal(septune_plan_create(&op, weights, NULL, &o, &plan, &err), SEPTUNE_OK);
+    septune_plan_get_info(plan, &info);
+    assert_int_equal(info.source, SEPTUNE_KERNEL_FORCED);
+    assert_non_null(strstr(info.knobs, "ct=1,wt=2,wreg=0,order=1"));
+    septune_plan_destroy(plan);
+  }
+
+  /* malformed and out-of-space knobs name the knob */
+  static const struct { const char *knobs, *needle; } bad[] = {
+    { "ct=2,zz=1", "zz" }, { "ct", "ct" }, { "wt=999", "wt" }, { "ct=1,ct=2", "ct" }, { "ct=3,wt=14", "register" },
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    septune_plan_options o = { best == SEPTUNE_ISA_SCALAR ? SEPTUNE_ISA_AUTO : best, bad[i].knobs };
+    assert_int_equal(septune_plan_create(&op, weights, NULL, &o, &plan, &err), SEPTUNE_ERR_UNSUPPORTED);
+    assert_null(plan);
+    if (!strstr(err.message, bad[i].needle)) print_error("knobs '%s': %s\n", bad[i].knobs, err.message);
+    assert_non_null(strstr(err.message, bad[i].needle));
+  }
+
+  /* an ISA above SEPTUNE_MAX_ISA is refused, naming it */
+  setenv("SEPTUNE_MAX_ISA", "scalar", 1);
+  septune_plan_options o = { SEPTUNE_ISA_SSE, NULL };
+  assert_int_equal(septune_plan_create(&op, weights, NULL, &o, &plan, &err), SEPTUNE_ERR_UNSUPPORTED);
+  assert_non_null(strstr(err.message, "sse"));
+  o.isa = (septune_isa)42;
+  assert_int_equal(septune_plan_create(&op, weights, NULL, &o, &plan, &err), SEPTUNE_ERR_INVALID_ARGUMENT);
+  assert_non_null(strstr(err.message, "isa"));
+  unsetenv("SEPTUNE_MAX_ISA");
+
+  /* pointwise is not served yet: a clear status, not a crash */
+  septune_op pw = layer("pw h=4 w=4 ci=8 co=8");
+  assert_int_equal(septune_plan_create(&pw, weights, NULL, NULL, &plan, &err), SEPTUNE_ERR_UNSUPPORTED);
+  assert_non_null(strstr(err.message, "pointwise"));
+}
+
+typedef struct worker {
+  const septune_plan *plan;
+  const septune_op *op;
+  const float *want;
+  int ok;
+} worker;
+
+static void *execute_many(void *p)
+{
+  worker *w = p;
+  size_t ni, no;
+  septune_op_tensor_sizes(w->op, &ni, &no, NULL, NULL, NULL);
+  float *in = malloc(ni * sizeof(float)), *out = malloc(no * sizeof(float));
+  unsigned long long seed = 1;
+  septune_fill_random(in, ni, &seed);
+  w->ok = 1;
+  for (int i = 0; i < 200 && w->ok; i++) {
+    memset(out, 0, no * sizeof(float));
+    if (septune_execute(w->plan, in, out, NULL) != SEPTUNE_OK) w->ok = 0;
+    if (memcmp(out, w->want, no * sizeof(float)) != 0) w->ok = 0;
+  }
+  free(in);
+  free(out);
+  return NULL;
+}
+
+/* One plan, 8 threads executing it at once (multiplier 2: the per-call
+ * scratch path too), every result identical to a single-threaded run. */
+static void concurrent_execute(void **state)
+{
+  (void)state;
+  septune_op op = layer("dw h=17 w=19 c=24 k=3 s=2 pad=same m=2 act=relu6 bias=1");
+  septune_plan *plan = NULL;
+  assert_int_equal(septune_plan_create(&op, weights, bias, NULL, &plan, NULL), SEPTUNE_OK);
+  size_t ni, no;
+  septune_op_tensor_sizes(&op, &ni, &no, NULL, NULL, NULL);
+  float *in = malloc(ni * sizeof(float)), *want = malloc(no * sizeof(float));
+  unsigned long long seed = 1;
+  septune_fill_random(in, ni, &seed);
+  assert_int_equal(septune_execute(plan, in, want, NULL), SEPTUNE_OK);
+
+  pthread_t t[8];
+  worker w[8];
+  for (int i = 0; i < 8; i++) {
+    w[i] = (worker){ plan, &op, want, 0 };
+    assert_int_equal(pthread_create(&t[i], NULL, execute_many, &w[i]), 0);
+  }
+  for (int i = 0; i < 8; i++) {
+    pthread_join(t[i], NULL);
+    assert_true(w[i].ok);
+  }
+  septune_plan_destroy(plan);
+  free(in);
+  free(want);
+}
+
+int main(void)
+{
+  unsigned long long seed = 3;
+  septune_fill_random(weights, sizeof weights / sizeof weights[0], &seed);
+  septune_fill_random(bias, 64, &seed);
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(null_arguments),
+    cmocka_unit_test(knobs_and_isa),
+    cmocka_unit_test(concurrent_execute),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
