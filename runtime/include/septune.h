@@ -67,7 +67,9 @@ typedef enum septune_isa {
 
 /* Returns 1 when this CPU and its OS (XSAVE state enabled) can run `isa`,
  * else 0. SEPTUNE_ISA_AUTO and SEPTUNE_ISA_SCALAR always return 1; an
- * unknown value returns 0. */
+ * unknown value returns 0. The environment variable
+ * SEPTUNE_MAX_ISA=scalar|sse|avx2|avx512 caps the answer (an ISA wider than
+ * the cap returns 0), which lets one machine test the paths of older CPUs. */
 int septune_cpu_has_isa(septune_isa isa);
 
 /* Returns the widest ISA septune_cpu_has_isa accepts. Never AUTO. */
@@ -208,10 +210,12 @@ typedef struct septune_layer {
 } septune_layer;
 
 /* Parses one layer line. Returns SEPTUNE_ERR_PARSE with err naming the key
- * and the problem (unknown key, missing value, not a number, out of range,
- * repeated key, unknown op), or SEPTUNE_ERR_INVALID_ARGUMENT with err naming
- * the field when the resulting op fails septune_op_validate. Blank and
- * comment (#) lines return SEPTUNE_ERR_PARSE with message "empty line". */
+ * and the problem when one key is at fault (unknown key, missing value, not
+ * a number, out of range such as h=0, repeated key, unknown op), or
+ * SEPTUNE_ERR_INVALID_ARGUMENT with err naming the field when the keys are
+ * each fine but the op as a whole fails septune_op_validate (an output size
+ * of 0, a tensor too large for size_t). Blank and comment (#) lines return
+ * SEPTUNE_ERR_PARSE with message "empty line". */
 septune_status septune_layer_parse(const char *line, septune_layer *layer, septune_error *err);
 
 /* Formats op as a canonical layer line (no name) into buf. Returns the
