@@ -53,7 +53,6 @@ function M.render(op, isa, k, symbol)
     local PT = { op = op, g = g, k = kt, isa = isa }
     params.tail_asm = X86.row_block(PT, { nv = L.lane_tail, partial = false, vec = "sse1" }):to_c_bytes("")
   end
-  params.dw = X86
   params.covered = L.covered
   params.mask_lanes = (isa == "avx2") and (g.co % 8) or 0
   local gprs = {}

@@ -20,14 +20,14 @@ local M = {}
 
 local ROW_REGS = { "%rsi", "%rdx", "%r8", "%r9", "%r10", "%r11", "%r13" }
 
--- Byte offsets of the constant rows in the argument record.
+-- Byte offsets of the constant rows in the argument record; they follow the
+-- order of the union in templates/depthwise_x86.c.in (zero, lo, hi, 3, 1/6, mask).
 M.CONST = { zero = 128, lo = 192, hi = 256, three = 320, sixth = 384, mask = 448 }
-M.ARGS_BYTES = 512
 
 -- What differs between the three vector ISAs.
 local VEC = {
-  avx512 = { lanes = 16, bytes = 64, name = "zmm", bcast = "{1to16}", fma = true },
-  avx2   = { lanes = 8,  bytes = 32, name = "ymm", fma = true },
+  avx512 = { lanes = 16, bytes = 64, name = "zmm", bcast = "{1to16}" },
+  avx2   = { lanes = 8,  bytes = 32, name = "ymm" },
   sse    = { lanes = 4,  bytes = 16, name = "xmm", legacy = true,
              mov = "movups", mul = "mulps", add = "addps", max = "maxps", min = "minps" },
   -- SSE's channel tail: each "vector" is one lane, scalar instructions
