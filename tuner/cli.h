@@ -12,6 +12,8 @@ enum { CLI_OK = 0, CLI_FAILED = 1, CLI_USAGE = 2 };
 
 int cmd_run(int argc, char **argv);
 int cmd_source(int argc, char **argv);
+int cmd_tune(int argc, char **argv);
+int cmd_db(int argc, char **argv);
 
 /* Prints "septune: <message>" on stderr, one line. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -38,6 +38,8 @@ int main(int argc, char **argv)
   }
   if (!strcmp(argv[1], "run")) return cmd_run(argc - 2, argv + 2);
   if (!strcmp(argv[1], "source")) return cmd_source(argc - 2, argv + 2);
+  if (!strcmp(argv[1], "tune")) return cmd_tune(argc - 2, argv + 2);
+  if (!strcmp(argv[1], "db")) return cmd_db(argc - 2, argv + 2);
   cli_error("unknown command '%s' (try septune --help)", argv[1]);
   return CLI_USAGE;
 }

@@ -1,0 +1,105 @@
+/*
+ * db.h — the tuning database: one human-readable record per line, keyed by
+ * CPU signature, thread count, template version, op and ISA; written by the
+ * tuner, read by plans and by `septune db`.
+ *
+ * The file format, its versioning and its locking are documented in db.c.
+ * Loading is tolerant: a corrupt, truncated or unknown-version line is
+ * skipped and reported through the warning callback, never fatal.
+ */
+#ifndef SEPTUNE_DB_H
+#define SEPTUNE_DB_H
+
+#include <stddef.h>
+
+#include "septune.h"
+
+/* Environment variable naming the database file; when unset the default is
+ * $XDG_CACHE_HOME/septune/tuning.db, else $HOME/.cache/septune/tuning.db. */
+#define SEPTUNE_DB_ENV "SEPTUNE_DB"
+
+typedef struct septune_db_record {
+  /* key */
+  char cpu[256];          /* septune_cpu_signature() of the tuning machine */
+  int threads;            /* threads the kernel was tuned for (>= 1) */
+  int template_version;   /* septune_gen TEMPLATE_VERSION the knobs belong to */
+  septune_op op;          /* the layer (stored as its canonical layer line) */
+  septune_isa isa;        /* never AUTO */
+  /* value */
+  char knobs[128];        /* canonical knob string */
+  double median_us;       /* median time per call of the chosen kernel */
+  double min_us;
+  double gflops;          /* from median_us */
+  double default_us;      /* median of the default config in the same run; 0 unknown */
+  long long date;         /* Unix seconds when measured */
+} septune_db_record;
+
+typedef struct septune_db septune_db;
+
+/* Called once per skipped line: the file, its 1-based line number and why
+ * (e.g. "field median_us: not a number"). */
+typedef void (*septune_db_warn_fn)(void *ctx, const char *path, long line, const char *why);
+
+/* Writes the database path into buf: $SEPTUNE_DB when set (even if empty:
+ * an empty path means "no database"), else the XDG default. Returns
+ * SEPTUNE_OK, SEPTUNE_ERR_INVALID_ARGUMENT for NULL/too small buf, or
+ * SEPTUNE_ERR_IO when neither XDG_CACHE_HOME nor HOME is set. */
+septune_status septune_db_default_path(char *buf, size_t n, septune_error *err);
+
+/* Loads every good record of `path`. A missing file gives an empty
+ * database (SEPTUNE_OK). Bad lines are skipped and reported to warn (may be
+ * NULL). Duplicate keys: the later line wins. Returns SEPTUNE_OK,
+ * SEPTUNE_ERR_IO (unreadable file, err names the path),
+ * SEPTUNE_ERR_OUT_OF_MEMORY or SEPTUNE_ERR_INVALID_ARGUMENT (NULL). */
+septune_status septune_db_load(const char *path, septune_db **db, septune_db_warn_fn warn, void *ctx,
+                               septune_error *err);
+
+/* An empty in-memory database (for merging). NULL on out of memory. */
+septune_db *septune_db_new(void);
+
+void septune_db_free(septune_db *db);
+
+size_t septune_db_count(const septune_db *db);
+
+/* Record i (0-based) in file order, or NULL when out of range. */
+const septune_db_record *septune_db_get(const septune_db *db, size_t i);
+
+/* The record for this key; isa AUTO matches any ISA and returns the one with
+ * the smallest median_us. NULL when none matches. */
+const septune_db_record *septune_db_find(const septune_db *db, const char *cpu, int threads,
+                                         int template_version, const septune_op *op, septune_isa isa);
+
+/* Adds rec to the in-memory db, replacing a record with the same key. */
+septune_status septune_db_add(septune_db *db, const septune_db_record *rec, septune_error *err);
+
+/* Formats one record as its file line (no newline). Returns the length, or
+ * the length needed when n is too small (like snprintf); < 0 when rec is
+ * invalid. */
+int septune_db_format(const septune_db_record *rec, char *buf, size_t n);
+
+/* Parses one file line (without newline). Returns SEPTUNE_OK or
+ * SEPTUNE_ERR_PARSE with err naming the field at fault. */
+septune_status septune_db_parse(const char *line, septune_db_record *rec, septune_error *err);
+
+/* Stores records into the file at `path` atomically and safely against
+ * concurrent writers: takes an exclusive lock, re-reads the file, replaces
+ * records with the same keys, writes a temporary file in the same directory,
+ * fsyncs it and renames it over `path`, then unlocks. Lines of the old file
+ * that do not parse are kept verbatim (another version may own them).
+ * Creates the file and its directory when missing. Returns SEPTUNE_OK,
+ * SEPTUNE_ERR_IO (err names the path and the system error),
+ * SEPTUNE_ERR_INVALID_ARGUMENT or SEPTUNE_ERR_OUT_OF_MEMORY; on failure the
+ * old file is left as it was. */
+septune_status septune_db_store(const char *path, const septune_db_record *recs, size_t n,
+                                septune_error *err);
+
+/* The record a plan should use for op on this CPU (septune_cpu_signature),
+ * single thread, the current template version, isa (AUTO: any ISA this CPU
+ * can run, fastest first), reading the database at `path` (NULL: the
+ * default path; "": none). Returns SEPTUNE_OK and sets *found to 1 and fills
+ * *rec, or *found = 0 when there is no such record or no database. A bad
+ * line never fails the lookup; an unreadable file returns SEPTUNE_ERR_IO. */
+septune_status septune_db_lookup(const char *path, const septune_op *op, septune_isa isa,
+                                 septune_db_record *rec, int *found, septune_error *err);
+
+#endif /* SEPTUNE_DB_H */
