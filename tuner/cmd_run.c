@@ -11,6 +11,8 @@
 #include "check.h"
 #include "generator.h"
 #include "cli.h"
+#include "layer_data.h"
+#include "model_file.h"
 #include "timing.h"
 
 typedef struct run_options {
@@ -78,51 +80,6 @@ static int parse_args(int argc, char **argv, run_options *o)
   return CLI_OK;
 }
 
-typedef struct layer_data {
-  float *in, *weights, *bias, *want, *got;
-  size_t n_in, n_out;
-} layer_data;
-
-static void layer_data_free(layer_data *d)
-{
-  free(d->in);
-  free(d->weights);
-  free(d->bias);
-  free(d->want);
-  free(d->got);
-  memset(d, 0, sizeof *d);
-}
-
-static float *aligned_floats(size_t n)
-{
-  void *p = NULL;
-  size_t bytes = (n * sizeof(float) + 63) / 64 * 64;
-  return posix_memalign(&p, 64, bytes ? bytes : 64) == 0 ? p : NULL;
-}
-
-static int layer_data_make(const septune_op *op, layer_data *d)
-{
-  size_t nw, nb;
-  memset(d, 0, sizeof *d);
-  if (septune_op_tensor_sizes(op, &d->n_in, &d->n_out, &nw, &nb, NULL) != SEPTUNE_OK) return -1;
-  /* 64-byte aligned like any tensor an inference engine hands over: a
-   * 512-bit load that straddles two cache lines costs about twice as much. */
-  d->in = aligned_floats(d->n_in);
-  d->weights = aligned_floats(nw);
-  d->bias = aligned_floats(nb);
-  d->want = aligned_floats(d->n_out);
-  d->got = aligned_floats(d->n_out);
-  if (!d->in || !d->weights || !d->bias || !d->want || !d->got) {
-    layer_data_free(d);
-    return -1;
-  }
-  unsigned long long seed = 42;
-  septune_fill_random(d->in, d->n_in, &seed);
-  septune_fill_random(d->weights, nw, &seed);
-  septune_fill_random(d->bias, nb, &seed);
-  return 0;
-}
-
 typedef struct run_ctx {
   const septune_plan *plan;
   layer_data *data;
@@ -149,14 +106,12 @@ static int run_layer(const septune_op *op, const run_options *o, const char *wha
   septune_error err;
   septune_plan *plan = NULL;
   memset(r, 0, sizeof *r);
-  if (layer_data_make(op, &d) != 0) {
-    cli_error("%s: out of memory for the layer's tensors", what);
+  if (layer_data_make(op, &d, &err) != SEPTUNE_OK) {
+    cli_error("%s: %s", what, err.message);
     return CLI_FAILED;
   }
   int rc = CLI_FAILED;
-  if (septune_reference_execute(op, d.weights, d.bias, d.in, d.want, &err) != SEPTUNE_OK) {
-    cli_error("%s: reference: %s", what, err.message);
-  } else if (septune_plan_create(op, d.weights, d.bias, &o->plan, &plan, &err) != SEPTUNE_OK) {
+  if (septune_plan_create(op, d.weights, d.bias, &o->plan, &plan, &err) != SEPTUNE_OK) {
     cli_error("%s: %s", what, err.message);
     if (err.status == SEPTUNE_ERR_INVALID_ARGUMENT || err.status == SEPTUNE_ERR_UNSUPPORTED) rc = CLI_USAGE;
   } else if (septune_execute(plan, d.in, d.got, &err) != SEPTUNE_OK) {
@@ -204,46 +159,34 @@ static int run_one(const run_options *o)
 
 static int run_model(const run_options *o)
 {
-  FILE *f = fopen(o->model, "r");
-  if (!f) {
-    cli_error("cannot open model file %s: %s", o->model, strerror(errno));
-    return CLI_USAGE;
-  }
-  char line[1024];
-  int lineno = 0, rc = CLI_OK, layers = 0;
+  model_file m;
+  int rc = model_file_read(o->model, &m);
+  if (rc != CLI_OK) return rc;
+  if (m.bad_lines) rc = CLI_USAGE;
+  int layers = 0;
   double total_us = 0, total_flops = 0;
   printf("%-14s %-48s %-7s %-34s %10s %8s  %s\n", "layer", "shape", "isa", "knobs", "median us", "GFLOP/s",
          "check");
-  while (fgets(line, sizeof line, f)) {
-    lineno++;
-    septune_layer layer;
-    septune_error err;
-    line[strcspn(line, "\r\n")] = 0;
-    septune_status st = septune_layer_parse(line, &layer, &err);
-    if (st == SEPTUNE_ERR_PARSE && !strcmp(err.message, "empty line")) continue;
-    if (st != SEPTUNE_OK) {
-      cli_error("%s:%d: %s", o->model, lineno, err.message);
-      rc = CLI_USAGE;
-      continue;
-    }
-    if (layer.op.kind != SEPTUNE_OP_DEPTHWISE) continue; /* pointwise kernels come later */
+  for (size_t i = 0; i < m.n; i++) {
+    const septune_layer *layer = &m.layers[i].layer;
+    if (layer->op.kind != SEPTUNE_OP_DEPTHWISE) continue; /* pointwise kernels come later */
     char what[128], shape[256];
-    snprintf(what, sizeof what, "%s:%d (%s)", o->model, lineno, layer.name);
-    septune_op_format(&layer.op, shape, sizeof shape);
+    snprintf(what, sizeof what, "%s:%d (%s)", o->model, m.layers[i].lineno, layer->name);
+    septune_op_format(&layer->op, shape, sizeof shape);
     layer_result r;
-    int lrc = run_layer(&layer.op, o, what, &r);
+    int lrc = run_layer(&layer->op, o, what, &r);
     if (lrc != CLI_OK) {
       rc = CLI_FAILED;
       if (!r.info.knobs[0]) continue;
     }
-    printf("%-14s %-48.48s %-7s %-34s %10.2f %8.1f  %s\n", layer.name, shape, septune_isa_name(r.info.isa),
+    printf("%-14s %-48.48s %-7s %-34s %10.2f %8.1f  %s\n", layer->name, shape, septune_isa_name(r.info.isa),
            r.info.knobs, r.time.median_us, r.gflops, r.ok ? "ok" : "MISMATCH");
     fflush(stdout);
     layers++;
     total_us += r.time.median_us;
-    total_flops += septune_op_flops(&layer.op);
+    total_flops += septune_op_flops(&layer->op);
   }
-  fclose(f);
+  model_file_free(&m);
   if (layers) printf("%d layers: %.1f us in all, %.1f GFLOP/s overall\n", layers, total_us,
                      total_flops / (total_us * 1e3));
   return rc;
