@@ -14,7 +14,7 @@ local M = {}
 -- of older kernels are not reused for newer ones.
 M.TEMPLATE_VERSION = 1
 
-local families = { dw = "depthwise" }
+local families = { dw = "depthwise", pw = "pointwise" }
 
 local function family(op)
   local name = families[op.kind]

@@ -26,7 +26,8 @@ struct septune_plan {
   septune_jit *jit;
   septune_dw_kernel_fn kernel;
   char symbol[96];
-  float *packed;          /* [bias][kh*kw taps], co_pad floats each */
+  float *packed;          /* depthwise: [bias][kh*kw taps], co_pad floats each;
+                             pointwise: the layout of the kernel's own packer */
   float *zero_row;        /* stands in for input rows in the padding */
   size_t scratch_floats;  /* per execute: the multiplier-expanded input */
 };
@@ -61,6 +62,33 @@ static septune_status pack_depthwise(septune_plan *plan, const float *weights, c
   for (size_t t = 0; t < taps; t++)
     memcpy(plan->packed + (t + 1) * co_pad, weights + t * co, co * sizeof(float));
   if (d->multiplier > 1) plan->scratch_floats = (size_t)(d->n * d->h * d->w) * co;
+  return SEPTUNE_OK;
+}
+
+/* Pointwise weights are packed by the kernel's own generated code: the
+ * panel layout follows the knobs, and an emitted kernel carries its packer. */
+static septune_status pack_pointwise(septune_plan *plan, const float *weights, const float *bias,
+                                     septune_error *err)
+{
+  char name[128];
+  long (*size_fn)(void);
+  void (*pack_fn)(const float *, const float *, float *);
+  snprintf(name, sizeof name, "%s_packed_floats", plan->symbol);
+  void *sym = septune_jit_symbol(plan->jit, name);
+  snprintf(name, sizeof name, "%s_pack", plan->symbol);
+  void *pack = septune_jit_symbol(plan->jit, name);
+  if (!sym || !pack)
+    return septune_error_set(err, SEPTUNE_ERR_COMPILE, "plan: generated source lacks %s_pack or %s_packed_floats",
+                             plan->symbol, plan->symbol);
+  memcpy(&size_fn, &sym, sizeof sym);
+  memcpy(&pack_fn, &pack, sizeof pack);
+  long floats = size_fn();
+  if (floats <= 0)
+    return septune_error_set(err, SEPTUNE_ERR_GENERATOR, "plan: generated packer reports %ld floats", floats);
+  plan->packed = alloc_floats((size_t)floats);
+  if (!plan->packed)
+    return septune_error_set(err, SEPTUNE_ERR_OUT_OF_MEMORY, "plan: out of memory for %ld packed floats", floats);
+  pack_fn(weights, bias, plan->packed);
   return SEPTUNE_OK;
 }
 
@@ -118,9 +146,6 @@ septune_status septune_plan_create(const septune_op *op, const float *weights, c
   int has_bias = op->kind == SEPTUNE_OP_DEPTHWISE ? op->u.dw.has_bias : op->u.pw.has_bias;
   if (has_bias && !bias)
     return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT, "plan: bias is NULL but has_bias is 1");
-  if (op->kind != SEPTUNE_OP_DEPTHWISE)
-    return septune_error_set(err, SEPTUNE_ERR_UNSUPPORTED, "plan: pointwise kernels are not implemented yet");
-
   septune_plan *plan = calloc(1, sizeof *plan);
   if (!plan) return septune_error_set(err, SEPTUNE_ERR_OUT_OF_MEMORY, "plan: out of memory");
   plan->op = *op;
@@ -128,8 +153,13 @@ septune_status septune_plan_create(const septune_op *op, const float *weights, c
   plan->source_kind = (knobs && *knobs) ? SEPTUNE_KERNEL_FORCED : SEPTUNE_KERNEL_DEFAULT;
 
   st = choose_isa(opts, &plan->isa, err);
-  if (st == SEPTUNE_OK) st = pack_depthwise(plan, weights, bias, err);
-  if (st == SEPTUNE_OK) st = build_kernel(plan, knobs, err);
+  if (op->kind == SEPTUNE_OP_DEPTHWISE) {
+    if (st == SEPTUNE_OK) st = pack_depthwise(plan, weights, bias, err);
+    if (st == SEPTUNE_OK) st = build_kernel(plan, knobs, err);
+  } else {
+    if (st == SEPTUNE_OK) st = build_kernel(plan, knobs, err);
+    if (st == SEPTUNE_OK) st = pack_pointwise(plan, weights, op->u.pw.has_bias ? bias : NULL, err);
+  }
   if (st != SEPTUNE_OK) {
     septune_plan_destroy(plan);
     return st;

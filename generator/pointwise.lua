@@ -1,0 +1,120 @@
+-- pointwise.lua — the pointwise (1x1) kernel family: a GEMM of the pixels'
+-- input channels with packed weight panels. Derives the blocking from the
+-- shape and knobs, and renders the template for an ISA.
+local T = require("template")
+local K = require("knobs")
+local C = require("c_text")
+local space = require("pointwise_knobs")
+
+local M = { space = space }
+
+-- The blocking of op for isa and knobs k:
+--   M, K, N       pixels, input channels, output channels
+--   panels        weight panels: { count, first_col, cols, width, packed_first, mr }
+--   bias_floats   floats before the first panel in the packed buffer
+--   packed_floats total floats of the packed buffer
+--   row_groups    { count, first, rows }: M blocks of equal size
+--   k_groups      { count, first, len, init, final }: K blocks of equal role
+function M.derive(op, isa, k)
+  local g = { M = op.n * op.h * op.w, K = op.ci, N = op.co }
+  local lanes = space.lanes[isa] or 1
+  local nr = k.nr
+  local full = math.floor(g.N / nr)
+  local tail = g.N - full * nr
+  g.nr = nr
+  g.panels = {}
+  local packed = math.ceil(g.N / 16) * 16
+  if isa ~= "scalar" then packed = math.ceil((full * nr + math.ceil(tail / lanes) * lanes) / 16) * 16 end
+  g.bias_floats = packed
+  if isa ~= "scalar" then
+    local X86 = require("pw_x86")
+    if full > 0 then
+      g.panels[#g.panels + 1] = { count = full, first_col = 0, cols = nr, width = nr, packed_first = packed,
+                                  mr = k.mr }
+      packed = packed + full * g.K * nr
+    end
+    if tail > 0 then
+      local width = math.ceil(tail / lanes) * lanes
+      local nvec = #X86.panel_vectors(isa, tail)
+      g.panels[#g.panels + 1] = { count = 1, first_col = full * nr, cols = tail, width = width,
+                                  packed_first = packed, mr = X86.tile_rows(isa, k.mr, nvec) }
+      packed = packed + g.K * width
+    end
+  else
+    packed = packed + g.K * g.N
+  end
+  g.packed_floats = packed
+
+  local mc = k.mc == 0 and g.M or math.floor(k.mc / k.mr) * k.mr
+  g.mc = mc
+  g.row_groups = {}
+  local nfull = math.floor(g.M / mc)
+  if nfull > 0 then g.row_groups[#g.row_groups + 1] = { count = nfull, first = 0, rows = mc } end
+  if g.M - nfull * mc > 0 then
+    g.row_groups[#g.row_groups + 1] = { count = 1, first = nfull * mc, rows = g.M - nfull * mc }
+  end
+
+  local kc = k.kc == 0 and g.K or k.kc
+  g.kc = kc
+  local nkb = math.ceil(g.K / kc)
+  local first_init = op.bias == 1 and "bias" or "zero"
+  if nkb == 1 then
+    g.k_groups = { { count = 1, first = 0, len = g.K, init = first_init, final = true } }
+  else
+    g.k_groups = { { count = 1, first = 0, len = kc, init = first_init, final = false } }
+    if nkb > 2 then
+      g.k_groups[#g.k_groups + 1] = { count = nkb - 2, first = kc, len = kc, init = "load", final = false }
+    end
+    g.k_groups[#g.k_groups + 1] = { count = 1, first = (nkb - 1) * kc, len = g.K - (nkb - 1) * kc,
+                                    init = "load", final = true }
+  end
+  return g
+end
+
+local function vclobbers(from, to)
+  local t = {}
+  for i = from, to do t[#t + 1] = string.format('"xmm%d"', i) end
+  return table.concat(t, ", ")
+end
+
+function M.render(op, isa, k, symbol)
+  local g = M.derive(op, isa, k)
+  local lo, hi = 0, 6
+  if op.act == "clamp" then lo, hi = op.act_min, op.act_max end
+  local params = {
+    op = op, g = g, isa = isa, k = k, symbol = symbol,
+    shape = op.line, knobs = K.format(space, k),
+    act_c = C.activation(op, "o[c]", "      "),
+    lo = C.float(lo), hi = C.float(hi),
+  }
+  if isa == "scalar" then return T.render("pointwise_c.c.in", params) end
+
+  local X86 = require("pw_x86")
+  -- blocks[row group][k group][panel] = .byte text
+  params.blocks = {}
+  local mask_lanes = 0
+  for ri, rg in ipairs(g.row_groups) do
+    params.blocks[ri] = {}
+    for ki, kg in ipairs(g.k_groups) do
+      params.blocks[ri][ki] = {}
+      for pi, pg in ipairs(g.panels) do
+        local B = {
+          isa = isa, act = op.act, lda = g.K, ldc = g.N, width = pg.width, cols = pg.cols,
+          rows = rg.rows, mr = pg.mr, ksteps = kg.len, ku = math.min(k.ku, kg.len),
+          init = kg.init, final = kg.final, pf = k.pf, mask_lanes = pg.cols % space.lanes[isa],
+        }
+        if pg.cols % space.lanes[isa] ~= 0 then mask_lanes = pg.cols % space.lanes[isa] end
+        params.blocks[ri][ki][pi] = X86.block(B):to_c_bytes("")
+      end
+    end
+  end
+  params.mask_lanes = isa == "avx2" and mask_lanes or 0
+  local gprs = {}
+  for _, r in ipairs(X86.GPR_CLOBBERS) do gprs[#gprs + 1] = '"' .. r .. '"' end
+  params.gpr_clobbers = table.concat(gprs, ", ")
+  params.vclobbers16 = vclobbers(0, 15)
+  params.vclobbers32 = vclobbers(16, 31)
+  return T.render("pointwise_x86.c.in", params)
+end
+
+return M

@@ -1,0 +1,144 @@
+-- pointwise_knobs.lua — the tuning space of the pointwise templates
+-- (pointwise_x86.c.in, pointwise_c.c.in), each knob with its validity rule,
+-- and the heuristic default that makes an untuned plan good.
+--
+-- The kernel is a GEMM: out[M pixels][N=co] = in[M][K=ci] x W[K][N].
+--   mr   pixels (rows of the output) per register tile
+--   nr   output channels per register tile, in floats: nr/lanes vectors,
+--        and the width of one packed weight panel
+--   kc   K block (input channels summed per pass; 0 = all of K). Smaller
+--        blocks keep a panel's kc x nr weights in L1 across the row tiles
+--        but reload and re-store the partial sums between blocks
+--   mc   M block in pixels (0 = all of M; rounded down to a multiple of
+--        mr): the rows one machine-code call sweeps for one panel, kept in
+--        L1/L2 while the panels of the block go by
+--   pf   1: prefetch the output tile's lines before its K loop
+--   ku   K-loop unroll: steps of K per iteration of the machine-code loop
+local S = {}
+
+S.knobs = {
+  { name = "mr", values = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 16, 20, 24, 28 } },
+  { name = "nr", values = { 4, 8, 12, 16, 24, 32, 48, 64, 80, 96 } },
+  { name = "kc", values = { 0, 32, 64, 128, 192, 256, 384, 512 } },
+  { name = "mc", values = { 0, 48, 96, 192, 384, 768, 1536 } },
+  { name = "pf", values = { 0, 1 } },
+  { name = "ku", values = { 1, 2, 4, 8 } },
+}
+
+S.lanes = { sse = 4, avx2 = 8, avx512 = 16 }
+S.registers = { sse = 16, avx2 = 16, avx512 = 32 }
+
+-- Vector registers a tile of `rows` x `vectors` needs: one accumulator per
+-- row and vector, plus
+--   AVX-512/AVX2: the tile's weight vectors and one broadcast input (with a
+--                 single vector AVX-512 folds the broadcast into the FMA,
+--                 but the activation still wants a temporary);
+--   SSE:          no FMA, weights read from memory: a broadcast input and a
+--                 product temporary.
+function S.vector_registers(isa, rows, vectors)
+  if isa == "sse" then return rows * vectors + 2 end
+  return rows * vectors + vectors + 1
+end
+
+-- The most rows a tile of `vectors` vectors can have on isa (0 if none fit).
+function S.max_rows(isa, vectors)
+  local have = S.registers[isa]
+  local rows = 0
+  while S.vector_registers(isa, rows + 1, vectors) <= have do rows = rows + 1 end
+  return rows
+end
+
+local SCALAR_DEFAULT = { mr = 1, nr = 4, kc = 0, mc = 0, pf = 0, ku = 1 }
+
+local function pixels(op) return op.n * op.h * op.w end
+
+function S.valid(op, isa, k)
+  if isa == "scalar" then
+    for name, v in pairs(SCALAR_DEFAULT) do
+      if k[name] ~= v then return false, "the scalar template takes only mr=1,nr=4,kc=0,mc=0,pf=0,ku=1" end
+    end
+    return true
+  end
+  local lanes = S.lanes[isa]
+  if k.nr % lanes ~= 0 then return false, string.format("nr=%d is not a multiple of %d lanes", k.nr, lanes) end
+  local vectors = k.nr / lanes
+  if vectors > 6 then return false, string.format("nr=%d is more than 6 vectors", k.nr) end
+  -- a panel much wider than the layer only pads: allow one vector of slack
+  if k.nr - lanes >= op.co then
+    return false, string.format("nr=%d is wider than co=%d needs", k.nr, op.co)
+  end
+  local need, have = S.vector_registers(isa, k.mr, vectors), S.registers[isa]
+  if need > have then
+    return false, string.format("mr=%d x nr=%d needs %d vector registers, %s has %d", k.mr, k.nr, need, isa, have)
+  end
+  local M = pixels(op)
+  if k.mr > M then return false, string.format("mr=%d exceeds the %d pixels", k.mr, M) end
+  if k.kc ~= 0 and k.kc >= op.ci then
+    return false, string.format("kc=%d does not split ci=%d (use kc=0)", k.kc, op.ci)
+  end
+  if k.mc ~= 0 and (k.mc < 2 * k.mr or k.mc >= M) then
+    return false, string.format("mc=%d must be 0 or hold >= 2 row tiles of mr=%d and split the %d pixels",
+      k.mc, k.mr, M)
+  end
+  local kc = k.kc == 0 and op.ci or k.kc
+  if k.ku > kc then return false, string.format("ku=%d exceeds the K block of %d", k.ku, kc) end
+  return true
+end
+
+-- Share of the padded work that is real: cols of `width`-wide panels.
+local function fill(total, width) return total / (math.ceil(total / width) * width) end
+
+-- The heuristic default. The FMA ports want >= 8 independent accumulators
+-- and as few loads per FMA as possible, so the tile is as large as the
+-- register file allows; among those, the shape that wastes least on the
+-- channel and pixel remainders wins. The weights of a K block stay in L1
+-- (<= 32 KiB per panel) and a row block of the input in L2.
+function S.default(op, isa)
+  if isa == "scalar" then
+    local k = {}
+    for n, v in pairs(SCALAR_DEFAULT) do k[n] = v end
+    return k
+  end
+  local lanes = S.lanes[isa]
+  local M = pixels(op)
+  local best, best_score
+  for vectors = 1, 4 do
+    local nr = vectors * lanes
+    local rows = math.min(S.max_rows(isa, vectors), 28, M)
+    if rows >= 1 and (nr - lanes < op.co) then
+      -- try row counts near the maximum and keep the one with the least
+      -- pixel remainder
+      for mr = rows, math.max(1, rows - 3), -1 do
+        local eff = fill(op.co, nr) * fill(M, mr)
+        -- loads per FMA: (mr broadcasts + vectors weight loads) / (mr*vectors)
+        local loads = (mr + vectors) / (mr * vectors)
+        if isa == "avx512" and vectors == 1 then loads = (mr + 1) / mr end
+        local score = eff * (1 - 0.25 * math.max(0, loads - 0.45))
+        if not best_score or score > best_score + 1e-9 then best, best_score = { mr = mr, nr = nr }, score end
+      end
+    end
+  end
+  if not best then best = { mr = 1, nr = lanes } end
+  local k = { mr = best.mr, nr = best.nr, kc = 0, mc = 0, pf = 0, ku = 4 }
+  -- K block: the panel's kc x nr floats within 32 KiB of L1
+  local kc_max = math.floor(32768 / (4 * k.nr))
+  if op.ci > kc_max then
+    for _, v in ipairs({ 512, 384, 256, 192, 128, 64, 32 }) do
+      if v <= kc_max and v < op.ci then k.kc = v; break end
+    end
+  end
+  local kc = k.kc == 0 and op.ci or k.kc
+  -- M block: the input rows of a block (mc x kc floats) within ~256 KiB
+  local mc_max = math.floor(262144 / (4 * kc))
+  if M > mc_max and op.co > k.nr then
+    for _, v in ipairs({ 1536, 768, 384, 192, 96, 48 }) do
+      if v <= mc_max and v >= 2 * k.mr and v < M then k.mc = v; break end
+    end
+  end
+  while k.ku > kc do k.ku = k.ku / 2 end
+  local ok = S.valid(op, isa, k)
+  if not ok then k.mc = 0; k.kc = 0; k.ku = 1 end
+  return k
+end
+
+return S
