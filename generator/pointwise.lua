@@ -103,6 +103,7 @@ function M.render(op, isa, k, symbol)
           rows = rg.rows, mr = pg.mr, ksteps = kg.len, ku = math.min(k.ku, kg.len),
           init = kg.init, final = kg.final, pf = k.pf, mask_lanes = pg.cols % space.lanes[isa],
         }
+        if k.pf >= 2 and (pi < #g.panels or pg.count > 1) then B.pf_next = g.K * pg.width * 4 end
         if pg.cols % space.lanes[isa] ~= 0 then mask_lanes = pg.cols % space.lanes[isa] end
         params.blocks[ri][ki][pi] = X86.block(B):to_c_bytes("")
       end

@@ -66,7 +66,8 @@ end
 --   ksteps  K steps of the block, ku (unroll),
 --   init    "bias" | "zero" | "load" (partial sums of an earlier K block),
 --   final   true: apply the activation (last K block),
---   pf      1: prefetch the output tile first,
+--   pf      bit 0: prefetch the output tile first,
+--   pf_next bytes from this panel to the next (prefetched during the K loop), or nil,
 --   mask_lanes  AVX-512: lanes of the masked vector }
 function M.block(B)
   local isa = B.isa
@@ -178,6 +179,9 @@ function M.block(B)
       return
     end
     for v, vec in ipairs(vecs) do e("vmovups %s, %s", mem(boff + vec.off * 4, "%rdx"), breg(v, rows)) end
+    if B.pf_next then
+      for off = 0, w4 - 1, 64 do e("prefetcht0 %s", mem(B.pf_next + boff + off, "%rdx")) end
+    end
     local AV = temps(rows)
     for i = 0, rows - 1 do
       local src = mem(i * lda4 + u * 4, "%rsi")
@@ -197,7 +201,7 @@ function M.block(B)
     local has_mask = false
     for _, v in ipairs(vecs) do if v.kind == "mask" then has_mask = true end end
     if isa == "avx2" and has_mask then e("vmovups %s, %s", mem(M.CONST.mask, "%rdi"), maskreg) end
-    if B.pf == 1 then
+    if B.pf % 2 == 1 then
       for i = 0, rows - 1 do
         for off = 0, B.cols * 4 - 1, 64 do e("prefetcht0 %s", mem(i * ldc4 + off, "%rax")) end
       end

@@ -12,7 +12,9 @@
 --   mc   M block in pixels (0 = all of M; rounded down to a multiple of
 --        mr): the rows one machine-code call sweeps for one panel, kept in
 --        L1/L2 while the panels of the block go by
---   pf   1: prefetch the output tile's lines before its K loop
+--   pf   bit 0: prefetch the output tile's lines before its K loop;
+--        bit 1: prefetch the next panel's weights during the K loop (they
+--        come from L2 or beyond when the weights outgrow L1)
 --   ku   K-loop unroll: steps of K per iteration of the machine-code loop
 local S = {}
 
@@ -21,7 +23,7 @@ S.knobs = {
   { name = "nr", values = { 4, 8, 12, 16, 24, 32, 48, 64, 80, 96 } },
   { name = "kc", values = { 0, 32, 64, 128, 192, 256, 384, 512 } },
   { name = "mc", values = { 0, 48, 96, 192, 384, 768, 1536 } },
-  { name = "pf", values = { 0, 1 } },
+  { name = "pf", values = { 0, 1, 2, 3 } },
   { name = "ku", values = { 1, 2, 4, 8 } },
 }
 
@@ -102,15 +104,17 @@ function S.default(op, isa)
   local lanes = S.lanes[isa]
   local M = pixels(op)
   local best, best_score
+  local mrs = S.knobs[1].values
   for vectors = 1, 4 do
     local nr = vectors * lanes
-    local rows = math.min(S.max_rows(isa, vectors), 28, M)
-    if rows >= 1 and (nr - lanes < op.co) then
-      -- try row counts near the maximum and keep the one with the least
-      -- pixel remainder
-      for mr = rows, math.max(1, rows - 3), -1 do
+    local rows = math.min(S.max_rows(isa, vectors), M)
+    -- the largest row counts that fit; the one with the least pixel
+    -- remainder wins (ties: more rows)
+    for i = #mrs, 1, -1 do
+      local mr = mrs[i]
+      if mr <= rows and mr > rows - 4 and nr - lanes < op.co then
         local eff = fill(op.co, nr) * fill(M, mr)
-        -- loads per FMA: (mr broadcasts + vectors weight loads) / (mr*vectors)
+        -- loads per FMA: (mr broadcasts + the weight vectors) / (mr * vectors)
         local loads = (mr + vectors) / (mr * vectors)
         if isa == "avx512" and vectors == 1 then loads = (mr + 1) / mr end
         local score = eff * (1 - 0.25 * math.max(0, loads - 0.45))
