@@ -1,5 +1,5 @@
-# The premise check's kernels: `septune source` renders a few depthwise
-# kernels for every x86 ISA at build time and the system compiler builds
+# The premise check's kernels: `septune source` renders a few depthwise and
+# pointwise kernels for every x86 ISA at build time and the system compiler builds
 # them, so tests/c/test_premise.c and bench/bench_premise.c can compare gcc's
 # build with libtcc's build of the very same source.
 #
@@ -8,7 +8,10 @@
 set(SEPTUNE_PREMISE_SHAPES
   "dw h=20 w=23 c=37 k=3 s=1 pad=same act=relu6 bias=1"
   "dw h=9 w=12 c=21 kh=5 kw=3 sh=2 sw=1 d=2 pad=same act=hswish m=2"
-  "dw h=56 w=56 c=144 k=3 s=1 pad=same act=relu6")
+  "dw h=56 w=56 c=144 k=3 s=1 pad=same act=relu6"
+  "pw h=9 w=11 ci=37 co=45 act=hswish bias=1"
+  "pw h=14 w=14 ci=384 co=64 act=relu6"
+  "pw h=7 w=7 ci=320 co=1280 act=relu6")
 set(SEPTUNE_PREMISE_ISAS scalar sse avx2 avx512)
 
 set(_dir "${CMAKE_BINARY_DIR}/premise")
@@ -28,6 +31,11 @@ foreach(shape IN LISTS SEPTUNE_PREMISE_SHAPES)
               "${CMAKE_SOURCE_DIR}/templates/depthwise_knobs.lua"
               "${CMAKE_SOURCE_DIR}/generator/dw_x86.lua"
               "${CMAKE_SOURCE_DIR}/generator/depthwise.lua"
+              "${CMAKE_SOURCE_DIR}/templates/pointwise_x86.c.in"
+              "${CMAKE_SOURCE_DIR}/templates/pointwise_c.c.in"
+              "${CMAKE_SOURCE_DIR}/templates/pointwise_knobs.lua"
+              "${CMAKE_SOURCE_DIR}/generator/pw_x86.lua"
+              "${CMAKE_SOURCE_DIR}/generator/pointwise.lua"
       COMMENT "septune source ${shape} --isa ${isa}"
       VERBATIM)
     list(APPEND _sources "${_out}")
