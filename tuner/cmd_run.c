@@ -169,7 +169,6 @@ static int run_model(const run_options *o)
          "check");
   for (size_t i = 0; i < m.n; i++) {
     const septune_layer *layer = &m.layers[i].layer;
-    if (layer->op.kind != SEPTUNE_OP_DEPTHWISE) continue; /* pointwise kernels come later */
     char what[128], shape[256];
     snprintf(what, sizeof what, "%s:%d (%s)", o->model, m.layers[i].lineno, layer->name);
     septune_op_format(&layer->op, shape, sizeof shape);
