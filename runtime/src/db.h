@@ -102,4 +102,60 @@ septune_status septune_db_store(const char *path, const septune_db_record *recs,
 septune_status septune_db_lookup(const char *path, const septune_op *op, septune_isa isa,
                                  septune_db_record *rec, int *found, septune_error *err);
 
+/* ------------------------------------------------------------------------ */
+/* Additions beyond the first interface: helpers for the tuner and for       */
+/* `septune db`, and the general locked rewrite that store, merge and prune  */
+/* share.                                                                    */
+
+/* The record format version this build writes and reads ("septune-db/1"). */
+#define SEPTUNE_DB_FORMAT_VERSION 1
+
+/* The generator's current template version (septune_gen.template_version).
+ * Errors as septune_gen_call. */
+septune_status septune_db_template_version(int *version, septune_error *err);
+
+/* 1 when a and b have the same key (cpu, threads, template version, op as its
+ * canonical line, isa), else 0. */
+int septune_db_same_key(const septune_db_record *a, const septune_db_record *b);
+
+/* What a line of a database file is, as septune_db_update_file sees it. */
+typedef enum septune_db_line_kind {
+  SEPTUNE_DB_LINE_RECORD = 0,     /* a good record, the one in force for its key */
+  SEPTUNE_DB_LINE_SUPERSEDED = 1, /* a good record, but a later line has the same key */
+  SEPTUNE_DB_LINE_COMMENT = 2,    /* blank, or starting with '#' */
+  SEPTUNE_DB_LINE_NEWER = 3,      /* a record of a newer format version: not ours to read */
+  SEPTUNE_DB_LINE_BAD = 4         /* corrupt, truncated or not a record at all */
+} septune_db_line_kind;
+
+/* Asked once per line of the old file: return 1 to keep it, 0 to drop it.
+ * rec is the parsed record (RECORD and SUPERSEDED only, else NULL); why says
+ * what is wrong (SUPERSEDED, NEWER, BAD; NULL otherwise). text is the line
+ * without its newline. */
+typedef int (*septune_db_keep_fn)(void *ctx, long line, septune_db_line_kind kind, const char *text,
+                                  const septune_db_record *rec, const char *why);
+
+typedef struct septune_db_update {
+  /* in */
+  const septune_db_record *add;  /* records to put in (may be NULL when n_add is 0) */
+  size_t n_add;
+  int keep_faster;         /* 0: an added record replaces the one with its key;
+                              1: only when its median_us is smaller */
+  septune_db_keep_fn keep; /* NULL keeps every line of the old file */
+  void *ctx;
+  int dry_run;             /* 1: compute and call keep, but write nothing */
+  /* out */
+  size_t added;            /* records of `add` with a new key */
+  size_t replaced;         /* records of `add` that replaced an existing one */
+  size_t unchanged;        /* records of `add` not taken (keep_faster, not faster) */
+  size_t dropped;          /* old lines dropped: by keep, or replaced duplicates */
+} septune_db_update;
+
+/* The locked read-modify-write behind septune_db_store: under the lock on
+ * `<path>.lock`, reads `path` (missing: empty), asks u->keep about every
+ * line, puts in u->add (an added record takes the place of the record in
+ * force for its key; the superseded lines of that key are dropped), and
+ * replaces the file atomically unless u->dry_run. Returns as
+ * septune_db_store. */
+septune_status septune_db_update_file(const char *path, septune_db_update *u, septune_error *err);
+
 #endif /* SEPTUNE_DB_H */
