@@ -48,7 +48,8 @@ int bench_measure(bench_fn fn, void *ctx, double min_total_ms, bench_stats *out)
 
 /* Interleaved measurement of k callbacks: each is warmed up and calibrated,
  * then `rounds` rounds (< 1 means 15) run every candidate for >= round_ms
- * (<= 0 means 2 ms) of repetitions, the order rotating from round to round.
+ * (<= 0 means 2 ms) of repetitions, after one untimed call that brings its
+ * data back into cache, the order rotating from round to round.
  * out[i] gets the median/min/max across rounds of candidate i's time per call.
  * Returns 0, or the first non-zero callback result. */
 int bench_measure_interleaved(size_t k, const bench_fn fns[], void *const ctxs[], int rounds,

@@ -10,8 +10,12 @@ local M = { space = space }
 
 -- The blocking of op for isa and knobs k:
 --   M, K, N       pixels, input channels, output channels
---   panels        weight panels: { count, first_col, cols, width, packed_first, mr }
+--   panels        weight panels: { count, first_col, cols, width, mr }
 --   bias_floats   floats before the first panel in the packed buffer
+--   ntot          packed columns of all panels
+-- The packed weights follow the order the kernel reads them: K block after
+-- K block, and within one K block of len channels panel after panel, each
+-- [len][width]; so one call streams them from memory in one sequence.
 --   packed_floats total floats of the packed buffer
 --   row_groups    { count, first, rows }: M blocks of equal size
 --   k_groups      { count, first, len, init, final }: K blocks of equal role
@@ -22,28 +26,26 @@ function M.derive(op, isa, k)
   local full = math.floor(g.N / nr)
   local tail = g.N - full * nr
   g.nr = nr
+  g.full_cols = full * nr
   g.panels = {}
   local packed = math.ceil(g.N / 16) * 16
   if isa ~= "scalar" then packed = math.ceil((full * nr + math.ceil(tail / lanes) * lanes) / 16) * 16 end
   g.bias_floats = packed
+  -- packed columns of all panels (the tail panel padded to whole vectors)
+  g.ntot = isa == "scalar" and g.N or full * nr + (tail > 0 and math.ceil(tail / lanes) * lanes or 0)
   if isa ~= "scalar" then
     local X86 = require("pw_x86")
     if full > 0 then
-      g.panels[#g.panels + 1] = { count = full, first_col = 0, cols = nr, width = nr, packed_first = packed,
-                                  mr = k.mr }
-      packed = packed + full * g.K * nr
+      g.panels[#g.panels + 1] = { count = full, first_col = 0, cols = nr, width = nr, mr = k.mr }
     end
     if tail > 0 then
       local width = math.ceil(tail / lanes) * lanes
       local nvec = #X86.panel_vectors(isa, tail)
       g.panels[#g.panels + 1] = { count = 1, first_col = full * nr, cols = tail, width = width,
-                                  packed_first = packed, mr = X86.tile_rows(isa, k.mr, nvec) }
-      packed = packed + g.K * width
+                                  mr = X86.tile_rows(isa, k.mr, nvec) }
     end
-  else
-    packed = packed + g.K * g.N
   end
-  g.packed_floats = packed
+  g.packed_floats = packed + g.K * g.ntot
 
   local mc = k.mc == 0 and g.M or math.floor(k.mc / k.mr) * k.mr
   g.mc = mc
@@ -103,7 +105,7 @@ function M.render(op, isa, k, symbol)
           rows = rg.rows, mr = pg.mr, ksteps = kg.len, ku = math.min(k.ku, kg.len),
           init = kg.init, final = kg.final, pf = k.pf, mask_lanes = pg.cols % space.lanes[isa],
         }
-        if k.pf >= 2 and (pi < #g.panels or pg.count > 1) then B.pf_next = g.K * pg.width * 4 end
+        if k.pf >= 2 and (pi < #g.panels or pg.count > 1) then B.pf_next = kg.len * pg.width * 4 end
         if pg.cols % space.lanes[isa] ~= 0 then mask_lanes = pg.cols % space.lanes[isa] end
         params.blocks[ri][ki][pi] = X86.block(B):to_c_bytes("")
       end

@@ -67,7 +67,8 @@ end
 --   init    "bias" | "zero" | "load" (partial sums of an earlier K block),
 --   final   true: apply the activation (last K block),
 --   pf      bit 0: prefetch the output tile first,
---   pf_next bytes from this panel to the next (prefetched during the K loop), or nil,
+--   pf_next bytes from this panel to the next (the one after it is prefetched
+--           during the K loop), or nil,
 --   mask_lanes  AVX-512: lanes of the masked vector }
 function M.block(B)
   local isa = B.isa
@@ -180,7 +181,8 @@ function M.block(B)
     end
     for v, vec in ipairs(vecs) do e("vmovups %s, %s", mem(boff + vec.off * 4, "%rdx"), breg(v, rows)) end
     if B.pf_next then
-      for off = 0, w4 - 1, 64 do e("prefetcht0 %s", mem(B.pf_next + boff + off, "%rdx")) end
+      -- two panels ahead, into L2: the HW prefetchers already stream the next
+      for off = 0, w4 - 1, 64 do e("prefetcht1 %s", mem(2 * B.pf_next + boff + off, "%rdx")) end
     end
     local AV = temps(rows)
     for i = 0, rows - 1 do

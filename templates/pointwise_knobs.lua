@@ -13,8 +13,8 @@
 --        mr): the rows one machine-code call sweeps for one panel, kept in
 --        L1/L2 while the panels of the block go by
 --   pf   bit 0: prefetch the output tile's lines before its K loop;
---        bit 1: prefetch the next panel's weights during the K loop (they
---        come from L2 or beyond when the weights outgrow L1)
+--        bit 1: prefetch the weights two panels ahead into L2 during the
+--        K loop (for weights that outgrow L2)
 --   ku   K-loop unroll: steps of K per iteration of the machine-code loop
 local S = {}
 
