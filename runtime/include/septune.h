@@ -119,7 +119,10 @@ typedef struct septune_depthwise_desc {
 } septune_depthwise_desc;
 
 /* Pointwise (1x1) convolution: out[p][co] = act(bias[co] + sum_ci in[p][ci] * w[ci][co])
- * over p in n*h*w pixels. Canonical weight layout: [ci][co]. Bias: [co]. */
+ * over p in n*h*w pixels: input [n][h][w][ci], output [n][h][w][co].
+ * Canonical weight layout: [ci][co] (septune_weights_from_pytorch converts
+ * PyTorch's [co][ci][1][1]). Bias: [co]. A plan packs the weights once into
+ * the register-tile panels of its kernel. */
 typedef struct septune_pointwise_desc {
   int64_t n, h, w, ci, co;
   int has_bias;
@@ -248,8 +251,9 @@ typedef struct septune_plan_info {
 } septune_plan_info;
 
 /* Creates a plan: validates op, picks the ISA (by CPUID unless forced),
- * packs weights (canonical layout, copied: the caller may free them after
- * return) and bias, generates and compiles the kernel. opts may be NULL.
+ * generates and compiles the kernel and packs weights (canonical layout,
+ * copied: the caller may free them after return) and bias into the layout
+ * the kernel reads. opts may be NULL.
  * Returns SEPTUNE_OK and sets *plan, or:
  *   SEPTUNE_ERR_INVALID_ARGUMENT  NULL op/weights/plan, bias NULL while
  *                                 has_bias, invalid op, malformed knobs
