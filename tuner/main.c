@@ -18,7 +18,20 @@ static const char usage[] =
     "  source LAYER... [--isa ISA] [--knobs K]\n"
     "        print the generated C source of the kernel\n"
     "\n"
-    "  ISA: auto scalar sse avx2 avx512; K: knob string such as ct=2,wt=4\n";
+    "  db list [--db FILE]\n"
+    "        the tuning database as a table (foreign: another CPU's record;\n"
+    "        stale: an older template version's; plans use neither)\n"
+    "  db show LAYER... [--db FILE]\n"
+    "        every record of one layer line; exit 1 when there is none\n"
+    "  db merge FILE... [--db FILE]\n"
+    "        add the records of other database files; on the same key the faster wins\n"
+    "  db prune [--db FILE] [--foreign] [--stale] [--dry-run]\n"
+    "        drop duplicate and unreadable lines, and other CPUs' (--foreign) or\n"
+    "        older template versions' (--stale) records\n"
+    "\n"
+    "  ISA: auto scalar sse avx2 avx512; K: knob string such as ct=2,wt=4\n"
+    "  database: --db FILE, else $SEPTUNE_DB, else $XDG_CACHE_HOME/septune/tuning.db\n"
+    "  (or ~/.cache/septune/tuning.db)\n";
 
 void cli_error(const char *fmt, ...)
 {

@@ -287,7 +287,7 @@ static septune_db_line_kind parse_record(char *line, septune_db_record *r, char 
   if (parse_int(line + strlen(TAG_PREFIX), 1, INT_MAX, &version) != 0)
     return snprintf(why, n, "malformed version tag '%.40s'", line), SEPTUNE_DB_LINE_BAD;
   if (version > SEPTUNE_DB_FORMAT_VERSION)
-    return snprintf(why, n, "format version %lld is newer than this septune reads (%d); line skipped",
+    return snprintf(why, n, "format version %lld is newer than this septune reads (%d)",
                     version, SEPTUNE_DB_FORMAT_VERSION), SEPTUNE_DB_LINE_NEWER;
   memset(r, 0, sizeof *r);
   for (p = tab ? tab + 1 : NULL; p; p = tab ? tab + 1 : NULL) {
