@@ -47,8 +47,12 @@ typedef void (*septune_db_warn_fn)(void *ctx, const char *path, long line, const
 septune_status septune_db_default_path(char *buf, size_t n, septune_error *err);
 
 /* Loads every good record of `path`. A missing file gives an empty
- * database (SEPTUNE_OK). Bad lines are skipped and reported to warn (may be
- * NULL). Duplicate keys: the later line wins. Returns SEPTUNE_OK,
+ * database (SEPTUNE_OK). Bad lines (corrupt, truncated, newer format) are
+ * skipped and reported to warn (may be NULL). Duplicate keys: the later line
+ * wins, and warn is told about the earlier one ("superseded by line N (same
+ * key)"). Comments and blank lines are silent. Records of other CPUs and
+ * template versions load like any other: septune_db_find filters by key.
+ * Takes no lock: writers replace the file by rename. Returns SEPTUNE_OK,
  * SEPTUNE_ERR_IO (unreadable file, err names the path),
  * SEPTUNE_ERR_OUT_OF_MEMORY or SEPTUNE_ERR_INVALID_ARGUMENT (NULL). */
 septune_status septune_db_load(const char *path, septune_db **db, septune_db_warn_fn warn, void *ctx,
@@ -85,8 +89,11 @@ septune_status septune_db_parse(const char *line, septune_db_record *rec, septun
  * concurrent writers: takes an exclusive lock, re-reads the file, replaces
  * records with the same keys, writes a temporary file in the same directory,
  * fsyncs it and renames it over `path`, then unlocks. Lines of the old file
- * that do not parse are kept verbatim (another version may own them).
- * Creates the file and its directory when missing. Returns SEPTUNE_OK,
+ * that do not parse are kept verbatim (another version may own them); older
+ * duplicate lines of a stored key are dropped. Creates the file and its
+ * directories (mkdir -p) when missing, and "<path>.lock" beside it, which
+ * stays. A writer killed mid-store leaves the old file intact and at most
+ * one "<path>.tmp.XXXXXX", which the next store deletes. Returns SEPTUNE_OK,
  * SEPTUNE_ERR_IO (err names the path and the system error),
  * SEPTUNE_ERR_INVALID_ARGUMENT or SEPTUNE_ERR_OUT_OF_MEMORY; on failure the
  * old file is left as it was. */
