@@ -1,12 +1,369 @@
 /*
  * cmd_tune.c — `septune tune MODEL`: search, check and time kernels for every
- * layer of a model and store the fastest in the tuning database.
+ * distinct layer shape of a model, store the fastest in the tuning database
+ * as each shape finishes, and print a table (or JSON) with the speed-up over
+ * the default knobs and the share of this machine's roofline reached.
+ *
+ * Test-only: SEPTUNE_TUNE_INJECT=crash=N,wrong=M,hang=K replaces the N-th
+ * (M-th, K-th) candidate after the default of every depthwise shape by a
+ * crashing (wrong, hanging) kernel, to show that such candidates are
+ * recorded and skipped while the tune goes on.
  */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
 #include "cli.h"
+#include "db.h"
+#include "internal.h"
+#include "model_file.h"
+#include "tune_report.h"
+
+#define DEFAULT_BUDGET_S 90.0
+#define MIN_SHARE_S 0.1 /* a shape gets at least this: the default and a short final */
+
+typedef struct tune_args {
+  const char *model;
+  double budget_s;
+  size_t max_candidates;
+  unsigned long long seed;
+  septune_isa isa;
+  const char *db;         /* --db; NULL: the default path */
+  int json;
+  const char *report;     /* --report FILE.svg */
+} tune_args;
+
+static int parse_number(const char *opt, const char *v, double lo, double hi, double *out)
+{
+  char *end;
+  errno = 0;
+  double x = strtod(v, &end);
+  if (errno || end == v || *end || !(x >= lo && x <= hi)) {
+    cli_error("%s: '%s' is not a number in [%g, %g]", opt, v, lo, hi);
+    return CLI_USAGE;
+  }
+  *out = x;
+  return CLI_OK;
+}
+
+static int parse_args(int argc, char **argv, tune_args *a)
+{
+  memset(a, 0, sizeof *a);
+  a->budget_s = DEFAULT_BUDGET_S;
+  a->seed = 1;
+  for (int i = 0; i < argc; i++) {
+    const char *o = argv[i];
+    if (!strcmp(o, "--json")) {
+      a->json = 1;
+      continue;
+    }
+    int takes = !strcmp(o, "--budget") || !strcmp(o, "--max-candidates") || !strcmp(o, "--seed") ||
+                !strcmp(o, "--isa") || !strcmp(o, "--db") || !strcmp(o, "--report");
+    if (takes) {
+      if (i + 1 >= argc) {
+        cli_error("%s needs a value", o);
+        return CLI_USAGE;
+      }
+      const char *v = argv[++i];
+      double x;
+      if (!strcmp(o, "--budget")) {
+        if (parse_number(o, v, 0.01, 86400, &a->budget_s) != CLI_OK) return CLI_USAGE;
+      } else if (!strcmp(o, "--max-candidates")) {
+        if (parse_number(o, v, 0, 1e9, &x) != CLI_OK) return CLI_USAGE;
+        if (x != floor(x)) {
+          cli_error("--max-candidates: '%s' is not a whole number", v);
+          return CLI_USAGE;
+        }
+        a->max_candidates = (size_t)x;
+      } else if (!strcmp(o, "--seed")) {
+        char *end;
+        errno = 0;
+        a->seed = strtoull(v, &end, 0);
+        if (errno || end == v || *end || v[0] == '-') {
+          cli_error("--seed: '%s' is not a non-negative integer", v);
+          return CLI_USAGE;
+        }
+      } else if (!strcmp(o, "--isa")) {
+        if (septune_isa_from_name(v, &a->isa) != SEPTUNE_OK) {
+          cli_error("--isa: unknown ISA '%s' (auto scalar sse avx2 avx512)", v);
+          return CLI_USAGE;
+        }
+        if (!septune_cpu_has_isa(a->isa)) {
+          cli_error("--isa: this CPU cannot run %s", v);
+          return CLI_USAGE;
+        }
+      } else if (!strcmp(o, "--db")) {
+        a->db = v;
+      } else {
+        a->report = v;
+      }
+      continue;
+    }
+    if (o[0] == '-' && o[1] == '-') {
+      cli_error("unknown option '%s' (try septune --help)", o);
+      return CLI_USAGE;
+    }
+    if (a->model) {
+      cli_error("tune takes one model file (got '%s' and '%s')", a->model, o);
+      return CLI_USAGE;
+    }
+    a->model = o;
+  }
+  if (!a->model) {
+    cli_error("no model file given (e.g. septune tune models/mobilenet_v2.txt)");
+    return CLI_USAGE;
+  }
+  if (a->isa == SEPTUNE_ISA_AUTO) a->isa = septune_cpu_best_isa();
+  return CLI_OK;
+}
+
+/* SEPTUNE_TUNE_INJECT (test only, see the top of this file). */
+static int read_inject(tune_options *o)
+{
+  const char *env = getenv("SEPTUNE_TUNE_INJECT");
+  if (!env || !*env) return CLI_OK;
+  char buf[128];
+  snprintf(buf, sizeof buf, "%s", env);
+  for (char *item = strtok(buf, ","); item; item = strtok(NULL, ",")) {
+    char kind[16];
+    unsigned long n;
+    if (sscanf(item, "%15[a-z]=%lu", kind, &n) != 2 || n == 0) goto bad;
+    if (!strcmp(kind, "crash")) o->inject_crash_at = n;
+    else if (!strcmp(kind, "wrong")) o->inject_wrong_at = n;
+    else if (!strcmp(kind, "hang")) o->inject_hang_at = n;
+    else goto bad;
+  }
+  return CLI_OK;
+bad:
+  cli_error("SEPTUNE_TUNE_INJECT: '%s' is not crash=N,wrong=N,hang=N", env);
+  return CLI_USAGE;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Progress on stderr: a bar redrawn in place on a terminal, else one line
+ * per finished shape. */
+
+typedef struct progress {
+  int tty;
+  size_t shape, n_shapes;
+  const char *name;
+  double t0_us, last_draw_us;
+} progress;
+
+static void draw_bar(progress *p, size_t done, size_t space, int force)
+{
+  double now = bench_now_us();
+  if (!force && now - p->last_draw_us < 100000) return;
+  p->last_draw_us = now;
+  enum { WIDTH = 24 };
+  int fill = (int)(WIDTH * (double)p->shape / (double)(p->n_shapes ? p->n_shapes : 1));
+  char bar[WIDTH + 1];
+  for (int i = 0; i < WIDTH; i++) bar[i] = i < fill ? '#' : '.';
+  bar[WIDTH] = 0;
+  fprintf(stderr, "\r\033[K[%s] shape %zu/%zu %-14.14s candidate %zu/%zu  %.0f s", bar, p->shape + 1, p->n_shapes,
+          p->name, done, space, (now - p->t0_us) / 1e6);
+  fflush(stderr);
+}
+
+static void on_candidate(void *ctx, size_t done, size_t space, const tune_candidate *last)
+{
+  progress *p = ctx;
+  (void)last;
+  if (p->tty) draw_bar(p, done, space, 0);
+}
+
+/* ------------------------------------------------------------------------ */
+
+static void db_warn(void *ctx, const char *path, long line, const char *why)
+{
+  (void)ctx;
+  cli_error("warning: %s:%ld: %s (line skipped)", path, line, why);
+}
+
+/* The record of a tuned shape, as septune_db_store wants it. */
+static void make_record(const tune_run *run, const tune_shape *s, int template_version, septune_db_record *rec)
+{
+  memset(rec, 0, sizeof *rec);
+  snprintf(rec->cpu, sizeof rec->cpu, "%s", run->cpu);
+  rec->threads = 1;
+  rec->template_version = template_version;
+  rec->op = s->op;
+  rec->isa = s->res.isa;
+  snprintf(rec->knobs, sizeof rec->knobs, "%s", s->res.knobs);
+  rec->median_us = s->res.tuned_time.median_us;
+  rec->min_us = s->res.tuned_time.min_us > 0 ? s->res.tuned_time.min_us : rec->median_us;
+  rec->gflops = septune_op_flops(&s->op) / (rec->median_us * 1e3);
+  rec->default_us = s->res.default_time.median_us;
+  rec->date = (long long)time(NULL);
+}
+
+/* Groups the model's layers by canonical layer line. */
+static int find_shapes(tune_run *run)
+{
+  const model_file *m = run->m;
+  run->shape_of = calloc(m->n ? m->n : 1, sizeof *run->shape_of);
+  run->shapes = calloc(m->n ? m->n : 1, sizeof *run->shapes);
+  if (!run->shape_of || !run->shapes) return -1;
+  for (size_t i = 0; i < m->n; i++) {
+    char line[256];
+    septune_op_format(&m->layers[i].layer.op, line, sizeof line);
+    size_t j = 0;
+    while (j < run->n_shapes && strcmp(run->shapes[j].line, line)) j++;
+    if (j == run->n_shapes) {
+      tune_shape *s = &run->shapes[run->n_shapes++];
+      s->op = m->layers[i].layer.op;
+      snprintf(s->line, sizeof s->line, "%s", line);
+      s->first_layer = i;
+      s->res.isa = run->isa;
+    }
+    run->shape_of[i] = j;
+  }
+  return 0;
+}
+
+static void free_run(tune_run *run)
+{
+  for (size_t i = 0; i < run->n_shapes; i++) tune_result_free(&run->shapes[i].res);
+  free(run->shapes);
+  free(run->shape_of);
+}
 
 int cmd_tune(int argc, char **argv)
 {
-  (void)argc; (void)argv;
-  cli_error("tune: not implemented yet");
-  return CLI_FAILED;
+  double t0 = bench_now_us();
+  tune_args a;
+  int rc = parse_args(argc, argv, &a);
+  if (rc != CLI_OK) return rc;
+  tune_options opt;
+  tune_options_default(&opt);
+  if (read_inject(&opt) != CLI_OK) return CLI_USAGE;
+
+  /* Database path and template version first: a bad --db or a broken
+   * generator should fail before minutes of work. */
+  char db_path[PATH_MAX];
+  septune_error err;
+  if (a.db) {
+    snprintf(db_path, sizeof db_path, "%s", a.db);
+  } else if (septune_db_default_path(db_path, sizeof db_path, &err) != SEPTUNE_OK) {
+    cli_error("tune: %s (use --db FILE)", err.message);
+    return CLI_USAGE;
+  }
+  int template_version = 0;
+  if (septune_db_template_version(&template_version, &err) != SEPTUNE_OK) {
+    cli_error("tune: %s", err.message);
+    return CLI_FAILED;
+  }
+  if (db_path[0]) {
+    /* Load once to report a database this tune could not extend. */
+    septune_db *db = NULL;
+    if (septune_db_load(db_path, &db, db_warn, NULL, &err) != SEPTUNE_OK) {
+      cli_error("tune: %s", err.message);
+      return CLI_USAGE;
+    }
+    septune_db_free(db);
+  }
+
+  model_file m;
+  rc = model_file_read(a.model, &m);
+  if (rc != CLI_OK) return rc;
+  if (m.bad_lines || m.n == 0) {
+    if (!m.bad_lines) cli_error("%s: no layers in the model file", a.model);
+    model_file_free(&m);
+    return CLI_USAGE;
+  }
+
+  tune_run run;
+  memset(&run, 0, sizeof run);
+  run.model = a.model;
+  run.m = &m;
+  run.isa = a.isa;
+  run.seed = a.seed;
+  run.budget_s = a.budget_s;
+  run.db_path = db_path;
+  septune_cpu_signature(run.cpu, sizeof run.cpu);
+  if (find_shapes(&run) != 0) {
+    cli_error("tune: out of memory");
+    free_run(&run);
+    model_file_free(&m);
+    return CLI_FAILED;
+  }
+
+  /* One core for everything: the children inherit the pinning, and compile
+   * and measure never overlap. */
+  if (bench_pin_cpu(-1) < 0) cli_error("warning: could not pin to one CPU; timings may be noisier");
+  roofline_measure(&run.rf);
+
+  progress prog = { isatty(2), 0, run.n_shapes, "", t0, 0 };
+  opt.isa = a.isa;
+  opt.seed = a.seed;
+  opt.max_candidates = a.max_candidates;
+  opt.progress = on_candidate;
+  opt.progress_ctx = &prog;
+  double deadline = t0 + a.budget_s * 1e6;
+  int failed = 0;
+  for (size_t i = 0; i < run.n_shapes; i++) {
+    tune_shape *s = &run.shapes[i];
+    char nb[32];
+    const char *name = m.layers[s->first_layer].layer.name;
+    if (!name[0]) {
+      snprintf(nb, sizeof nb, "line%d", m.layers[s->first_layer].lineno);
+      name = nb;
+    }
+    prog.shape = i;
+    prog.name = name;
+    /* An equal share of what is left, so time a fast shape leaves over goes
+     * to the shapes after it. */
+    double share = (deadline - bench_now_us()) / 1e6 / (double)(run.n_shapes - i);
+    opt.budget_s = share > MIN_SHARE_S ? share : MIN_SHARE_S;
+    if (tune_layer(&s->op, &opt, &s->res) != 0) {
+      cli_error("tune: out of memory");
+      failed = 1;
+      break;
+    }
+    s->tuned = 1;
+    if (s->res.ok && db_path[0]) {
+      septune_db_record rec;
+      make_record(&run, s, template_version, &rec);
+      if (septune_db_store(db_path, &rec, 1, &err) == SEPTUNE_OK) s->stored = 1;
+      else {
+        cli_error("tune: %s", err.message);
+        failed = 1;
+      }
+    }
+    if (prog.tty) {
+      draw_bar(&prog, s->res.n_cands, s->res.space_size, 1);
+    } else {
+      const tune_result *r = &s->res;
+      if (r->ok)
+        fprintf(stderr, "tune: %zu/%zu %s: %zu candidates (%zu rejected) in %.1f s, %.2f -> %.2f us\n", i + 1,
+                run.n_shapes, name, r->n_cands, r->rejected, r->seconds, r->default_time.median_us,
+                r->tuned_time.median_us);
+      else
+        fprintf(stderr, "tune: %zu/%zu %s: %s\n", i + 1, run.n_shapes, name, r->why);
+    }
+    if (!s->res.ok) failed = 1;
+  }
+  if (prog.tty) fputs("\r\033[K", stderr);
+  for (size_t i = 0; i < run.n_shapes; i++)
+    if (!run.shapes[i].res.ok) failed = 1;
+
+  run.wall_s = (bench_now_us() - t0) / 1e6;
+  if (a.json) tune_print_json(stdout, &run);
+  else tune_print_table(stdout, &run);
+  if (a.report) {
+    char why[512];
+    if (tune_write_svg(&run, a.report, why, sizeof why) != 0) {
+      cli_error("tune: --report %s", why);
+      failed = 1;
+    }
+  }
+  if (fflush(stdout) != 0) failed = 1;
+  free_run(&run);
+  model_file_free(&m);
+  return failed ? CLI_FAILED : CLI_OK;
 }

@@ -1,0 +1,48 @@
+/*
+ * roofline.h — this machine's ceilings (single-thread FMA peak, L2 and
+ * beyond-L2 streaming bandwidth), the roofline limit of a layer, and the
+ * roofline chart of a tune as a standalone SVG.
+ */
+#ifndef SEPTUNE_ROOFLINE_H
+#define SEPTUNE_ROOFLINE_H
+
+#include <stddef.h>
+
+#include "septune.h"
+
+typedef struct roofline {
+  double peak_gflops;     /* bench_fma_peak_gflops */
+  const char *peak_isa;   /* the instructions the peak was measured with */
+  double bw_l2_gbs;       /* read+write bandwidth of a copy within L2 */
+  double bw_far_gbs;      /* the same over a buffer 8x the size of L2 */
+  size_t l2_bytes;        /* L2 size per core from the CPU signature (1 MiB if unknown) */
+} roofline;
+
+/* Measures the ceilings on the calling thread (pin it first). About 0.4 s. */
+void roofline_measure(roofline *rf);
+
+/* Bytes a layer moves at least once: input, output, weights and bias. */
+double roofline_bytes(const septune_op *op);
+
+/* Flops per byte of the layer. */
+double roofline_intensity(const septune_op *op);
+
+/* The attainable GFLOP/s of the layer: min(peak, intensity x bandwidth),
+ * the bandwidth of L2 when the layer's bytes fit in L2, else beyond-L2. */
+double roofline_limit(const roofline *rf, const septune_op *op);
+
+typedef struct roofline_point {
+  const char *label;      /* layer name */
+  double intensity;       /* flop/byte */
+  double default_gflops;  /* 0: not measured */
+  double tuned_gflops;
+} roofline_point;
+
+/* Writes the chart (log-log: intensity vs GFLOP/s; the compute and the two
+ * bandwidth ceilings; per point the default and the tuned kernel joined by
+ * an arrow) to `path` atomically (temporary file, then rename). Returns 0,
+ * or -1 with the system error in why. */
+int roofline_svg(const char *path, const char *title, const roofline *rf, const roofline_point *pts, size_t n,
+                 char *why, size_t why_size);
+
+#endif

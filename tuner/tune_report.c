@@ -1,0 +1,326 @@
+/*
+ * tune_report.c — the table, the JSON document and the roofline chart of a
+ * tune (see tune_report.h).
+ */
+#include "tune_report.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A short shape for the table: "56x56x144 k3 s2" or "56x56 24->144". */
+static void short_shape(const septune_op *op, char *buf, size_t n)
+{
+  if (op->kind == SEPTUNE_OP_POINTWISE) {
+    const septune_pointwise_desc *p = &op->u.pw;
+    snprintf(buf, n, "%" PRId64 "x%" PRId64 " %" PRId64 "->%" PRId64, p->h, p->w, p->ci, p->co);
+    return;
+  }
+  const septune_depthwise_desc *d = &op->u.dw;
+  int len = snprintf(buf, n, "%" PRId64 "x%" PRId64 "x%" PRId64, d->h, d->w, d->c);
+  if (len < 0 || (size_t)len >= n) return;
+  if (d->kh == d->kw) len += snprintf(buf + len, n - (size_t)len, " k%" PRId64, d->kh);
+  else len += snprintf(buf + len, n - (size_t)len, " k%" PRId64 "x%" PRId64, d->kh, d->kw);
+  if ((size_t)len >= n) return;
+  if (d->stride_h == d->stride_w) len += snprintf(buf + len, n - (size_t)len, " s%" PRId64, d->stride_h);
+  else len += snprintf(buf + len, n - (size_t)len, " s%" PRId64 "x%" PRId64, d->stride_h, d->stride_w);
+  if ((size_t)len < n && (d->dilation_h > 1 || d->dilation_w > 1))
+    len += snprintf(buf + len, n - (size_t)len, " d%" PRId64, d->dilation_h);
+  if ((size_t)len < n && d->multiplier > 1) snprintf(buf + len, n - (size_t)len, " m%" PRId64, d->multiplier);
+}
+
+static const char *layer_name(const tune_run *run, size_t i, char *buf, size_t n)
+{
+  const model_layer *l = &run->m->layers[i];
+  if (l->layer.name[0]) return l->layer.name;
+  snprintf(buf, n, "line%d", l->lineno);
+  return buf;
+}
+
+static int has_default(const tune_result *r) { return r->ok && r->default_time.median_us > 0; }
+
+static double speedup(const tune_result *r)
+{
+  return has_default(r) && r->tuned_time.median_us > 0 ? r->default_time.median_us / r->tuned_time.median_us : 0;
+}
+
+static double gflops(const septune_op *op, double us) { return us > 0 ? septune_op_flops(op) / (us * 1e3) : 0; }
+
+void tune_compute_totals(const tune_run *run, tune_totals *t)
+{
+  memset(t, 0, sizeof *t);
+  double log_sum = 0;
+  size_t with_default = 0;
+  t->layers = run->m->n;
+  for (size_t i = 0; i < run->m->n; i++) {
+    const tune_shape *s = &run->shapes[run->shape_of[i]];
+    if (!s->res.ok) continue;
+    t->tuned_layers++;
+    t->tuned_us += s->res.tuned_time.median_us;
+    t->flops += septune_op_flops(&s->op);
+    if (has_default(&s->res)) {
+      t->default_us += s->res.default_time.median_us;
+      log_sum += log(speedup(&s->res));
+      with_default++;
+    }
+  }
+  for (size_t i = 0; i < run->n_shapes; i++) {
+    t->candidates += run->shapes[i].res.n_cands;
+    t->rejected += run->shapes[i].res.rejected;
+  }
+  t->geomean_speedup = with_default ? exp(log_sum / (double)with_default) : 0;
+}
+
+void tune_print_table(FILE *f, const tune_run *run)
+{
+  fprintf(f, "# %s on %s, one thread, isa %s, seed %llu\n", run->model, run->cpu, septune_isa_name(run->isa),
+          run->seed);
+  fprintf(f, "# ceilings: FMA peak %.1f GFLOP/s (%s); bandwidth %.1f GB/s within L2 (%zu KiB), %.1f GB/s beyond\n",
+          run->rf.peak_gflops, run->rf.peak_isa ? run->rf.peak_isa : "?", run->rf.bw_l2_gbs,
+          run->rf.l2_bytes / 1024, run->rf.bw_far_gbs);
+  fprintf(f, "%-14s %-18s %-6s %-36s %10s %10s %8s %8s %6s  %s\n", "layer", "shape", "isa", "knobs", "default us",
+          "tuned us", "speed-up", "GFLOP/s", "%roof", "note");
+  for (size_t i = 0; i < run->m->n; i++) {
+    const tune_shape *s = &run->shapes[run->shape_of[i]];
+    const tune_result *r = &s->res;
+    char nb[32], shape[64], note[96] = "";
+    const char *name = layer_name(run, i, nb, sizeof nb);
+    short_shape(&s->op, shape, sizeof shape);
+    if (s->first_layer != i) {
+      char fb[32];
+      snprintf(note, sizeof note, "same shape as %s", layer_name(run, s->first_layer, fb, sizeof fb));
+    }
+    if (!r->ok) {
+      fprintf(f, "%-14s %-18s %-6s %s\n", name, shape, septune_isa_name(r->isa),
+              !s->tuned ? "not tuned: the budget ran out" : r->why);
+      continue;
+    }
+    double g = gflops(&s->op, r->tuned_time.median_us), limit = roofline_limit(&run->rf, &s->op);
+    char def[16] = "-", sp[16] = "-";
+    if (has_default(r)) {
+      snprintf(def, sizeof def, "%.2f", r->default_time.median_us);
+      snprintf(sp, sizeof sp, "%.2fx", speedup(r));
+    }
+    fprintf(f, "%-14s %-18s %-6s %-36s %10s %10.2f %8s %8.1f %5.0f%%  %s\n", name, shape, septune_isa_name(r->isa),
+            r->knobs, def, r->tuned_time.median_us, sp, g, limit > 0 ? 100 * g / limit : 0, note);
+  }
+  tune_totals t;
+  tune_compute_totals(run, &t);
+  fprintf(f, "total: %zu of %zu layers tuned (%zu distinct shapes), %zu candidates measured, %zu rejected\n",
+          t.tuned_layers, t.layers, run->n_shapes, t.candidates, t.rejected);
+  if (t.tuned_us > 0)
+    fprintf(f, "total: default %.1f us, tuned %.1f us (%.2fx), %.1f GFLOP/s tuned\n", t.default_us, t.tuned_us,
+            t.default_us / t.tuned_us, t.flops / (t.tuned_us * 1e3));
+  fprintf(f, "geomean speed-up over %zu layers: %.2fx\n", t.tuned_layers, t.geomean_speedup);
+  fprintf(f, "wall time: %.1f s (budget %.0f s)\n", run->wall_s, run->budget_s);
+}
+
+/* ------------------------------------------------------------------------ */
+/* JSON */
+
+static void json_string(FILE *f, const char *s)
+{
+  fputc('"', f);
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    if (*p == '"' || *p == '\\') fprintf(f, "\\%c", *p);
+    else if (*p == '\n') fputs("\\n", f);
+    else if (*p < 0x20) fprintf(f, "\\u%04x", *p);
+    else fputc(*p, f);
+  }
+  fputc('"', f);
+}
+
+/* Numbers JSON can carry: non-finite values become null. */
+static void json_number(FILE *f, double v)
+{
+  if (isfinite(v)) fprintf(f, "%.6g", v);
+  else fputs("null", f);
+}
+
+static void json_key(FILE *f, const char *key, int first)
+{
+  if (!first) fputc(',', f);
+  json_string(f, key);
+  fputc(':', f);
+}
+
+static void json_rejected(FILE *f, const tune_result *r)
+{
+  fputc('[', f);
+  int first = 1;
+  for (size_t i = 0; i < r->n_cands; i++) {
+    const tune_candidate *c = &r->cands[i];
+    if (c->outcome == MEASURE_OK) continue;
+    if (!first) fputc(',', f);
+    first = 0;
+    fputc('{', f);
+    json_key(f, "knobs", 1);
+    json_string(f, c->knobs);
+    json_key(f, "outcome", 0);
+    json_string(f, measure_outcome_name(c->outcome));
+    json_key(f, "reason", 0);
+    json_string(f, c->reason);
+    fputc('}', f);
+  }
+  fputc(']', f);
+}
+
+static void json_layer(FILE *f, const tune_run *run, size_t i)
+{
+  const tune_shape *s = &run->shapes[run->shape_of[i]];
+  const tune_result *r = &s->res;
+  char nb[32];
+  fputc('{', f);
+  json_key(f, "name", 1);
+  json_string(f, layer_name(run, i, nb, sizeof nb));
+  json_key(f, "line", 0);
+  fprintf(f, "%d", run->m->layers[i].lineno);
+  json_key(f, "op", 0);
+  json_string(f, s->line);
+  json_key(f, "isa", 0);
+  json_string(f, septune_isa_name(r->isa));
+  json_key(f, "same_as", 0);
+  if (s->first_layer != i) json_string(f, layer_name(run, s->first_layer, nb, sizeof nb));
+  else fputs("null", f);
+  json_key(f, "tuned", 0);
+  fputs(r->ok ? "true" : "false", f);
+  json_key(f, "reason", 0);
+  if (r->ok) fputs("null", f);
+  else json_string(f, s->tuned ? r->why : "not tuned: the budget ran out");
+  json_key(f, "default_knobs", 0);
+  json_string(f, r->default_knobs);
+  json_key(f, "knobs", 0);
+  json_string(f, r->knobs);
+  double def = has_default(r) ? r->default_time.median_us : NAN;
+  double tuned = r->ok ? r->tuned_time.median_us : NAN;
+  json_key(f, "default_us", 0);
+  json_number(f, def);
+  json_key(f, "tuned_us", 0);
+  json_number(f, tuned);
+  json_key(f, "tuned_min_us", 0);
+  json_number(f, r->ok ? r->tuned_time.min_us : NAN);
+  json_key(f, "speedup", 0);
+  json_number(f, has_default(r) ? speedup(r) : NAN);
+  json_key(f, "flops", 0);
+  json_number(f, septune_op_flops(&s->op));
+  json_key(f, "default_gflops", 0);
+  json_number(f, has_default(r) ? gflops(&s->op, def) : NAN);
+  json_key(f, "gflops", 0);
+  json_number(f, r->ok ? gflops(&s->op, tuned) : NAN);
+  json_key(f, "intensity", 0);
+  json_number(f, roofline_intensity(&s->op));
+  double limit = roofline_limit(&run->rf, &s->op);
+  json_key(f, "roofline_gflops", 0);
+  json_number(f, limit);
+  json_key(f, "roofline_pct", 0);
+  json_number(f, r->ok && limit > 0 ? 100 * gflops(&s->op, tuned) / limit : NAN);
+  if (s->first_layer == i) {
+    json_key(f, "strategy", 0);
+    json_string(f, r->exhaustive ? "exhaustive" : "guided");
+    json_key(f, "space", 0);
+    fprintf(f, "%zu", r->space_size);
+    json_key(f, "candidates", 0);
+    fprintf(f, "%zu", r->n_cands);
+    json_key(f, "seconds", 0);
+    json_number(f, r->seconds);
+    json_key(f, "stored", 0);
+    fputs(s->stored ? "true" : "false", f);
+    json_key(f, "rejected", 0);
+    json_rejected(f, r);
+  }
+  fputc('}', f);
+}
+
+void tune_print_json(FILE *f, const tune_run *run)
+{
+  tune_totals t;
+  tune_compute_totals(run, &t);
+  fputc('{', f);
+  json_key(f, "model", 1);
+  json_string(f, run->model);
+  json_key(f, "cpu", 0);
+  json_string(f, run->cpu);
+  json_key(f, "isa", 0);
+  json_string(f, septune_isa_name(run->isa));
+  json_key(f, "threads", 0);
+  fputs("1", f);
+  json_key(f, "seed", 0);
+  fprintf(f, "%llu", run->seed);
+  json_key(f, "budget_s", 0);
+  json_number(f, run->budget_s);
+  json_key(f, "database", 0);
+  json_string(f, run->db_path);
+  json_key(f, "ceilings", 0);
+  fputc('{', f);
+  json_key(f, "peak_gflops", 1);
+  json_number(f, run->rf.peak_gflops);
+  json_key(f, "peak_isa", 0);
+  json_string(f, run->rf.peak_isa ? run->rf.peak_isa : "");
+  json_key(f, "bw_l2_gbs", 0);
+  json_number(f, run->rf.bw_l2_gbs);
+  json_key(f, "bw_beyond_l2_gbs", 0);
+  json_number(f, run->rf.bw_far_gbs);
+  json_key(f, "l2_bytes", 0);
+  fprintf(f, "%zu", run->rf.l2_bytes);
+  fputc('}', f);
+  json_key(f, "layers", 0);
+  fputc('[', f);
+  for (size_t i = 0; i < run->m->n; i++) {
+    if (i) fputs(",\n", f);
+    json_layer(f, run, i);
+  }
+  fputc(']', f);
+  json_key(f, "totals", 0);
+  fputc('{', f);
+  json_key(f, "layers", 1);
+  fprintf(f, "%zu", t.layers);
+  json_key(f, "tuned_layers", 0);
+  fprintf(f, "%zu", t.tuned_layers);
+  json_key(f, "shapes", 0);
+  fprintf(f, "%zu", run->n_shapes);
+  json_key(f, "candidates", 0);
+  fprintf(f, "%zu", t.candidates);
+  json_key(f, "rejected", 0);
+  fprintf(f, "%zu", t.rejected);
+  json_key(f, "default_us", 0);
+  json_number(f, t.default_us);
+  json_key(f, "tuned_us", 0);
+  json_number(f, t.tuned_us);
+  json_key(f, "geomean_speedup", 0);
+  json_number(f, t.geomean_speedup);
+  json_key(f, "wall_s", 0);
+  json_number(f, run->wall_s);
+  fputs("}}\n", f);
+}
+
+int tune_write_svg(const tune_run *run, const char *path, char *why, size_t why_size)
+{
+  roofline_point *pts = calloc(run->n_shapes ? run->n_shapes : 1, sizeof *pts);
+  if (!pts) {
+    snprintf(why, why_size, "out of memory");
+    return -1;
+  }
+  char (*names)[32] = calloc(run->n_shapes ? run->n_shapes : 1, sizeof *names);
+  if (!names) {
+    free(pts);
+    snprintf(why, why_size, "out of memory");
+    return -1;
+  }
+  size_t n = 0;
+  for (size_t i = 0; i < run->n_shapes; i++) {
+    const tune_shape *s = &run->shapes[i];
+    if (!s->res.ok) continue;
+    pts[n].label = layer_name(run, s->first_layer, names[n], sizeof names[n]);
+    pts[n].intensity = roofline_intensity(&s->op);
+    pts[n].default_gflops = has_default(&s->res) ? gflops(&s->op, s->res.default_time.median_us) : 0;
+    pts[n].tuned_gflops = gflops(&s->op, s->res.tuned_time.median_us);
+    n++;
+  }
+  char title[512];
+  snprintf(title, sizeof title, "septune tune %s: roofline, %s, one thread", run->model, septune_isa_name(run->isa));
+  int rc = roofline_svg(path, title, &run->rf, pts, n, why, why_size);
+  free(names);
+  free(pts);
+  return rc;
+}
