@@ -32,6 +32,16 @@ function M.derive(op)
   end
   g.int_lo, g.int_hi = lo, hi            -- nil when no column is interior
   g.n_int = lo and (hi - lo + 1) or 0
+  -- Output rows whose every tap row lies inside the input: a run the
+  -- machine code walks by itself (row_lo > row_hi when there is none).
+  g.row_lo, g.row_hi = g.oh, -1
+  for oy = 0, g.oh - 1 do
+    local first = oy * op.sh - op.pt
+    if first >= 0 and first + (op.kh - 1) * op.dh < op.h then
+      g.row_lo = math.min(g.row_lo, oy)
+      g.row_hi = oy
+    end
+  end
   return g
 end
 

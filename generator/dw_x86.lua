@@ -7,6 +7,7 @@
 --    0 + 8*ky   input row pointer of tap row ky (or the zero row)
 --   64          output row pointer
 --   72          packed weights: [bias][kh*kw taps], co_pad floats each
+--   80          one-tile blocks: output rows to compute (counted down)
 --  128 + 64*i   constant rows of 16 floats: see CONST below
 --
 -- Registers: one GPR per tap row (kh <= 7), %rax output, %r14 weights; the
@@ -23,6 +24,8 @@ local ROW_REGS = { "%rsi", "%rdx", "%r8", "%r9", "%r10", "%r11", "%r13" }
 -- Byte offsets of the constant rows in the argument record; they follow the
 -- order of the union in templates/depthwise_x86.c.in (zero, lo, hi, 3, 1/6, mask).
 M.CONST = { zero = 128, lo = 192, hi = 256, three = 320, sixth = 384, mask = 448 }
+-- Byte offset of the row count of a one-tile block (`rows` in the record).
+M.ROWS = 80
 
 -- What differs between the three vector ISAs.
 local VEC = {
@@ -209,16 +212,23 @@ function M.row_block(P, only)
     end
   end
 
-  -- Taps of output column ox (absolute), skipping those in padding.
-  local function border_column(ox)
-    local taps = {}
-    for ky = 0, op.kh - 1 do
-      for kx = 0, op.kw - 1 do
-        local ix = G.input_col(op, ox, kx)
-        if ix then taps[#taps + 1] = { ky = ky, kx = kx, disp = ix * in_px } end
+  -- Output columns ox0 .. ox0+width-1 addressed absolutely (no index
+  -- registers), each with its taps that fall inside the row: the border
+  -- columns share a group with their neighbours, so a border costs no more
+  -- than an interior column and keeps as many accumulators in flight.
+  local function absolute_group(ox0, width)
+    local cols = {}
+    for j = 0, width - 1 do
+      local ox, taps = ox0 + j, {}
+      for ky = 0, op.kh - 1 do
+        for kx = 0, op.kw - 1 do
+          local ix = G.input_col(op, ox, kx)
+          if ix then taps[#taps + 1] = { ky = ky, kx = kx, disp = ix * in_px } end
+        end
       end
+      cols[#cols + 1] = { j = j, taps = taps, out_disp = ox * out_px }
     end
-    return { j = 0, taps = taps, out_disp = ox * out_px }
+    return cols
   end
 
   -- Columns j of an interior group relative to the column offset registers;
@@ -243,7 +253,7 @@ function M.row_block(P, only)
 
   -- One pass over the row for a tile of nv vectors (the last partial when
   -- `partial`); pointers are tile-relative.
-  local function tile(nv, partial)
+  local function tile(nv, partial, row_loop)
     if k.wreg == 1 then
       for t = 0, g.taps - 1 do
         for v = 0, nv - 1 do
@@ -253,34 +263,29 @@ function M.row_block(P, only)
       end
     end
     if isa == "avx2" and partial then e("vmovups %d(%%rdi), %s", M.CONST.mask, MASK) end
+    if row_loop then b:label("rows") end
+    -- groups of wt columns from column 0; a run of groups whose columns
+    -- are all interior is a loop over the column offset registers
     local ox = 0
     while ox < g.ow do
-      if g.n_int > 0 and ox == g.int_lo then
-        local groups = math.floor(g.n_int / k.wt)
-        local rest = g.n_int % k.wt
+      local run = 0
+      if g.n_int > 0 and ox >= g.int_lo then run = math.floor((g.int_hi - ox + 1) / k.wt) end
+      if run >= 2 then
         e("xor %%ebx, %%ebx")
         e("xor %%r12d, %%r12d")
-        if groups > 0 then
-          local top = fresh("cols")
-          if groups > 1 then
-            e("mov $%d, %%ecx", groups)
-            b:label(top)
-          end
-          group(interior_group(g.int_lo, k.wt), nv, partial, "%rbx", "%r12")
-          if groups > 1 or rest > 0 then
-            e("add $%d, %%rbx", k.wt * op.sw * in_px)
-            e("add $%d, %%r12", k.wt * out_px)
-          end
-          if groups > 1 then
-            e("dec %%ecx")
-            e("jnz %s", top)
-          end
-        end
-        if rest > 0 then group(interior_group(g.int_lo, rest), nv, partial, "%rbx", "%r12") end
-        ox = g.int_hi + 1
+        local top = fresh("cols")
+        e("mov $%d, %%ecx", run)
+        b:label(top)
+        group(interior_group(ox, k.wt), nv, partial, "%rbx", "%r12")
+        e("add $%d, %%rbx", k.wt * op.sw * in_px)
+        e("add $%d, %%r12", k.wt * out_px)
+        e("dec %%ecx")
+        e("jnz %s", top)
+        ox = ox + run * k.wt
       else
-        group({ border_column(ox) }, nv, partial)
-        ox = ox + 1
+        local width = math.min(k.wt, g.ow - ox)
+        group(absolute_group(ox, width), nv, partial)
+        ox = ox + width
       end
     end
     if k.pf == 1 then
@@ -293,6 +298,13 @@ function M.row_block(P, only)
           e("prefetcht0 %d(%s)", next_row + px * in_px + off, last)
         end
       end
+    end
+    if row_loop then
+      -- the next output row: every tap row moves down by the stride
+      for ky = 0, op.kh - 1 do e("add $%d, %s", op.sh * op.w * in_px, ROW_REGS[ky + 1]) end
+      e("add $%d, %%rax", g.ow * out_px)
+      e("decq %d(%%rdi)", M.ROWS)
+      e("jnz rows")
     end
   end
 
@@ -307,8 +319,9 @@ function M.row_block(P, only)
   end
 
   if only then
-    -- One tile; the scaffolding loops over tiles (knob loop=1).
-    tile(only.nv, only.partial)
+    -- One tile over a run of output rows (the count at M.ROWS(%rdi));
+    -- the scaffolding loops over tiles (knob loop=1).
+    tile(only.nv, only.partial, true)
   else
     local function advance(bytes)
       for ky = 0, op.kh - 1 do e("add $%d, %s", bytes, ROW_REGS[ky + 1]) end

@@ -64,8 +64,8 @@ function S.valid(op, isa, k)
   if need > have then
     return false, string.format("needs %d vector registers, %s has %d", need, isa, have)
   end
-  if k.wt > 1 and g.n_int < k.wt then
-    return false, string.format("wt=%d exceeds the %d interior columns", k.wt, g.n_int)
+  if k.wt > g.ow then
+    return false, string.format("wt=%d exceeds the %d output columns", k.wt, g.ow)
   end
   return true
 end
