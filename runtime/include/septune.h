@@ -233,7 +233,13 @@ typedef struct septune_plan septune_plan;
 
 typedef struct septune_plan_options {
   septune_isa isa;     /* SEPTUNE_ISA_AUTO: the best the CPU has */
-  const char *knobs;   /* NULL: the heuristic default; else "key=value,..." */
+  const char *knobs;   /* NULL or "": the tuning database's record for this
+                          op and CPU when there is one, else the heuristic
+                          default; otherwise "key=value,..." */
+  const char *db_path; /* the tuning database (written by `septune tune`):
+                          NULL: $SEPTUNE_DB when set, else
+                          $XDG_CACHE_HOME/septune/tuning.db (or
+                          ~/.cache/septune/tuning.db); "": none */
 } septune_plan_options;
 
 typedef enum septune_kernel_source {
@@ -262,7 +268,9 @@ typedef struct septune_plan_info {
  *   SEPTUNE_ERR_OUT_OF_MEMORY
  *   SEPTUNE_ERR_GENERATOR         the Lua generator failed (err has its message)
  *   SEPTUNE_ERR_COMPILE           libtcc rejected the source (err has tcc's message)
- * On failure *plan is set to NULL. */
+ * On failure *plan is set to NULL. A database that cannot be read, or a
+ * record whose knobs this version cannot build, is not an error: the plan
+ * then uses the heuristic default (septune_plan_get_info says which). */
 septune_status septune_plan_create(const septune_op *op, const float *weights, const float *bias,
                                    const septune_plan_options *opts, septune_plan **plan,
                                    septune_error *err);

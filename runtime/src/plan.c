@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "db.h"
 #include "generator.h"
 #include "internal.h"
 #include "jit.h"
@@ -133,6 +134,40 @@ static septune_status build_kernel(septune_plan *plan, const char *knobs, septun
   return SEPTUNE_OK;
 }
 
+/* Builds the kernel from the tuning database's record for this op when
+ * there is one the plan's ISA choice admits. No record, an unreadable
+ * database, or a record that no longer builds all leave plan->kernel NULL
+ * for the heuristic default; only running out of memory is an error. */
+static septune_status build_tuned_kernel(septune_plan *plan, const septune_plan_options *opts,
+                                         septune_error *err)
+{
+  const char *path = opts ? opts->db_path : NULL;
+  septune_isa want = opts ? opts->isa : SEPTUNE_ISA_AUTO;
+  septune_db_record rec;
+  int found = 0;
+  if (path && !*path) return SEPTUNE_OK;
+  if (septune_db_lookup(path, &plan->op, want == SEPTUNE_ISA_AUTO ? SEPTUNE_ISA_AUTO : plan->isa, &rec, &found,
+                        NULL) != SEPTUNE_OK || !found)
+    return SEPTUNE_OK;
+  septune_isa chosen = plan->isa;
+  plan->isa = rec.isa;
+  septune_status st = build_kernel(plan, rec.knobs, NULL);
+  if (st == SEPTUNE_OK) {
+    plan->source_kind = SEPTUNE_KERNEL_TUNED;
+    return SEPTUNE_OK;
+  }
+  /* back to a clean slate for the default kernel */
+  septune_jit_free(plan->jit);
+  free(plan->source);
+  plan->jit = NULL;
+  plan->source = NULL;
+  plan->kernel = NULL;
+  plan->isa = chosen;
+  if (st == SEPTUNE_ERR_OUT_OF_MEMORY)
+    return septune_error_set(err, st, "plan: out of memory building the tuned kernel");
+  return SEPTUNE_OK;
+}
+
 septune_status septune_plan_create(const septune_op *op, const float *weights, const float *bias,
                                    const septune_plan_options *opts, septune_plan **plan_out,
                                    septune_error *err)
@@ -153,11 +188,13 @@ septune_status septune_plan_create(const septune_op *op, const float *weights, c
   plan->source_kind = (knobs && *knobs) ? SEPTUNE_KERNEL_FORCED : SEPTUNE_KERNEL_DEFAULT;
 
   st = choose_isa(opts, &plan->isa, err);
+  if (st == SEPTUNE_OK && plan->source_kind == SEPTUNE_KERNEL_DEFAULT)
+    st = build_tuned_kernel(plan, opts, err);
   if (op->kind == SEPTUNE_OP_DEPTHWISE) {
     if (st == SEPTUNE_OK) st = pack_depthwise(plan, weights, bias, err);
-    if (st == SEPTUNE_OK) st = build_kernel(plan, knobs, err);
+    if (st == SEPTUNE_OK && !plan->kernel) st = build_kernel(plan, knobs, err);
   } else {
-    if (st == SEPTUNE_OK) st = build_kernel(plan, knobs, err);
+    if (st == SEPTUNE_OK && !plan->kernel) st = build_kernel(plan, knobs, err);
     if (st == SEPTUNE_OK) st = pack_pointwise(plan, weights, op->u.pw.has_bias ? bias : NULL, err);
   }
   if (st != SEPTUNE_OK) {

@@ -58,7 +58,7 @@ static int check_op(const septune_op *op, septune_isa isa, const char *knobs, un
   for (size_t i = 0; i < no; i++) got[i] = 12345.0f; /* every element must be written */
   assert_int_equal(septune_reference_execute(op, w, bias, in, want, &err), SEPTUNE_OK);
 
-  septune_plan_options opts = { isa, knobs };
+  septune_plan_options opts = { .isa = isa, .knobs = knobs };
   septune_plan *plan = NULL;
   char line[256];
   septune_op_format(op, line, sizeof line);

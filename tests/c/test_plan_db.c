@@ -1,0 +1,193 @@
+/*
+ * test_plan_db.c — plans take their knobs from the tuning database: a record
+ * for this op, CPU and template version gives a TUNED kernel with the
+ * record's knobs; anything else (no record, another CPU, an older template
+ * version, knobs that no longer build, an unreadable or disabled database,
+ * forced knobs) gives the kernel septune_plan_get_info reports, and every
+ * kernel still matches the reference.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "check.h"
+#include "db.h"
+#include "internal.h"
+#include "septune.h"
+
+static char dir[] = "/tmp/septune_test_plan_db_XXXXXX";
+static char db_path[256];
+
+static septune_op pw_op(void)
+{
+  septune_op op;
+  op.kind = SEPTUNE_OP_POINTWISE;
+  septune_pointwise_desc_init(&op.u.pw);
+  op.u.pw.h = 5;
+  op.u.pw.w = 7;
+  op.u.pw.ci = 37;
+  op.u.pw.co = 45;
+  op.u.pw.has_bias = 1;
+  op.u.pw.act = SEPTUNE_ACT_RELU6;
+  return op;
+}
+
+/* A record for op on this CPU at the current template version. */
+static septune_db_record record_for(const septune_op *op, septune_isa isa, const char *knobs)
+{
+  septune_db_record r;
+  memset(&r, 0, sizeof r);
+  septune_cpu_signature(r.cpu, sizeof r.cpu);
+  r.threads = 1;
+  assert_int_equal(septune_db_template_version(&r.template_version, NULL), SEPTUNE_OK);
+  r.op = *op;
+  r.isa = isa;
+  snprintf(r.knobs, sizeof r.knobs, "%s", knobs);
+  r.median_us = r.min_us = 10.0;
+  r.gflops = 1.0;
+  r.date = (long long)time(NULL);
+  return r;
+}
+
+static void store(const septune_db_record *r)
+{
+  septune_error err;
+  unlink(db_path);
+  if (septune_db_store(db_path, r, 1, &err) != SEPTUNE_OK) fail_msg("store: %s", err.message);
+}
+
+/* Creates a plan for op with opts, checks it against the reference and
+ * returns its info. */
+static septune_plan_info plan_info(const septune_op *op, const septune_plan_options *opts)
+{
+  size_t ni, no, nw, nb;
+  septune_error err;
+  assert_int_equal(septune_op_tensor_sizes(op, &ni, &no, &nw, &nb, &err), SEPTUNE_OK);
+  float *in = malloc(ni * sizeof(float)), *w = malloc(nw * sizeof(float)), *b = malloc(nb * sizeof(float));
+  float *want = malloc(no * sizeof(float)), *got = malloc(no * sizeof(float));
+  assert_true(in && w && b && want && got);
+  unsigned long long seed = 7;
+  septune_fill_random(in, ni, &seed);
+  septune_fill_random(w, nw, &seed);
+  septune_fill_random(b, nb, &seed);
+  septune_plan *plan = NULL;
+  if (septune_plan_create(op, w, b, opts, &plan, &err) != SEPTUNE_OK) fail_msg("plan_create: %s", err.message);
+  assert_int_equal(septune_execute(plan, in, got, &err), SEPTUNE_OK);
+  assert_int_equal(septune_reference_execute(op, w, b, in, want, &err), SEPTUNE_OK);
+  assert_true(septune_check_output(op, want, got, no, NULL));
+  septune_plan_info info;
+  assert_int_equal(septune_plan_get_info(plan, &info), SEPTUNE_OK);
+  septune_plan_destroy(plan);
+  free(in); free(w); free(b); free(want); free(got);
+  return info;
+}
+
+static void tuned_record_is_used(void **state)
+{
+  (void)state;
+  septune_op op = pw_op();
+  septune_isa isa = septune_cpu_has_isa(SEPTUNE_ISA_AVX2) ? SEPTUNE_ISA_AVX2 : SEPTUNE_ISA_SCALAR;
+  const char *knobs = isa == SEPTUNE_ISA_AVX2 ? "mr=3,nr=16,kc=32,mc=0,pf=1,ku=2" : "mr=1,nr=4,kc=0,mc=0,pf=0,ku=1";
+  septune_db_record r = record_for(&op, isa, knobs);
+  store(&r);
+  septune_plan_options opts = { .isa = SEPTUNE_ISA_AUTO, .knobs = NULL, .db_path = db_path };
+  septune_plan_info info = plan_info(&op, &opts);
+  assert_int_equal(info.source, SEPTUNE_KERNEL_TUNED);
+  assert_int_equal(info.isa, isa);
+  assert_string_equal(info.knobs, knobs);
+
+  /* the same record through $SEPTUNE_DB and a NULL db_path */
+  setenv("SEPTUNE_DB", db_path, 1);
+  septune_plan_options env_opts = { .isa = SEPTUNE_ISA_AUTO, .knobs = NULL, .db_path = NULL };
+  assert_int_equal(plan_info(&op, &env_opts).source, SEPTUNE_KERNEL_TUNED);
+  setenv("SEPTUNE_DB", "", 1);
+  assert_int_equal(plan_info(&op, &env_opts).source, SEPTUNE_KERNEL_DEFAULT);
+}
+
+static void other_cases_use_the_default(void **state)
+{
+  (void)state;
+  septune_op op = pw_op();
+  const char *knobs = "mr=1,nr=4,kc=0,mc=0,pf=0,ku=1";
+  septune_plan_options opts = { .isa = SEPTUNE_ISA_SCALAR, .knobs = NULL, .db_path = db_path };
+
+  /* a record for another CPU */
+  septune_db_record r = record_for(&op, SEPTUNE_ISA_SCALAR, knobs);
+  snprintf(r.cpu, sizeof r.cpu, "OtherVendor:1.2.3:Some_CPU:avx2:l1d=32K,l2=256K,l3=8192K");
+  store(&r);
+  assert_int_equal(plan_info(&op, &opts).source, SEPTUNE_KERNEL_DEFAULT);
+
+  /* a record of an older template version */
+  r = record_for(&op, SEPTUNE_ISA_SCALAR, knobs);
+  r.template_version -= 1;
+  store(&r);
+  assert_int_equal(plan_info(&op, &opts).source, SEPTUNE_KERNEL_DEFAULT);
+
+  /* knobs this version cannot build for the shape */
+  r = record_for(&op, SEPTUNE_ISA_SCALAR, "mr=9,nr=4,kc=0,mc=0,pf=0,ku=1");
+  store(&r);
+  assert_int_equal(plan_info(&op, &opts).source, SEPTUNE_KERNEL_DEFAULT);
+
+  /* a record for another shape */
+  septune_op other = op;
+  other.u.pw.co = 46;
+  r = record_for(&other, SEPTUNE_ISA_SCALAR, knobs);
+  store(&r);
+  assert_int_equal(plan_info(&op, &opts).source, SEPTUNE_KERNEL_DEFAULT);
+
+  /* a good record, but the database disabled, unreadable, or knobs forced */
+  r = record_for(&op, SEPTUNE_ISA_SCALAR, knobs);
+  store(&r);
+  assert_int_equal(plan_info(&op, &opts).source, SEPTUNE_KERNEL_TUNED);
+  septune_plan_options none = { .isa = SEPTUNE_ISA_SCALAR, .knobs = NULL, .db_path = "" };
+  assert_int_equal(plan_info(&op, &none).source, SEPTUNE_KERNEL_DEFAULT);
+  septune_plan_options missing = { .isa = SEPTUNE_ISA_SCALAR, .knobs = NULL, .db_path = "/nonexistent/septune/tuning.db" };
+  assert_int_equal(plan_info(&op, &missing).source, SEPTUNE_KERNEL_DEFAULT);
+  septune_plan_options a_dir = { .isa = SEPTUNE_ISA_SCALAR, .knobs = NULL, .db_path = dir };
+  assert_int_equal(plan_info(&op, &a_dir).source, SEPTUNE_KERNEL_DEFAULT);
+  septune_plan_options forced = { .isa = SEPTUNE_ISA_SCALAR, .knobs = knobs, .db_path = db_path };
+  assert_int_equal(plan_info(&op, &forced).source, SEPTUNE_KERNEL_FORCED);
+
+  /* a forced ISA only takes a record of that ISA */
+  if (septune_cpu_has_isa(SEPTUNE_ISA_SSE)) {
+    septune_plan_options sse = { .isa = SEPTUNE_ISA_SSE, .knobs = NULL, .db_path = db_path };
+    septune_plan_info info = plan_info(&op, &sse);
+    assert_int_equal(info.source, SEPTUNE_KERNEL_DEFAULT);
+    assert_int_equal(info.isa, SEPTUNE_ISA_SSE);
+  }
+}
+
+static int setup(void **state)
+{
+  (void)state;
+  if (!mkdtemp(dir)) return -1;
+  snprintf(db_path, sizeof db_path, "%s/tuning.db", dir);
+  return 0;
+}
+
+static int teardown(void **state)
+{
+  (void)state;
+  char path[300];
+  unlink(db_path);
+  snprintf(path, sizeof path, "%s.lock", db_path);
+  unlink(path);
+  rmdir(dir);
+  return 0;
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(tuned_record_is_used),
+    cmocka_unit_test(other_cases_use_the_default),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
