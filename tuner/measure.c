@@ -327,7 +327,7 @@ void measure_plan(const septune_plan *plan, const layer_data *d, const measure_o
 void measure_candidate(const septune_op *op, septune_isa isa, const char *knobs, const layer_data *d,
                        const measure_options *o, measure_result *r)
 {
-  septune_plan_options po = { isa, knobs };
+  septune_plan_options po = { .isa = isa, .knobs = knobs, .db_path = "" };
   septune_plan *plan = NULL;
   septune_error err;
   septune_status st = septune_plan_create(op, d->weights, d->bias, &po, &plan, &err);

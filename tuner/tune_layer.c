@@ -111,7 +111,7 @@ static void choose(tuner *t, int rounds, double round_ms)
   bench_stats times[MEASURE_MAX_FINALISTS];
   size_t built = 0;
   for (; built < k; built++) {
-    septune_plan_options po = { t->o->isa, sorted[built]->knobs };
+    septune_plan_options po = { .isa = t->o->isa, .knobs = sorted[built]->knobs, .db_path = "" };
     if (septune_plan_create(t->op, t->d->weights, t->d->bias, &po, &plans[built], NULL) != SEPTUNE_OK) break;
   }
   char why[256];
