@@ -26,6 +26,7 @@
 
 #define DEFAULT_BUDGET_S 90.0
 #define MIN_SHARE_S 0.1 /* a shape gets at least this: the default and a short final */
+#define CEILINGS_S 0.5  /* what measuring the roofline ceilings takes, with margin */
 
 typedef struct tune_args {
   const char *model;
@@ -153,6 +154,7 @@ typedef struct progress {
   size_t shape, n_shapes;
   const char *name;
   double t0_us, last_draw_us;
+  double budget_s;
 } progress;
 
 static void draw_bar(progress *p, size_t done, size_t space, int force)
@@ -161,12 +163,15 @@ static void draw_bar(progress *p, size_t done, size_t space, int force)
   if (!force && now - p->last_draw_us < 100000) return;
   p->last_draw_us = now;
   enum { WIDTH = 24 };
-  int fill = (int)(WIDTH * (double)p->shape / (double)(p->n_shapes ? p->n_shapes : 1));
+  /* The budget is wall-clock, so elapsed time is the truest progress. */
+  double elapsed_s = (now - p->t0_us) / 1e6;
+  double done_share = elapsed_s / p->budget_s;
+  int fill = (int)(WIDTH * (done_share < 1 ? done_share : 1));
   char bar[WIDTH + 1];
   for (int i = 0; i < WIDTH; i++) bar[i] = i < fill ? '#' : '.';
   bar[WIDTH] = 0;
-  fprintf(stderr, "\r\033[K[%s] shape %zu/%zu %-14.14s candidate %zu/%zu  %.0f s", bar, p->shape + 1, p->n_shapes,
-          p->name, done, space, (now - p->t0_us) / 1e6);
+  fprintf(stderr, "\r\033[K[%s] %3.0f/%.0f s  shape %zu/%zu %-14.14s candidate %zu of %zu", bar, elapsed_s,
+          p->budget_s, p->shape + 1, p->n_shapes, p->name, done, space);
   fflush(stderr);
 }
 
@@ -298,13 +303,15 @@ int cmd_tune(int argc, char **argv)
   if (bench_pin_cpu(-1) < 0) cli_error("warning: could not pin to one CPU; timings may be noisier");
   roofline_measure(&run.rf);
 
-  progress prog = { isatty(2), 0, run.n_shapes, "", t0, 0 };
+  progress prog = { isatty(2), 0, run.n_shapes, "", t0, 0, a.budget_s };
   opt.isa = a.isa;
   opt.seed = a.seed;
   opt.max_candidates = a.max_candidates;
   opt.progress = on_candidate;
   opt.progress_ctx = &prog;
-  double deadline = t0 + a.budget_s * 1e6;
+  /* The ceilings are measured once more at the end (about 0.4 s, inside
+   * the budget). */
+  double deadline = t0 + (a.budget_s > 4 * CEILINGS_S ? a.budget_s - CEILINGS_S : a.budget_s) * 1e6;
   int failed = 0;
   for (size_t i = 0; i < run.n_shapes; i++) {
     tune_shape *s = &run.shapes[i];
@@ -349,6 +356,7 @@ int cmd_tune(int argc, char **argv)
     if (!s->res.ok) failed = 1;
   }
   if (prog.tty) fputs("\r\033[K", stderr);
+  roofline_measure_again(&run.rf);
   for (size_t i = 0; i < run.n_shapes; i++)
     if (!run.shapes[i].res.ok) failed = 1;
 

@@ -21,6 +21,11 @@ typedef struct roofline {
 /* Measures the ceilings on the calling thread (pin it first). About 0.4 s. */
 void roofline_measure(roofline *rf);
 
+/* Measures again and keeps the higher value of each ceiling: on a shared
+ * machine a neighbour's burst during one measurement lowers it, and a
+ * ceiling is the best the machine can do. */
+void roofline_measure_again(roofline *rf);
+
 /* Bytes a layer moves at least once: input, output, weights and bias. */
 double roofline_bytes(const septune_op *op);
 
