@@ -85,7 +85,7 @@ static double synth_cost(void *p, size_t i)
   static const int target[4] = { 5, 2, 6, 3 };
   if (v[0] == 1) return INFINITY;
   double c = 1;
-  for (int j = 0; j < 4; j++) c += (v[j] - target[j]) * (v[j] - target[j]);
+  for (size_t j = 0; j < z->s->n_knobs && j < 4; j++) c += (v[j] - target[j]) * (v[j] - target[j]);
   return c;
 }
 
