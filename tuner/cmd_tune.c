@@ -30,7 +30,9 @@
 
 typedef struct tune_args {
   const char *model;
-  double budget_s;
+  double budget_s;        /* total seconds */
+  double layer_budget_s;  /* --layer-budget: seconds per distinct shape; 0: none */
+  int budget_given;
   size_t max_candidates;
   unsigned long long seed;
   septune_isa isa;
@@ -63,7 +65,7 @@ static int parse_args(int argc, char **argv, tune_args *a)
       a->json = 1;
       continue;
     }
-    int takes = !strcmp(o, "--budget") || !strcmp(o, "--max-candidates") || !strcmp(o, "--seed") ||
+    int takes = !strcmp(o, "--budget") || !strcmp(o, "--layer-budget") || !strcmp(o, "--max-candidates") || !strcmp(o, "--seed") ||
                 !strcmp(o, "--isa") || !strcmp(o, "--db") || !strcmp(o, "--report");
     if (takes) {
       if (i + 1 >= argc) {
@@ -74,6 +76,9 @@ static int parse_args(int argc, char **argv, tune_args *a)
       double x;
       if (!strcmp(o, "--budget")) {
         if (parse_number(o, v, 0.01, 86400, &a->budget_s) != CLI_OK) return CLI_USAGE;
+        a->budget_given = 1;
+      } else if (!strcmp(o, "--layer-budget")) {
+        if (parse_number(o, v, 0.01, 86400, &a->layer_budget_s) != CLI_OK) return CLI_USAGE;
       } else if (!strcmp(o, "--max-candidates")) {
         if (parse_number(o, v, 0, 1e9, &x) != CLI_OK) return CLI_USAGE;
         if (x != floor(x)) {
@@ -120,6 +125,8 @@ static int parse_args(int argc, char **argv, tune_args *a)
     return CLI_USAGE;
   }
   if (a->isa == SEPTUNE_ISA_AUTO) a->isa = septune_cpu_best_isa();
+  /* A budget per shape alone sets no total. */
+  if (a->layer_budget_s > 0 && !a->budget_given) a->budget_s = 86400;
   return CLI_OK;
 }
 
@@ -303,7 +310,12 @@ int cmd_tune(int argc, char **argv)
   if (bench_pin_cpu(-1) < 0) cli_error("warning: could not pin to one CPU; timings may be noisier");
   roofline_measure(&run.rf);
 
-  progress prog = { isatty(2), 0, run.n_shapes, "", t0, 0, a.budget_s };
+  /* What the run will take at most: for the progress bar and the report. */
+  double expected_s = a.budget_s;
+  if (a.layer_budget_s > 0 && a.layer_budget_s * (double)run.n_shapes + 2 * CEILINGS_S < expected_s)
+    expected_s = a.layer_budget_s * (double)run.n_shapes + 2 * CEILINGS_S;
+  run.budget_s = expected_s;
+  progress prog = { isatty(2), 0, run.n_shapes, "", t0, 0, expected_s };
   opt.isa = a.isa;
   opt.seed = a.seed;
   opt.max_candidates = a.max_candidates;
@@ -326,6 +338,7 @@ int cmd_tune(int argc, char **argv)
     /* An equal share of what is left, so time a fast shape leaves over goes
      * to the shapes after it. */
     double share = (deadline - bench_now_us()) / 1e6 / (double)(run.n_shapes - i);
+    if (a.layer_budget_s > 0 && share > a.layer_budget_s) share = a.layer_budget_s;
     opt.budget_s = share > MIN_SHARE_S ? share : MIN_SHARE_S;
     if (tune_layer(&s->op, &opt, &s->res) != 0) {
       cli_error("tune: out of memory");

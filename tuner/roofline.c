@@ -141,8 +141,12 @@ static void bandwidth_line(FILE *f, const axes *a, double bw, double peak, const
   if (yl < pow(10, a->y0)) xl = pow(10, a->y0) / bw, yl = pow(10, a->y0);
   fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#444\" stroke-width=\"1.5\"%s/>\n",
           px(a, xl), py(a, yl), px(a, ridge), py(a, peak), dash);
-  fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" fill=\"#444\">%s %.1f GB/s</text>\n", px(a, xl) + 6,
-          py(a, yl) - 6, name, bw);
+  /* The label runs along the middle of the visible segment. */
+  double x1 = px(a, xl), y1 = py(a, yl), x2 = px(a, ridge), y2 = py(a, peak);
+  double angle = atan2(y2 - y1, x2 - x1) * 180 / 3.14159265358979;
+  fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" fill=\"#444\" text-anchor=\"middle\" "
+             "transform=\"rotate(%.1f %.1f %.1f)\">%s %.1f GB/s</text>\n",
+          (x1 + x2) / 2, (y1 + y2) / 2 - 5, angle, (x1 + x2) / 2, (y1 + y2) / 2 - 5, name, bw);
 }
 
 static void write_chart(FILE *f, const char *title, const roofline *rf, const roofline_point *pts, size_t n)
@@ -158,9 +162,11 @@ static void write_chart(FILE *f, const char *title, const roofline *rf, const ro
   if (rf->bw_l2_gbs > 0) widen(rf->peak_gflops / rf->bw_l2_gbs, &xlo, &xhi);
   if (!isfinite(xlo)) xlo = 0.1, xhi = 100;
   if (!isfinite(ylo)) ylo = 1, yhi = 100;
-  axes a = { floor(log10(xlo * 0.8)), ceil(log10(xhi * 1.25)), floor(log10(ylo * 0.8)), ceil(log10(yhi * 1.3)) };
-  if (a.x1 <= a.x0) a.x1 = a.x0 + 1;
-  if (a.y1 <= a.y0) a.y1 = a.y0 + 1;
+  /* Lower ends on a decade, upper ends just above the highest value. */
+  axes a = { floor(log10(xlo * 0.8)), log10(xhi * 1.5), floor(log10(ylo * 0.8)), log10(yhi * 1.4) };
+  /* At least a decade on each axis, extended downwards. */
+  if (a.x1 < a.x0 + 1) a.x0 = floor(a.x1 - 1);
+  if (a.y1 < a.y0 + 1) a.y0 = floor(a.y1 - 1);
 
   fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>\n"
              "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%d\" height=\"%d\" "
