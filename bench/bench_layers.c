@@ -15,7 +15,9 @@
  * Per layer: random input, weights and bias (fixed seed) in 64-byte aligned
  * buffers; one input and one output buffer shared by every library, so no
  * library gains or loses by alignment or by where its buffers sit in cache.
- * septune gets a plan with default options, each peer its operator. Every
+ * septune gets a plan with default options (the tuning database's record
+ * when $SEPTUNE_DB has one, else the heuristic default; the kernel column
+ * says "tuned" or "default"), each peer its operator. Every
  * library's output is checked against septune_reference_execute with
  * peer_check's measure (|got - ref| / max(|ref|, 1)); then all the libraries
  * that agree are timed with bench_measure_interleaved (median of rounds).
@@ -231,7 +233,9 @@ static void candidate_create(const libs *L, int li, const septune_op *op, const 
     snprintf(r->impl, sizeof r->impl, "%s", c->peer->impl(c->inst));
   } else {
     septune_error err;
-    /* Default options (NULL): the heuristic knobs an untuned user gets. */
+    /* Default options (NULL): what a user gets — the tuning database's
+     * record when $SEPTUNE_DB (or the default database) has one for this
+     * shape and CPU, else the heuristic knobs. The kernel column says which. */
     septune_status st = septune_plan_create(op, w, b, NULL, &c->plan, &err);
     if (st != SEPTUNE_OK) {
       r->state = st == SEPTUNE_ERR_UNSUPPORTED ? LIB_UNSUPPORTED : LIB_FAILED;
@@ -240,7 +244,8 @@ static void candidate_create(const libs *L, int li, const septune_op *op, const 
     }
     septune_plan_get_info(c->plan, &row->info);
     row->have_info = 1;
-    snprintf(r->impl, sizeof r->impl, "%s %s", septune_isa_name(row->info.isa), row->info.knobs);
+    snprintf(r->impl, sizeof r->impl, "%s %s %s", septune_isa_name(row->info.isa),
+             row->info.source == SEPTUNE_KERNEL_TUNED ? "tuned" : "default", row->info.knobs);
   }
   r->state = LIB_OK; /* until the check says otherwise */
 }
