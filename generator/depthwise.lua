@@ -14,8 +14,7 @@ local function vclobbers(from, to)
   return table.concat(t, ", ")
 end
 
--- Returns source, symbol for a valid op/isa/knobs (knobs already complete).
-function M.render(op, isa, k, symbol)
+local function render_one(op, isa, k, symbol)
   local g = G.derive(op)
   local lo, hi = 0, 6
   if op.act == "clamp" then lo, hi = op.act_min, op.act_max end
@@ -61,6 +60,28 @@ function M.render(op, isa, k, symbol)
   params.vclobbers16 = vclobbers(0, 15)
   params.vclobbers32 = vclobbers(16, 31)
   return T.render("depthwise_x86.c.in", params)
+end
+
+-- Returns the source for a valid op/isa/knobs (knobs already complete).
+-- Non-temporal stores need aligned output: with nt=1 the source holds the
+-- kernel twice, with and without them, and picks by the output's address.
+function M.render(op, isa, k, symbol)
+  if k.nt ~= 1 then return render_one(op, isa, k, symbol) end
+  local plain = {}
+  for n, v in pairs(k) do plain[n] = v end
+  plain.nt = 0
+  return render_one(op, isa, k, symbol .. "_nt") .. "\n" .. render_one(op, isa, plain, symbol .. "_st") ..
+    string.format([[
+
+/* nt=1: streaming stores when the output is 64-byte aligned */
+void %s(const float *in, float *out, const float *packed, const float *zero_row, float *scratch)
+{
+  if (((unsigned long)out & 63) == 0)
+    %s_nt(in, out, packed, zero_row, scratch);
+  else
+    %s_st(in, out, packed, zero_row, scratch);
+}
+]], symbol, symbol, symbol)
 end
 
 return M

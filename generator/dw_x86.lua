@@ -204,6 +204,8 @@ function M.row_block(P, only)
           local dst = addr(c.out_disp + v * V.bytes, "%rax", out_index)
           if isa == "avx2" and is_tail(v) then
             e("vmaskmovps %s, %s, %s", A, MASK, dst)
+          elseif k.nt == 1 and vmask(v) == "" then
+            e("vmovntps %s, %s", A, dst)
           else
             e("vmovups %s, %s%s", A, dst, vmask(v))
           end
@@ -342,6 +344,7 @@ function M.row_block(P, only)
     end
     if L.rest_vectors > 0 then tile(L.rest_vectors, L.masked_tail) end
   end
+  if k.nt == 1 then e("sfence") end
   if isa ~= "sse" then e("vzeroupper") end
   return b
 end

@@ -79,7 +79,7 @@ local function vclobbers(from, to)
   return table.concat(t, ", ")
 end
 
-function M.render(op, isa, k, symbol)
+local function render_one(op, isa, k, symbol)
   local g = M.derive(op, isa, k)
   local lo, hi = 0, 6
   if op.act == "clamp" then lo, hi = op.act_min, op.act_max end
@@ -104,6 +104,7 @@ function M.render(op, isa, k, symbol)
           isa = isa, act = op.act, lda = g.K, ldc = g.N, width = pg.width, cols = pg.cols,
           rows = rg.rows, mr = pg.mr, ksteps = kg.len, ku = math.min(k.ku, kg.len),
           init = kg.init, final = kg.final, pf = k.pf, mask_lanes = pg.cols % space.lanes[isa],
+          nt = k.nt == 1,
         }
         if k.pf >= 2 and (pi < #g.panels or pg.count > 1) then B.pf_next = kg.len * pg.width * 4 end
         if pg.cols % space.lanes[isa] ~= 0 then mask_lanes = pg.cols % space.lanes[isa] end
@@ -118,6 +119,38 @@ function M.render(op, isa, k, symbol)
   params.vclobbers16 = vclobbers(0, 15)
   params.vclobbers32 = vclobbers(16, 31)
   return T.render("pointwise_x86.c.in", params)
+end
+
+-- Returns the source for a valid op/isa/knobs (knobs already complete).
+-- Non-temporal stores need aligned output: with nt=1 the source holds the
+-- kernel twice, with and without them, and picks by the output's address.
+function M.render(op, isa, k, symbol)
+  if k.nt ~= 1 then return render_one(op, isa, k, symbol) end
+  local plain = {}
+  for n, v in pairs(k) do plain[n] = v end
+  plain.nt = 0
+  return render_one(op, isa, k, symbol .. "_nt") .. "\n" .. render_one(op, isa, plain, symbol .. "_st") ..
+    string.format([[
+
+/* nt=1: streaming stores when the output is 64-byte aligned; one packing */
+long %s_packed_floats(void)
+{
+  return %s_st_packed_floats();
+}
+
+void %s_pack(const float *w, const float *bias, float *packed)
+{
+  %s_st_pack(w, bias, packed);
+}
+
+void %s(const float *in, float *out, const float *packed, const float *zero_row, float *scratch)
+{
+  if (((unsigned long)out & 63) == 0)
+    %s_nt(in, out, packed, zero_row, scratch);
+  else
+    %s_st(in, out, packed, zero_row, scratch);
+}
+]], symbol, symbol, symbol, symbol, symbol, symbol, symbol)
 end
 
 return M

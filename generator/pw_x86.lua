@@ -67,6 +67,7 @@ end
 --   init    "bias" | "zero" | "load" (partial sums of an earlier K block),
 --   final   true: apply the activation (last K block),
 --   pf      bit 0: prefetch the output tile first,
+--   nt      true: non-temporal stores of whole vectors (aligned output),
 --   pf_next bytes from this panel to the next (the one after it is prefetched
 --           during the K loop), or nil,
 --   mask_lanes  AVX-512: lanes of the masked vector }
@@ -257,6 +258,8 @@ function M.block(B)
           e("vmaskmovps %s, %s, %s", A, maskreg, dst)
         elseif vec.kind == "mask" then
           e("vmovups %s, %s{%%k1}", A, dst)
+        elseif B.nt then
+          e("vmovntps %s, %s", A, dst)
         else
           e("vmovups %s, %s", A, dst)
         end
@@ -292,6 +295,7 @@ function M.block(B)
     end
   end
   if rest > 0 then tile(rest) end
+  if B.nt then e("sfence") end
   if isa ~= "sse" then e("vzeroupper") end
   return b
 end

@@ -295,7 +295,8 @@ local function emit(f, ops, size, vl, enc)
   end
   local modrm = ""
   if mem then modrm = modrm_mem(reg % 8, mem, n)
-  elseif rmnum then modrm = char(0xC0 + (reg % 8) * 8 + rmnum % 8) end
+  elseif rmnum then modrm = char(0xC0 + (reg % 8) * 8 + rmnum % 8)
+  elseif f.modrm then modrm = char(f.modrm) end
   return prefix .. char(op + (opreg and opreg % 8 or 0)) .. modrm .. (imm and le(imm, immsize) or "")
 end
 

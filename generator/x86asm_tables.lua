@@ -22,7 +22,8 @@
 --   gpr  operand size comes from GPR operands or a q/l suffix; W from it
 --   swap opcode of the reversed-direction form GNU as switches to when that lets
 --        a reg-reg VEX move use the 2-byte prefix
---   digit  ModRM.reg opcode extension; sz: operand size the form is limited to;
+--   digit  ModRM.reg opcode extension; modrm  a fixed ModRM byte (sfence);
+--   sz: operand size the form is limited to;
 --   now  64-bit default operand size, no REX.W (push/pop)
 local T = { insns = {}, jumps = {} }
 
@@ -57,6 +58,8 @@ def("vmovups", { enc = "VE", map = "0F", t8 = "fv" }, { { "Wm,Vr", 0x10, swap = 
 def("vmovaps", { enc = "VE", map = "0F", t8 = "fv" }, { { "Wm,Vr", 0x28, swap = 0x29 }, { "Vr,Mm", 0x29 } })
 def("vmovss", { enc = "VE", pp = 0xF3, map = "0F", vl = "x", t8 = "t1s" },
   { { "Mm,Vr", 0x10 }, { "Vr,Mm", 0x11 }, { "Vm,Vv,Vr", 0x10, swap = 0x11 } })
+-- Non-temporal store (aligned): output that would only evict other data.
+def("vmovntps", { enc = "VE", map = "0F", t8 = "fv" }, { { "Vr,Mm", 0x2B } })
 def("vbroadcastss", { enc = "VE", pp = 0x66, map = "0F38", t8 = "t1s" }, { { "Mm,Vr", 0x18 }, { "Xm,Vr", 0x18 } })
 
 -- Packed single arithmetic: AT&T "op src2, src1, dst".
@@ -138,6 +141,8 @@ end
 def("push", G, { { "Go", 0x50, sz = 64, now = true } })
 def("pop", G, { { "Go", 0x58, sz = 64, now = true } })
 def("nop", G, { { "", 0x90 } })
+-- Orders the kernel's non-temporal stores before whatever the caller does next.
+def("sfence", { enc = "L", map = "0F", vl = "x" }, { { "", 0xAE, modrm = 0xF8 } })
 def("ret", G, { { "", 0xC3 } })
 
 -- Jumps to labels: condition code of each jcc (nil for jmp).

@@ -14,6 +14,11 @@
 --   loop   0: output rows outer, channel tiles inside the machine code;
 --          1: channel tiles outer, so a tile's input rows stay in L1 from one
 --          output row to the next
+--   nt     1: non-temporal (streaming) stores of the output when its address
+--          is aligned: no read-for-ownership of output lines, which saves a
+--          third of the memory traffic of a layer too big for L2; but the
+--          output then leaves the caches, so the next layer reads it from
+--          memory. Never the default; the tuner measures it per layer.
 local G = require("dw_geometry")
 
 local S = {}
@@ -25,6 +30,7 @@ S.knobs = {
   { name = "order", values = { 0, 1, 2 } },
   { name = "pf",    values = { 0, 1 } },
   { name = "loop",  values = { 0, 1 } },
+  { name = "nt",    values = { 0, 1 } },
 }
 
 S.registers = { sse = 16, avx2 = 16, avx512 = 32 }
@@ -45,8 +51,8 @@ end
 function S.valid(op, isa, k)
   if isa == "scalar" then
     -- The portable template has no knobs of its own: only the default point.
-    if k.ct ~= 1 or k.wt ~= 1 or k.wreg ~= 0 or k.order ~= 0 or k.pf ~= 0 or k.loop ~= 0 then
-      return false, "the scalar template takes only ct=1,wt=1,wreg=0,order=0,pf=0,loop=0"
+    if k.ct ~= 1 or k.wt ~= 1 or k.wreg ~= 0 or k.order ~= 0 or k.pf ~= 0 or k.loop ~= 0 or k.nt ~= 0 then
+      return false, "the scalar template takes only ct=1,wt=1,wreg=0,order=0,pf=0,loop=0,nt=0"
     end
     return true
   end
@@ -60,6 +66,9 @@ function S.valid(op, isa, k)
     return false, "order=2 keeps inputs in a register and needs wreg=1 and FMA (not sse)"
   end
   if op.kh > 7 then return false, "kh > 7 needs more row registers than x86-64 has" end
+  if k.nt == 1 and (isa == "sse" or g.co % lanes ~= 0) then
+    return false, string.format("nt=1 needs avx2/avx512 and whole vectors of channels (co=%d)", g.co)
+  end
   local need, have = S.vector_registers(op, isa, k), S.registers[isa]
   if need > have then
     return false, string.format("needs %d vector registers, %s has %d", need, isa, have)
@@ -78,7 +87,7 @@ end
 S.L2_BYTES = 1.5 * 1024 * 1024
 
 function S.default(op, isa)
-  if isa == "scalar" then return { ct = 1, wt = 1, wreg = 0, order = 0, pf = 0, loop = 0 } end
+  if isa == "scalar" then return { ct = 1, wt = 1, wreg = 0, order = 0, pf = 0, loop = 0, nt = 0 } end
   local g = G.derive(op)
   local vectors = math.ceil(g.co / G.lanes[isa])
   local bytes = 4 * op.n * (op.h * op.w * g.ci + g.oh * g.ow * g.co)
@@ -90,12 +99,12 @@ function S.default(op, isa)
   }
   for _, c in ipairs(candidates) do
     for wt = c.wt, 1, -1 do
-      local k = { ct = math.min(c.ct, vectors), wt = wt, wreg = c.wreg, pf = 0, loop = loop }
+      local k = { ct = math.min(c.ct, vectors), wt = wt, wreg = c.wreg, pf = 0, loop = loop, nt = 0 }
       k.order = (c.wreg == 1 and isa ~= "sse") and 2 or 0
       if S.valid(op, isa, k) then return k end
     end
   end
-  return { ct = 1, wt = 1, wreg = 0, order = 0, pf = 0, loop = loop }
+  return { ct = 1, wt = 1, wreg = 0, order = 0, pf = 0, loop = loop, nt = 0 }
 end
 
 return S

@@ -16,6 +16,10 @@
 --        bit 1: prefetch the weights two panels ahead into L2 during the
 --        K loop (for weights that outgrow L2)
 --   ku   K-loop unroll: steps of K per iteration of the machine-code loop
+--   nt   1: non-temporal stores of the output when its address is aligned
+--        (no read-for-ownership: less memory traffic for a layer too big
+--        for L2, but the output leaves the caches for the next layer).
+--        Needs whole vectors of co and one K block. Never the default.
 local S = {}
 
 S.knobs = {
@@ -25,6 +29,7 @@ S.knobs = {
   { name = "mc", values = { 0, 48, 96, 192, 384, 768, 1536 } },
   { name = "pf", values = { 0, 1, 2, 3 } },
   { name = "ku", values = { 1, 2, 4, 8 } },
+  { name = "nt", values = { 0, 1 } },
 }
 
 S.lanes = { sse = 4, avx2 = 8, avx512 = 16 }
@@ -52,14 +57,14 @@ end
 
 S.L2_BYTES = 1.5 * 1024 * 1024
 
-local SCALAR_DEFAULT = { mr = 1, nr = 4, kc = 0, mc = 0, pf = 0, ku = 1 }
+local SCALAR_DEFAULT = { mr = 1, nr = 4, kc = 0, mc = 0, pf = 0, ku = 1, nt = 0 }
 
 local function pixels(op) return op.n * op.h * op.w end
 
 function S.valid(op, isa, k)
   if isa == "scalar" then
     for name, v in pairs(SCALAR_DEFAULT) do
-      if k[name] ~= v then return false, "the scalar template takes only mr=1,nr=4,kc=0,mc=0,pf=0,ku=1" end
+      if k[name] ~= v then return false, "the scalar template takes only mr=1,nr=4,kc=0,mc=0,pf=0,ku=1,nt=0" end
     end
     return true
   end
@@ -83,6 +88,9 @@ function S.valid(op, isa, k)
   if k.mc ~= 0 and (k.mc < 2 * k.mr or k.mc >= M) then
     return false, string.format("mc=%d must be 0 or hold >= 2 row tiles of mr=%d and split the %d pixels",
       k.mc, k.mr, M)
+  end
+  if k.nt == 1 and (isa == "sse" or op.co % lanes ~= 0 or k.kc ~= 0) then
+    return false, string.format("nt=1 needs avx2/avx512, whole vectors of co=%d and kc=0", op.co)
   end
   local kc = k.kc == 0 and op.ci or k.kc
   if k.ku > kc then return false, string.format("ku=%d exceeds the K block of %d", k.ku, kc) end
@@ -135,7 +143,7 @@ function S.default(op, isa)
     end
   end
   if not best then best = { mr = 1, nr = lanes } end
-  local k = { mr = best.mr, nr = best.nr, kc = 0, mc = 0, pf = 0, ku = 4 }
+  local k = { mr = best.mr, nr = best.nr, kc = 0, mc = 0, pf = 0, ku = 4, nt = 0 }
   -- K block: the panel's kc x nr floats within 32 KiB of L1
   local kc_max = math.floor(32768 / (4 * k.nr))
   if op.ci > kc_max then

@@ -94,7 +94,7 @@ static void tuned_record_is_used(void **state)
   (void)state;
   septune_op op = pw_op();
   septune_isa isa = septune_cpu_has_isa(SEPTUNE_ISA_AVX2) ? SEPTUNE_ISA_AVX2 : SEPTUNE_ISA_SCALAR;
-  const char *knobs = isa == SEPTUNE_ISA_AVX2 ? "mr=3,nr=16,kc=32,mc=0,pf=1,ku=2" : "mr=1,nr=4,kc=0,mc=0,pf=0,ku=1";
+  const char *knobs = isa == SEPTUNE_ISA_AVX2 ? "mr=3,nr=16,kc=32,mc=0,pf=1,ku=2,nt=0" : "mr=1,nr=4,kc=0,mc=0,pf=0,ku=1,nt=0";
   septune_db_record r = record_for(&op, isa, knobs);
   store(&r);
   septune_plan_options opts = { .isa = SEPTUNE_ISA_AUTO, .knobs = NULL, .db_path = db_path };
@@ -115,7 +115,7 @@ static void other_cases_use_the_default(void **state)
 {
   (void)state;
   septune_op op = pw_op();
-  const char *knobs = "mr=1,nr=4,kc=0,mc=0,pf=0,ku=1";
+  const char *knobs = "mr=1,nr=4,kc=0,mc=0,pf=0,ku=1,nt=0";
   septune_plan_options opts = { .isa = SEPTUNE_ISA_SCALAR, .knobs = NULL, .db_path = db_path };
 
   /* a record for another CPU */
