@@ -61,17 +61,31 @@ static void depthwise(const septune_depthwise_desc *d, int64_t oh, int64_t ow, c
           }
 }
 
+/* Each output row doubles as its accumulators: out[px][o] starts at 0 and
+ * gets in[px][i] * w[i][o] added for i ascending, so every element is still
+ * summed on its own, in float, in ci order (the order the header comment
+ * states); only the loop nest is turned around so the weights are read
+ * along their contiguous rows instead of striding by co. Nothing is
+ * allocated. */
 static void pointwise(const septune_pointwise_desc *p, const float *wt, const float *bias,
                       const float *in, float *out) {
   const int64_t pixels = p->n * p->h * p->w;
   int64_t px, o, i;
-  for (px = 0; px < pixels; px++)
-    for (o = 0; o < p->co; o++) {
-      float acc = 0.0f;
-      for (i = 0; i < p->ci; i++) acc += in[px * p->ci + i] * wt[i * p->co + o];
-      if (p->has_bias) acc += bias[o];
-      out[px * p->co + o] = activate(acc, p->act, p->act_min, p->act_max);
+  for (px = 0; px < pixels; px++) {
+    const float *x = in + px * p->ci;
+    float *acc = out + px * p->co;
+    for (o = 0; o < p->co; o++) acc[o] = 0.0f;
+    for (i = 0; i < p->ci; i++) {
+      const float xi = x[i];
+      const float *wrow = wt + i * p->co;
+      for (o = 0; o < p->co; o++) acc[o] += xi * wrow[o];
     }
+    for (o = 0; o < p->co; o++) {
+      float a = acc[o];
+      if (p->has_bias) a += bias[o];
+      acc[o] = activate(a, p->act, p->act_min, p->act_max);
+    }
+  }
 }
 
 septune_status septune_reference_execute(const septune_op *op, const float *weights,

@@ -248,6 +248,34 @@ static void test_pw_fields(void **state) {
   expect_valid(&op);
 }
 
+/* Pointwise clamp bounds and a tensor whose size overflows: what
+ * test_bias_act_kind and test_pw_fields check for depthwise or other sizes. */
+static void test_pw_clamp_and_overflow(void **state) {
+  septune_op op = make_pw(4, 4, 8, 8);
+  (void)state;
+  op.u.pw.act = SEPTUNE_ACT_CLAMP;
+  op.u.pw.act_min = NAN;
+  op.u.pw.act_max = 1.0f;
+  expect_invalid(&op, "act_min", "NaN");
+  op.u.pw.act_min = 0.0f;
+  op.u.pw.act_max = NAN;
+  expect_invalid(&op, "act_max", "NaN");
+  op.u.pw.act_min = op.u.pw.act_max = 0.5f;
+  expect_valid(&op);
+  op.u.pw.act_min = -INFINITY;
+  op.u.pw.act_max = INFINITY;
+  expect_valid(&op);
+  op.u.pw.act = SEPTUNE_ACT_HSWISH;   /* bounds ignored */
+  op.u.pw.act_min = NAN;
+  expect_valid(&op);
+  /* 2^62 pixels: n*h*w*ci elements overflow before any byte count. */
+  op = make_pw((int64_t)1 << 31, (int64_t)1 << 31, (int64_t)1 << 20, (int64_t)1 << 20);
+  expect_invalid(&op, "pointwise", "input");
+  /* n*h*w itself overflows int64. */
+  op = make_pw((int64_t)1 << 40, (int64_t)1 << 40, 1, 1);
+  expect_invalid(&op, "pointwise", "input");
+}
+
 static void test_null_pointers(void **state) {
   septune_error err;
   septune_op op = make_dw(8, 8, 4, 3, 1);
@@ -450,6 +478,7 @@ int main(void) {
     cmocka_unit_test(test_dw_byte_overflow),
     cmocka_unit_test(test_bias_act_kind),
     cmocka_unit_test(test_pw_fields),
+    cmocka_unit_test(test_pw_clamp_and_overflow),
     cmocka_unit_test(test_null_pointers),
     cmocka_unit_test(test_pad_same_values),
     cmocka_unit_test(test_pad_same_asymmetric_axes),

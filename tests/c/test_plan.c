@@ -3,6 +3,7 @@
  * and a message naming it, forced ISAs and knobs are honoured or refused,
  * and one plan serves several threads at once.
  */
+#include <math.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -173,6 +174,111 @@ static void concurrent_execute(void **state)
   free(want);
 }
 
+/* Pointwise: bad descriptors are refused by plan_create naming the field
+ * (as for depthwise), NULL tensors name the argument, and knobs that do not
+ * fit the shape are UNSUPPORTED naming the knob. */
+static void pointwise_contract(void **state)
+{
+  (void)state;
+  static const struct { const char *field; int64_t h, w, ci, co; int has_bias, act; float lo, hi; } bad[] = {
+    { "ci", 4, 4, 0, 8, 0, SEPTUNE_ACT_NONE, 0, 0 },
+    { "co", 4, 4, 8, 0, 0, SEPTUNE_ACT_NONE, 0, 0 },
+    { "h", -1, 4, 8, 8, 0, SEPTUNE_ACT_NONE, 0, 0 },
+    { "has_bias", 4, 4, 8, 8, 2, SEPTUNE_ACT_NONE, 0, 0 },
+    { "act_min", 4, 4, 8, 8, 0, SEPTUNE_ACT_CLAMP, 1.0f, -1.0f },
+    { "NaN", 4, 4, 8, 8, 0, SEPTUNE_ACT_CLAMP, 0.0f, NAN },
+    { "size_t", (int64_t)1 << 31, (int64_t)1 << 31, (int64_t)1 << 20, (int64_t)1 << 20, 0, SEPTUNE_ACT_NONE, 0, 0 },
+  };
+  septune_plan *plan = NULL;
+  septune_error err;
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    septune_op op = layer("pw h=4 w=4 ci=8 co=8");
+    op.u.pw.h = bad[i].h;
+    op.u.pw.w = bad[i].w;
+    op.u.pw.ci = bad[i].ci;
+    op.u.pw.co = bad[i].co;
+    op.u.pw.has_bias = bad[i].has_bias;
+    op.u.pw.act = (septune_activation)bad[i].act;
+    op.u.pw.act_min = bad[i].lo;
+    op.u.pw.act_max = bad[i].hi;
+    plan = (septune_plan *)&op;
+    assert_int_equal(septune_plan_create(&op, weights, bias, NULL, &plan, &err), SEPTUNE_ERR_INVALID_ARGUMENT);
+    assert_null(plan);
+    if (!strstr(err.message, bad[i].field)) print_error("bad %s: '%s'\n", bad[i].field, err.message);
+    assert_non_null(strstr(err.message, bad[i].field));
+  }
+
+  septune_op op = layer("pw h=5 w=3 ci=24 co=40 bias=1 act=relu6");
+  assert_int_equal(septune_plan_create(&op, NULL, bias, NULL, &plan, &err), SEPTUNE_ERR_INVALID_ARGUMENT);
+  assert_non_null(strstr(err.message, "weights"));
+  assert_int_equal(septune_plan_create(&op, weights, NULL, NULL, &plan, &err), SEPTUNE_ERR_INVALID_ARGUMENT);
+  assert_non_null(strstr(err.message, "bias"));
+  assert_null(plan);
+  op.u.pw.has_bias = 0; /* then bias may be NULL */
+  assert_int_equal(septune_plan_create(&op, weights, NULL, NULL, &plan, &err), SEPTUNE_OK);
+  septune_plan_info info;
+  assert_int_equal(septune_plan_get_info(plan, &info), SEPTUNE_OK);
+  assert_int_equal(info.op.kind, SEPTUNE_OP_POINTWISE);
+  assert_true(info.knobs[0] != 0);
+  assert_non_null(septune_plan_source(plan));
+  assert_non_null(strstr(septune_plan_source(plan), info.knobs));
+  float in[5 * 3 * 24], out[5 * 3 * 40];
+  memset(in, 0, sizeof in);
+  assert_int_equal(septune_execute(plan, NULL, out, &err), SEPTUNE_ERR_INVALID_ARGUMENT);
+  assert_non_null(strstr(err.message, "input"));
+  assert_int_equal(septune_execute(plan, in, NULL, &err), SEPTUNE_ERR_INVALID_ARGUMENT);
+  assert_non_null(strstr(err.message, "output"));
+  assert_int_equal(septune_execute(plan, in, out, &err), SEPTUNE_OK);
+  for (size_t i = 0; i < sizeof out / sizeof out[0]; i++) assert_true(out[i] == 0.0f); /* relu6(0), no bias */
+  septune_plan_destroy(plan);
+
+  /* Knobs: unknown, outside a knob's values, or invalid for this shape (a
+   * register tile of more rows than the 2 pixels, a K block that does not
+   * split ci=8). Scalar has one configuration: any knob but its own is
+   * refused there too. */
+  static const struct { const char *knobs, *needle; } knobs[] = {
+    { "zz=1", "zz" }, { "mr=100000", "mr" }, { "mr=4", "mr" }, { "kc=64", "kc" }, { "mr", "mr" }, { "nr=8,nr=8", "nr" },
+  };
+  septune_op tiny = layer("pw h=1 w=2 ci=8 co=8");
+  for (size_t i = 0; i < sizeof knobs / sizeof knobs[0]; i++) {
+    septune_plan_options o = { .isa = SEPTUNE_ISA_AUTO, .knobs = knobs[i].knobs, .db_path = "" };
+    plan = (septune_plan *)&op;
+    assert_int_equal(septune_plan_create(&tiny, weights, NULL, &o, &plan, &err), SEPTUNE_ERR_UNSUPPORTED);
+    assert_null(plan);
+    if (!strstr(err.message, knobs[i].needle)) print_error("knobs '%s': %s\n", knobs[i].knobs, err.message);
+    assert_non_null(strstr(err.message, knobs[i].needle));
+  }
+}
+
+/* One pointwise plan, 8 threads executing it at once, every result
+ * identical to a single-threaded run. */
+static void concurrent_execute_pointwise(void **state)
+{
+  (void)state;
+  septune_op op = layer("pw n=2 h=7 w=5 ci=37 co=61 act=hswish bias=1");
+  septune_plan *plan = NULL;
+  assert_int_equal(septune_plan_create(&op, weights, bias, NULL, &plan, NULL), SEPTUNE_OK);
+  size_t ni, no;
+  septune_op_tensor_sizes(&op, &ni, &no, NULL, NULL, NULL);
+  float *in = malloc(ni * sizeof(float)), *want = malloc(no * sizeof(float));
+  unsigned long long seed = 1;
+  septune_fill_random(in, ni, &seed);
+  assert_int_equal(septune_execute(plan, in, want, NULL), SEPTUNE_OK);
+  pthread_t t[8];
+  worker w[8];
+  for (int i = 0; i < 8; i++) {
+    w[i] = (worker){ plan, &op, want, 0 };
+    assert_int_equal(pthread_create(&t[i], NULL, execute_many, &w[i]), 0);
+  }
+  for (int i = 0; i < 8; i++) {
+    pthread_join(t[i], NULL);
+    assert_true(w[i].ok);
+  }
+  septune_plan_destroy(plan);
+  free(in);
+  free(want);
+}
+
 int main(void)
 {
   unsigned long long seed = 3;
@@ -182,6 +288,8 @@ int main(void)
     cmocka_unit_test(null_arguments),
     cmocka_unit_test(knobs_and_isa),
     cmocka_unit_test(concurrent_execute),
+    cmocka_unit_test(pointwise_contract),
+    cmocka_unit_test(concurrent_execute_pointwise),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
