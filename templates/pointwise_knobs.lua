@@ -127,6 +127,9 @@ function S.default(op, isa)
     local single = nr >= op.co
     local rows = math.min(S.max_rows(isa, vectors), M, streaming and 8 or 28)
     if vectors > 4 and not (streaming and single) then rows = 0 end
+    local declared = false
+    for _, v in ipairs(S.knobs[2].values) do declared = declared or v == nr end
+    if not declared then rows = 0 end
     -- the largest row counts that fit; the one with the least pixel
     -- remainder wins (ties: more rows)
     for i = #mrs, 1, -1 do
