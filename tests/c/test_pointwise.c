@@ -7,7 +7,10 @@
  * scalar's has one).
  * SEPTUNE_TEST_SEED and SEPTUNE_TEST_SHAPES override the seed and the number
  * of shapes; a failure prints the seed, the layer line, the ISA and the knobs
- * to reproduce it, and a crash prints the case it was running.
+ * to reproduce it, and a crash prints the case it was running. The seed
+ * printed for a shape, given as SEPTUNE_TEST_SEED with SEPTUNE_TEST_SHAPES=1,
+ * reruns that shape with the same data (the drawn knobs may differ: pass
+ * those printed to `septune run ... --knobs`).
  *
  * The shape distribution (per ISA, 1,000 shapes by default):
  *   ci, co       40% from EDGE_CHANNELS (primes, multiples of 16 +-1 for every
@@ -204,6 +207,7 @@ typedef struct shape_data {
   size_t ni, no, nw, nb;
   float *w, *bias; /* bias NULL when the op has none */
   float *in, *want, *got;
+  int aligned;     /* in and got start on 64 bytes */
   guarded g_in, g_got;
 } shape_data;
 
@@ -214,6 +218,7 @@ static void shape_make(shape_data *s, const septune_op *op, unsigned long long s
   s->op = *op;
   septune_op_format(op, s->line, sizeof s->line);
   assert_int_equal(septune_op_tensor_sizes(op, &s->ni, &s->no, &s->nw, &s->nb, &err), SEPTUNE_OK);
+  s->aligned = aligned || (s->ni % 16 == 0 && s->no % 16 == 0);
   s->w = malloc(s->nw * sizeof(float));
   s->want = malloc(s->no * sizeof(float));
   assert_non_null(s->w);
@@ -253,8 +258,8 @@ static int run_plan(shape_data *s, septune_plan *plan, septune_isa isa, const ch
   septune_plan_info info;
   int ok = 0;
   assert_int_equal(septune_plan_get_info(plan, &info), SEPTUNE_OK);
-  snprintf(current_case, sizeof current_case, "seed %llu: '%s' isa=%s knobs=%s", seed, s->line,
-           septune_isa_name(isa), info.knobs);
+  snprintf(current_case, sizeof current_case, "seed %llu: '%s' isa=%s knobs=%s (tensors %saligned)", seed,
+           s->line, septune_isa_name(isa), info.knobs, s->aligned ? "" : "un");
   for (size_t i = 0; i < s->no; i++) s->got[i] = 12345.0f; /* every element must be written */
   if (septune_execute(plan, s->in, s->got, &err) != SEPTUNE_OK) {
     print_error("%s: execute failed: %s\n", current_case, err.message);
@@ -290,8 +295,8 @@ static int check_plan(shape_data *s, septune_isa isa, const char *knobs, unsigne
 {
   septune_error err;
   septune_status st;
-  snprintf(current_case, sizeof current_case, "seed %llu: '%s' isa=%s knobs=%s", seed, s->line,
-           septune_isa_name(isa), knobs ? knobs : "(default)");
+  snprintf(current_case, sizeof current_case, "seed %llu: '%s' isa=%s knobs=%s (tensors %saligned)", seed,
+           s->line, septune_isa_name(isa), knobs ? knobs : "(default)", s->aligned ? "" : "un");
   septune_plan *plan = create(s, isa, knobs, &st, &err);
   if (st != SEPTUNE_OK) {
     print_error("%s: plan_create failed: %s\n", current_case, err.message);
