@@ -4,15 +4,10 @@ local T = require("template")
 local G = require("dw_geometry")
 local K = require("knobs")
 local C = require("c_text")
+local KT = require("kernel_text")
 local space = require("depthwise_knobs")
 
 local M = { space = space }
-
-local function vclobbers(from, to)
-  local t = {}
-  for i = from, to do t[#t + 1] = string.format('"xmm%d"', i) end
-  return table.concat(t, ", ")
-end
 
 local function render_one(op, isa, k, symbol)
   local g = G.derive(op)
@@ -54,34 +49,13 @@ local function render_one(op, isa, k, symbol)
   end
   params.covered = L.covered
   params.mask_lanes = (isa == "avx2") and (g.co % 8) or 0
-  local gprs = {}
-  for _, r in ipairs(X86.GPR_CLOBBERS) do gprs[#gprs + 1] = '"' .. r .. '"' end
-  params.gpr_clobbers = table.concat(gprs, ", ")
-  params.vclobbers16 = vclobbers(0, 15)
-  params.vclobbers32 = vclobbers(16, 31)
+  KT.clobbers(params, X86.GPR_CLOBBERS)
   return T.render("depthwise_x86.c.in", params)
 end
 
 -- Returns the source for a valid op/isa/knobs (knobs already complete).
--- Non-temporal stores need aligned output: with nt=1 the source holds the
--- kernel twice, with and without them, and picks by the output's address.
 function M.render(op, isa, k, symbol)
-  if k.nt ~= 1 then return render_one(op, isa, k, symbol) end
-  local plain = {}
-  for n, v in pairs(k) do plain[n] = v end
-  plain.nt = 0
-  return render_one(op, isa, k, symbol .. "_nt") .. "\n" .. render_one(op, isa, plain, symbol .. "_st") ..
-    string.format([[
-
-/* nt=1: streaming stores when the output is 64-byte aligned */
-void %s(const float *in, float *out, const float *packed, const float *zero_row, float *scratch)
-{
-  if (((unsigned long)out & 63) == 0)
-    %s_nt(in, out, packed, zero_row, scratch);
-  else
-    %s_st(in, out, packed, zero_row, scratch);
-}
-]], symbol, symbol, symbol)
+  return KT.render_nt_choice(render_one, op, isa, k, symbol)
 end
 
 return M

@@ -16,6 +16,7 @@
 -- output column offsets and %rcx counts the column groups.
 local X = require("x86asm")
 local G = require("dw_geometry")
+local Act = require("x86_act")
 
 local M = {}
 
@@ -166,41 +167,10 @@ function M.row_block(P, only)
     for _, c in ipairs(cols) do
       for v = 0, nv - 1 do
         local A = acc(c.j, v)
+        Act.emit(e, op.act, A, T1, T2, const, V.legacy and V or nil)
         if V.legacy then
-          if op.act == "relu" or op.act == "relu6" or op.act == "clamp" then
-            e(V.mov .. " %s, %s", const(op.act == "relu" and "zero" or "lo"), T1)
-            e(V.max .. " %s, %s", T1, A)
-          end
-          if op.act == "relu6" or op.act == "clamp" then
-            e(V.mov .. " %s, %s", const("hi"), T1)
-            e(V.min .. " %s, %s", T1, A)
-          end
-          if op.act == "hswish" then
-            e(V.mov .. " %s, %s", const("three"), T2)
-            e("movaps %s, %s", A, T1)
-            e(V.add .. " %s, %s", T2, T1)
-            e("xorps %s, %s", T2, T2)
-            e(V.max .. " %s, %s", T2, T1)
-            e(V.mov .. " %s, %s", const("hi"), T2)
-            e(V.min .. " %s, %s", T2, T1)
-            e(V.mov .. " %s, %s", const("sixth"), T2)
-            e(V.mul .. " %s, %s", T2, T1)
-            e(V.mul .. " %s, %s", T1, A)
-          end
           e(V.mov .. " %s, %s", A, addr(c.out_disp + v * V.bytes, "%rax", out_index))
         else
-          if op.act == "relu" then
-            e("vmaxps %s, %s, %s", const("zero"), A, A)
-          elseif op.act == "relu6" or op.act == "clamp" then
-            e("vmaxps %s, %s, %s", const("lo"), A, A)
-            e("vminps %s, %s, %s", const("hi"), A, A)
-          elseif op.act == "hswish" then
-            e("vaddps %s, %s, %s", const("three"), A, T1)
-            e("vmaxps %s, %s, %s", const("zero"), T1, T1)
-            e("vminps %s, %s, %s", const("hi"), T1, T1)
-            e("vmulps %s, %s, %s", const("sixth"), T1, T1)
-            e("vmulps %s, %s, %s", T1, A, A)
-          end
           local dst = addr(c.out_disp + v * V.bytes, "%rax", out_index)
           if isa == "avx2" and is_tail(v) then
             e("vmaskmovps %s, %s, %s", A, MASK, dst)

@@ -4,6 +4,7 @@
 local T = require("template")
 local K = require("knobs")
 local C = require("c_text")
+local KT = require("kernel_text")
 local space = require("pointwise_knobs")
 
 local M = { space = space }
@@ -73,12 +74,6 @@ function M.derive(op, isa, k)
   return g
 end
 
-local function vclobbers(from, to)
-  local t = {}
-  for i = from, to do t[#t + 1] = string.format('"xmm%d"', i) end
-  return table.concat(t, ", ")
-end
-
 local function render_one(op, isa, k, symbol)
   local g = M.derive(op, isa, k)
   local lo, hi = 0, 6
@@ -113,44 +108,18 @@ local function render_one(op, isa, k, symbol)
     end
   end
   params.mask_lanes = isa == "avx2" and mask_lanes or 0
-  local gprs = {}
-  for _, r in ipairs(X86.GPR_CLOBBERS) do gprs[#gprs + 1] = '"' .. r .. '"' end
-  params.gpr_clobbers = table.concat(gprs, ", ")
-  params.vclobbers16 = vclobbers(0, 15)
-  params.vclobbers32 = vclobbers(16, 31)
+  KT.clobbers(params, X86.GPR_CLOBBERS)
   return T.render("pointwise_x86.c.in", params)
 end
 
 -- Returns the source for a valid op/isa/knobs (knobs already complete).
--- Non-temporal stores need aligned output: with nt=1 the source holds the
--- kernel twice, with and without them, and picks by the output's address.
+-- With nt=1 both kernel copies share the plain copy's packer.
 function M.render(op, isa, k, symbol)
-  if k.nt ~= 1 then return render_one(op, isa, k, symbol) end
-  local plain = {}
-  for n, v in pairs(k) do plain[n] = v end
-  plain.nt = 0
-  return render_one(op, isa, k, symbol .. "_nt") .. "\n" .. render_one(op, isa, plain, symbol .. "_st") ..
-    string.format([[
-
-/* nt=1: streaming stores when the output is 64-byte aligned; one packing */
-long %s_packed_floats(void)
-{
-  return %s_st_packed_floats();
-}
-
-void %s_pack(const float *w, const float *bias, float *packed)
-{
-  %s_st_pack(w, bias, packed);
-}
-
-void %s(const float *in, float *out, const float *packed, const float *zero_row, float *scratch)
-{
-  if (((unsigned long)out & 63) == 0)
-    %s_nt(in, out, packed, zero_row, scratch);
-  else
-    %s_st(in, out, packed, zero_row, scratch);
-}
-]], symbol, symbol, symbol, symbol, symbol, symbol, symbol)
+  return KT.render_nt_choice(render_one, op, isa, k, symbol, function(sym)
+    return string.format("long %s_packed_floats(void)\n{\n  return %s_st_packed_floats();\n}\n\n"
+      .. "void %s_pack(const float *w, const float *bias, float *packed)\n{\n  %s_st_pack(w, bias, packed);\n}\n",
+      sym, sym, sym, sym)
+  end)
 end
 
 return M

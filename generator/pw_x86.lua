@@ -16,6 +16,11 @@
 -- the panel through K, %ecx counts K-loop iterations, %r11d row tiles.
 local X = require("x86asm")
 local S = require("pointwise_knobs")
+local Act = require("x86_act")
+
+-- SSE's two-operand forms for the activation; packed also on a lane
+-- accumulator, whose other lanes are never stored.
+local SSE_PACKED = { mov = "movups", max = "maxps", min = "minps", add = "addps", mul = "mulps" }
 
 local M = {}
 
@@ -119,44 +124,7 @@ function M.block(B)
   end
 
   local function activate(A, T1, T2)
-    local act = B.act
-    if act == "none" then return end
-    if isa == "sse" then
-      local mx, mn, ad, mu = "maxps", "minps", "addps", "mulps"
-      if act == "relu" or act == "relu6" or act == "clamp" then
-        e("movups %s, %s", const(act == "relu" and "zero" or "lo"), T1)
-        e("%s %s, %s", mx, T1, A)
-      end
-      if act == "relu6" or act == "clamp" then
-        e("movups %s, %s", const("hi"), T1)
-        e("%s %s, %s", mn, T1, A)
-      end
-      if act == "hswish" then
-        e("movups %s, %s", const("three"), T2)
-        e("movaps %s, %s", A, T1)
-        e("%s %s, %s", ad, T2, T1)
-        e("xorps %s, %s", T2, T2)
-        e("%s %s, %s", mx, T2, T1)
-        e("movups %s, %s", const("hi"), T2)
-        e("%s %s, %s", mn, T2, T1)
-        e("movups %s, %s", const("sixth"), T2)
-        e("%s %s, %s", mu, T2, T1)
-        e("%s %s, %s", mu, T1, A)
-      end
-      return
-    end
-    if act == "relu" then
-      e("vmaxps %s, %s, %s", const("zero"), A, A)
-    elseif act == "relu6" or act == "clamp" then
-      e("vmaxps %s, %s, %s", const("lo"), A, A)
-      e("vminps %s, %s, %s", const("hi"), A, A)
-    elseif act == "hswish" then
-      e("vaddps %s, %s, %s", const("three"), A, T1)
-      e("vmaxps %s, %s, %s", const("zero"), T1, T1)
-      e("vminps %s, %s, %s", const("hi"), T1, T1)
-      e("vmulps %s, %s, %s", const("sixth"), T1, T1)
-      e("vmulps %s, %s, %s", T1, A, A)
-    end
+    Act.emit(e, B.act, A, T1, T2, const, isa == "sse" and SSE_PACKED or nil)
   end
 
   -- One K step u (0-based within the unrolled body) for `rows` rows.
