@@ -110,25 +110,35 @@ static septune_status choose_isa(const septune_plan_options *opts, septune_isa *
   return SEPTUNE_OK;
 }
 
-/* Renders and compiles the kernel for plan->op / plan->isa / knobs. */
-static septune_status build_kernel(septune_plan *plan, const char *knobs, septune_error *err)
+/* Renders and compiles the kernel for plan->op on isa with knobs. On
+ * success the plan takes the source, the compiled code, the kernel and its
+ * ISA; on failure the plan is left as it was. */
+static septune_status build_kernel(septune_plan *plan, septune_isa isa, const char *knobs, septune_error *err)
 {
   septune_kernel_source_text text;
-  septune_status st = septune_gen_render(&plan->op, plan->isa, knobs, &text, err);
+  septune_status st = septune_gen_render(&plan->op, isa, knobs, &text, err);
   if (st != SEPTUNE_OK) return st;
-  plan->source = text.source;
-  memcpy(plan->knobs, text.knobs, sizeof plan->knobs);
-  memcpy(plan->symbol, text.symbol, sizeof plan->symbol);
 
   char msg[SEPTUNE_ERROR_MESSAGE_SIZE];
   char file[112];
+  septune_jit *jit = NULL;
+  void *fn = NULL;
   snprintf(file, sizeof file, "%s.c", text.symbol);
-  if (septune_jit_compile(plan->source, file, &plan->jit, msg, sizeof msg) != 0)
-    return septune_error_set(err, SEPTUNE_ERR_COMPILE, "plan: libtcc rejected the generated kernel: %s", msg);
-  void *fn = septune_jit_symbol(plan->jit, text.symbol);
-  if (!fn)
-    return septune_error_set(err, SEPTUNE_ERR_COMPILE, "plan: generated source defines no function %s",
-                             text.symbol);
+  if (septune_jit_compile(text.source, file, &jit, msg, sizeof msg) != 0)
+    st = septune_error_set(err, SEPTUNE_ERR_COMPILE, "plan: libtcc rejected the generated kernel: %s", msg);
+  else if (!(fn = septune_jit_symbol(jit, text.symbol)))
+    st = septune_error_set(err, SEPTUNE_ERR_COMPILE, "plan: generated source defines no function %s",
+                           text.symbol);
+  if (st != SEPTUNE_OK) {
+    septune_jit_free(jit);
+    septune_gen_free(&text);
+    return st;
+  }
+  plan->isa = isa;
+  plan->source = text.source;
+  plan->jit = jit;
+  memcpy(plan->knobs, text.knobs, sizeof plan->knobs);
+  memcpy(plan->symbol, text.symbol, sizeof plan->symbol);
   /* ISO C forbids converting void * to a function pointer; copy the bits. */
   memcpy(&plan->kernel, &fn, sizeof fn);
   return SEPTUNE_OK;
@@ -149,20 +159,8 @@ static septune_status build_tuned_kernel(septune_plan *plan, const septune_plan_
   if (septune_db_lookup(path, &plan->op, want == SEPTUNE_ISA_AUTO ? SEPTUNE_ISA_AUTO : plan->isa, &rec, &found,
                         NULL) != SEPTUNE_OK || !found)
     return SEPTUNE_OK;
-  septune_isa chosen = plan->isa;
-  plan->isa = rec.isa;
-  septune_status st = build_kernel(plan, rec.knobs, NULL);
-  if (st == SEPTUNE_OK) {
-    plan->source_kind = SEPTUNE_KERNEL_TUNED;
-    return SEPTUNE_OK;
-  }
-  /* back to a clean slate for the default kernel */
-  septune_jit_free(plan->jit);
-  free(plan->source);
-  plan->jit = NULL;
-  plan->source = NULL;
-  plan->kernel = NULL;
-  plan->isa = chosen;
+  septune_status st = build_kernel(plan, rec.isa, rec.knobs, NULL);
+  if (st == SEPTUNE_OK) plan->source_kind = SEPTUNE_KERNEL_TUNED;
   if (st == SEPTUNE_ERR_OUT_OF_MEMORY)
     return septune_error_set(err, st, "plan: out of memory building the tuned kernel");
   return SEPTUNE_OK;
@@ -190,13 +188,10 @@ septune_status septune_plan_create(const septune_op *op, const float *weights, c
   st = choose_isa(opts, &plan->isa, err);
   if (st == SEPTUNE_OK && plan->source_kind == SEPTUNE_KERNEL_DEFAULT)
     st = build_tuned_kernel(plan, opts, err);
-  if (op->kind == SEPTUNE_OP_DEPTHWISE) {
-    if (st == SEPTUNE_OK) st = pack_depthwise(plan, weights, bias, err);
-    if (st == SEPTUNE_OK && !plan->kernel) st = build_kernel(plan, knobs, err);
-  } else {
-    if (st == SEPTUNE_OK && !plan->kernel) st = build_kernel(plan, knobs, err);
-    if (st == SEPTUNE_OK) st = pack_pointwise(plan, weights, op->u.pw.has_bias ? bias : NULL, err);
-  }
+  if (st == SEPTUNE_OK && !plan->kernel) st = build_kernel(plan, plan->isa, knobs, err);
+  if (st == SEPTUNE_OK)
+    st = op->kind == SEPTUNE_OP_DEPTHWISE ? pack_depthwise(plan, weights, bias, err)
+                                          : pack_pointwise(plan, weights, has_bias ? bias : NULL, err);
   if (st != SEPTUNE_OK) {
     septune_plan_destroy(plan);
     return st;
