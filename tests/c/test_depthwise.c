@@ -20,19 +20,7 @@
 #include "check.h"
 #include "generator.h"
 #include "septune.h"
-
-static unsigned long long rng_state;
-
-static uint64_t rng(void)
-{
-  rng_state ^= rng_state << 13;
-  rng_state ^= rng_state >> 7;
-  rng_state ^= rng_state << 17;
-  return rng_state;
-}
-
-/* Uniform in [lo, hi]. */
-static int64_t pick(int64_t lo, int64_t hi) { return lo + (int64_t)(rng() % (uint64_t)(hi - lo + 1)); }
+#include "test_random.h"
 
 /* Small values are where the borders and tails are: draw half the time from
  * the low end of the range. */
@@ -147,12 +135,6 @@ static char *random_knobs(const septune_op *op, septune_isa isa)
   knobs[len] = 0;
   free(space);
   return knobs;
-}
-
-static unsigned long long env_ull(const char *name, unsigned long long fallback)
-{
-  const char *v = getenv(name);
-  return (v && *v) ? strtoull(v, NULL, 0) : fallback;
 }
 
 static void random_shapes(septune_isa isa)

@@ -144,12 +144,11 @@ static void *execute_many(void *p)
   return NULL;
 }
 
-/* One plan, 8 threads executing it at once (multiplier 2: the per-call
- * scratch path too), every result identical to a single-threaded run. */
-static void concurrent_execute(void **state)
+/* One plan of `line`, 8 threads executing it at once, every result
+ * identical to a single-threaded run. */
+static void check_concurrent(const char *line)
 {
-  (void)state;
-  septune_op op = layer("dw h=17 w=19 c=24 k=3 s=2 pad=same m=2 act=relu6 bias=1");
+  septune_op op = layer(line);
   septune_plan *plan = NULL;
   assert_int_equal(septune_plan_create(&op, weights, bias, NULL, &plan, NULL), SEPTUNE_OK);
   size_t ni, no;
@@ -172,6 +171,13 @@ static void concurrent_execute(void **state)
   septune_plan_destroy(plan);
   free(in);
   free(want);
+}
+
+/* Depthwise with multiplier 2: the per-call scratch path too. */
+static void concurrent_execute(void **state)
+{
+  (void)state;
+  check_concurrent("dw h=17 w=19 c=24 k=3 s=2 pad=same m=2 act=relu6 bias=1");
 }
 
 /* Pointwise: bad descriptors are refused by plan_create naming the field
@@ -250,33 +256,10 @@ static void pointwise_contract(void **state)
   }
 }
 
-/* One pointwise plan, 8 threads executing it at once, every result
- * identical to a single-threaded run. */
 static void concurrent_execute_pointwise(void **state)
 {
   (void)state;
-  septune_op op = layer("pw n=2 h=7 w=5 ci=37 co=61 act=hswish bias=1");
-  septune_plan *plan = NULL;
-  assert_int_equal(septune_plan_create(&op, weights, bias, NULL, &plan, NULL), SEPTUNE_OK);
-  size_t ni, no;
-  septune_op_tensor_sizes(&op, &ni, &no, NULL, NULL, NULL);
-  float *in = malloc(ni * sizeof(float)), *want = malloc(no * sizeof(float));
-  unsigned long long seed = 1;
-  septune_fill_random(in, ni, &seed);
-  assert_int_equal(septune_execute(plan, in, want, NULL), SEPTUNE_OK);
-  pthread_t t[8];
-  worker w[8];
-  for (int i = 0; i < 8; i++) {
-    w[i] = (worker){ plan, &op, want, 0 };
-    assert_int_equal(pthread_create(&t[i], NULL, execute_many, &w[i]), 0);
-  }
-  for (int i = 0; i < 8; i++) {
-    pthread_join(t[i], NULL);
-    assert_true(w[i].ok);
-  }
-  septune_plan_destroy(plan);
-  free(in);
-  free(want);
+  check_concurrent("pw n=2 h=7 w=5 ci=37 co=61 act=hswish bias=1");
 }
 
 int main(void)

@@ -52,6 +52,7 @@
 #include "check.h"
 #include "generator.h"
 #include "septune.h"
+#include "test_random.h"
 #include "test_ops.h"
 
 #define SMALL_CAP 1e6
@@ -67,19 +68,6 @@ static const int64_t EDGE_CHANNELS[] = {
 static const int64_t EDGE_PIXELS[] = {
   1, 2, 3, 4, 5, 7, 9, 13, 16, 17, 31, 49, 64, 97, 196, 784, 1024, 3136, 4096, 4999, 5000,
 };
-
-static unsigned long long rng_state;
-
-static uint64_t rng(void)
-{
-  rng_state ^= rng_state << 13;
-  rng_state ^= rng_state >> 7;
-  rng_state ^= rng_state << 17;
-  return rng_state;
-}
-
-/* Uniform in [lo, hi]. */
-static int64_t pick(int64_t lo, int64_t hi) { return lo + (int64_t)(rng() % (uint64_t)(hi - lo + 1)); }
 
 /* Uniform in [0, 1). */
 static double unit(void) { return (double)(rng() >> 11) * (1.0 / 9007199254740992.0); }
@@ -476,12 +464,6 @@ static int check_random_knobs(shape_data *s, supersets *all, unsigned long long 
   free(lines);
   free(text);
   return ok;
-}
-
-static unsigned long long env_ull(const char *name, unsigned long long fallback)
-{
-  const char *v = getenv(name);
-  return (v && *v) ? strtoull(v, NULL, 0) : fallback;
 }
 
 static void random_shapes(septune_isa isa)
