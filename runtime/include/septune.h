@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "septune_kernel_table.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -233,44 +235,91 @@ typedef struct septune_plan septune_plan;
 
 typedef struct septune_plan_options {
   septune_isa isa;     /* SEPTUNE_ISA_AUTO: the best the CPU has */
-  const char *knobs;   /* NULL or "": the tuning database's record for this
-                          op and CPU when there is one, else the heuristic
-                          default; otherwise "key=value,..." */
+  const char *knobs;   /* NULL or "": the best kernel available (see
+                          septune_plan_create); otherwise "key=value,..." */
   const char *db_path; /* the tuning database (written by `septune tune`):
                           NULL: $SEPTUNE_DB when set, else
                           $XDG_CACHE_HOME/septune/tuning.db (or
-                          ~/.cache/septune/tuning.db); "": none */
+                          ~/.cache/septune/tuning.db); "": none.
+                          libseptune_rt reads no database. */
+  const septune_kernel_table *kernels; /* emitted kernels to look in before
+                          those registered with septune_register_kernels;
+                          NULL: only the registered ones */
 } septune_plan_options;
 
 typedef enum septune_kernel_source {
   SEPTUNE_KERNEL_DEFAULT = 0, /* generated with the heuristic default knobs */
   SEPTUNE_KERNEL_FORCED = 1,  /* generated with caller-supplied knobs */
-  SEPTUNE_KERNEL_TUNED = 2,   /* generated from a tuning-database record */
-  SEPTUNE_KERNEL_GENERIC = 3  /* a precompiled generic kernel */
+  SEPTUNE_KERNEL_TUNED = 2,   /* generated with a tuning-database record's knobs */
+  SEPTUNE_KERNEL_GENERIC = 3  /* a generic kernel of the library (any shape) */
 } septune_kernel_source;
+
+typedef enum septune_kernel_build {
+  SEPTUNE_BUILD_JIT = 0,      /* compiled by libtcc when the plan was created */
+  SEPTUNE_BUILD_EMITTED = 1,  /* from a kernel table written by `septune emit` */
+  SEPTUNE_BUILD_LIBRARY = 2   /* built into the library (the generic kernels) */
+} septune_kernel_build;
 
 typedef struct septune_plan_info {
   septune_op op;
   septune_isa isa;
-  septune_kernel_source source;
-  char knobs[128];       /* canonical "key=value,..." of the kernel's config */
+  septune_kernel_source source; /* which knobs: tuned, default, forced or generic */
+  septune_kernel_build build;   /* where the code came from */
+  char knobs[128];       /* canonical "key=value,..." of the kernel's config;
+                            "" for a generic kernel */
+  char table[64];        /* the emitted table's name for SEPTUNE_BUILD_EMITTED, else "" */
 } septune_plan_info;
 
+/* Registers a table of emitted kernels for every plan created afterwards in
+ * this process (tables are searched in registration order, after
+ * options.kernels). The table is not copied: it must outlive the plans
+ * created from it (emitted tables are static data). Registering the same
+ * table twice is a no-op. Thread-safe. Returns SEPTUNE_OK, or:
+ *   SEPTUNE_ERR_INVALID_ARGUMENT  NULL table, or an entry with a NULL or
+ *                                 unparsable op line, an unknown isa, a NULL
+ *                                 kernel, or a pointwise entry without its
+ *                                 packer (err names the entry)
+ *   SEPTUNE_ERR_UNSUPPORTED       table->abi is not SEPTUNE_KERNEL_TABLE_ABI
+ *                                 (emitted by another septune version)
+ *   SEPTUNE_ERR_OUT_OF_MEMORY     more than 64 tables registered */
+septune_status septune_register_kernels(const septune_kernel_table *table, septune_error *err);
+
+/* Checks a table as septune_register_kernels does, without registering it.
+ * Same returns. */
+septune_status septune_kernel_table_check(const septune_kernel_table *table, septune_error *err);
+
 /* Creates a plan: validates op, picks the ISA (by CPUID unless forced),
- * generates and compiles the kernel and packs weights (canonical layout,
- * copied: the caller may free them after return) and bias into the layout
- * the kernel reads. opts may be NULL.
+ * finds or builds the kernel and packs weights (canonical layout, copied:
+ * the caller may free them after return) and bias into the layout the
+ * kernel reads. opts may be NULL.
+ *
+ * Which kernel (septune_plan_get_info reports the choice):
+ *   libseptune     knobs given: JIT with those knobs (FORCED). Else an
+ *                  emitted table entry for this op whose ISA the CPU (and
+ *                  opts->isa, when not AUTO) admits (its TUNED or DEFAULT,
+ *                  EMITTED: no compile at all); else a tuning-database record
+ *                  for this op and CPU (TUNED, JIT); else the heuristic
+ *                  default (DEFAULT, JIT).
+ *   libseptune_rt  an emitted table entry for this op whose ISA the CPU (and
+ *                  opts->isa, when not AUTO) admits, with the given knobs if
+ *                  any (EMITTED); else, without knobs, the generic kernel for
+ *                  the ISA (GENERIC, LIBRARY).
+ * An entry matches when its op line equals septune_op_format(op).
+ *
  * Returns SEPTUNE_OK and sets *plan, or:
  *   SEPTUNE_ERR_INVALID_ARGUMENT  NULL op/weights/plan, bias NULL while
  *                                 has_bias, invalid op, malformed knobs
  *   SEPTUNE_ERR_UNSUPPORTED       forced ISA the CPU lacks, knobs invalid for
- *                                 this shape and ISA
+ *                                 this shape and ISA; libseptune_rt: knobs
+ *                                 that no emitted entry has (it cannot JIT);
+ *                                 an options.kernels table that fails
+ *                                 septune_kernel_table_check
  *   SEPTUNE_ERR_OUT_OF_MEMORY
  *   SEPTUNE_ERR_GENERATOR         the Lua generator failed (err has its message)
  *   SEPTUNE_ERR_COMPILE           libtcc rejected the source (err has tcc's message)
  * On failure *plan is set to NULL. A database that cannot be read, or a
  * record whose knobs this version cannot build, is not an error: the plan
- * then uses the heuristic default (septune_plan_get_info says which). */
+ * then uses the next choice. */
 septune_status septune_plan_create(const septune_op *op, const float *weights, const float *bias,
                                    const septune_plan_options *opts, septune_plan **plan,
                                    septune_error *err);
@@ -285,7 +334,8 @@ septune_status septune_execute(const septune_plan *plan, const float *input, flo
 septune_status septune_plan_get_info(const septune_plan *plan, septune_plan_info *info);
 
 /* Returns the generated C source of the plan's kernel (owned by the plan,
- * valid until it is destroyed), or NULL for a NULL plan or a generic kernel. */
+ * valid until it is destroyed), or NULL for a NULL plan or a kernel that was
+ * not compiled by the JIT (emitted or generic). */
 const char *septune_plan_source(const septune_plan *plan);
 
 /* Frees a plan. NULL is a no-op. */

@@ -1,15 +1,49 @@
 /*
- * plan.h — plan internals the tests and benchmarks use to run another build
- * of the same kernel source (e.g. gcc's) with a plan's packed weights.
+ * plan.h — plan internals: the plan itself, shared by plan_common.c and the
+ * two kernel choosers (plan_jit.c in libseptune, plan_rt.c in
+ * libseptune_rt), and what tests and benchmarks use to run another build of
+ * the same kernel source (e.g. gcc's) with a plan's packed weights.
  */
 #ifndef SEPTUNE_PLAN_H
 #define SEPTUNE_PLAN_H
 
+#include "generic.h"
 #include "septune.h"
 
-/* The signature of every generated depthwise kernel. */
-typedef void (*septune_dw_kernel_fn)(const float *in, float *out, const float *packed, const float *zero_row,
-                                     float *scratch);
+/* The signature of every generated kernel, depthwise and pointwise. */
+typedef septune_kernel_fn septune_dw_kernel_fn;
+
+struct septune_plan {
+  septune_op op;
+  septune_isa isa;
+  septune_kernel_source source_kind;
+  septune_kernel_build build;
+  char knobs[128];
+  char table[64];          /* the emitted table's name, for SEPTUNE_BUILD_EMITTED */
+  char symbol[96];
+  char *source;            /* JIT only: the generated C */
+  void *jit;               /* JIT only: the compiled code (a septune_jit) */
+  void (*release)(struct septune_plan *plan); /* frees jit; NULL when none */
+  septune_kernel_fn kernel;                  /* a generated kernel, or NULL */
+  long (*pw_packed_floats)(void);            /* a generated pointwise kernel's packer */
+  void (*pw_pack)(const float *weights, const float *bias, float *packed);
+  const septune_generic_kernels *generic;    /* instead of kernel */
+  float *packed;           /* depthwise: [bias][kh*kw taps], co_pad floats each;
+                              pointwise: the layout of the kernel's own packer */
+  float *zero_row;         /* stands in for input rows in the padding */
+  size_t scratch_floats;   /* per execute: the multiplier-expanded input */
+};
+
+/* Implemented once per library: sets the plan's kernel (kernel and, for
+ * pointwise, its packer; or generic), isa, source_kind, build, knobs and
+ * symbol. plan->isa holds the ISA choose_isa picked (the best the CPU has
+ * when opts->isa is AUTO). Returns as septune_plan_create. */
+septune_status septune_plan_select_kernel(septune_plan *plan, const septune_plan_options *opts,
+                                          septune_error *err);
+
+/* Takes the kernel of an emitted table entry (kernel_table.c found it). */
+void septune_plan_use_entry(septune_plan *plan, const septune_kernel_table *table,
+                            const septune_kernel_entry *entry);
 
 /* Runs `kernel` in place of the plan's own, with the plan's packed weights,
  * zero row and scratch. Returns as septune_execute, plus
@@ -17,7 +51,19 @@ typedef void (*septune_dw_kernel_fn)(const float *in, float *out, const float *p
 septune_status septune_plan_execute_with(const septune_plan *plan, septune_dw_kernel_fn kernel,
                                          const float *input, float *output, septune_error *err);
 
-/* The name of the plan's kernel function in its source; "" for NULL. */
+/* The name of the plan's kernel function in its source; "" for NULL or a
+ * generic kernel. */
 const char *septune_plan_symbol(const septune_plan *plan);
+
+/* ------------------------------------------------------------------------ */
+/* kernel_table.c                                                            */
+
+/* The entry for op among opts->kernels (when given) and then the registered
+ * tables: the first table with a match, and in it the widest ISA that the
+ * CPU runs and `isa` admits (AUTO: any), with `knobs` (NULL or "": any).
+ * Returns NULL when none matches; sets *table to the entry's table. */
+const septune_kernel_entry *septune_kernel_table_find(const septune_plan_options *opts, const septune_op *op,
+                                                      septune_isa isa, const char *knobs,
+                                                      const septune_kernel_table **table);
 
 #endif

@@ -1,0 +1,34 @@
+/*
+ * generic.h — the generic kernels of libseptune_rt: one depthwise and one
+ * pointwise kernel for any shape, built by the system compiler once per x86
+ * ISA (and once portable), for layers no emitted table covers.
+ */
+#ifndef SEPTUNE_GENERIC_H
+#define SEPTUNE_GENERIC_H
+
+#include <stddef.h>
+
+#include "septune.h"
+
+typedef struct septune_generic_kernels {
+  septune_isa isa; /* the ISA this variant was compiled for */
+
+  /* Depthwise on a multiplier-1 view: d->multiplier is 1 and d->c is the
+   * layer's c*m (the plan expands the input). packed: rows of
+   * co_pad = round_up(d->c, 16) floats, the bias (zeros when none) then one
+   * row per tap in [kh][kw] order (septune_kernel_table.h). */
+  void (*dw)(const septune_depthwise_desc *d, const float *packed, const float *in, float *out);
+
+  /* Pointwise: the variant's own packed layout. */
+  size_t (*pw_packed_floats)(const septune_pointwise_desc *d);
+  void (*pw_pack)(const septune_pointwise_desc *d, const float *weights, const float *bias /* NULL: none */,
+                  float *packed);
+  void (*pw)(const septune_pointwise_desc *d, const float *packed, const float *in, float *out);
+} septune_generic_kernels;
+
+/* The widest variant built into this library that the CPU can run and that
+ * is not wider than `isa` (AUTO: the best). Never NULL: the portable variant
+ * serves every CPU. */
+const septune_generic_kernels *septune_generic_select(septune_isa isa);
+
+#endif /* SEPTUNE_GENERIC_H */

@@ -1,0 +1,231 @@
+/*
+ * plan_common.c — septune_plan_create / septune_execute / septune_plan_destroy
+ * for both libraries: validate, choose the ISA, let the library's chooser
+ * (plan_jit.c or plan_rt.c) find the kernel, pack the weights once, run.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "plan.h"
+
+/* Packed weights are padded to this many channels so that a full vector of
+ * any ISA can be loaded at the channel tail (generator/dw_geometry.lua). */
+#define PACK_LANES 16
+#define ALIGNMENT 64
+
+static size_t round_up(size_t x, size_t to) { return (x + to - 1) / to * to; }
+
+static float *alloc_floats(size_t n)
+{
+  void *p = NULL;
+  if (n == 0) n = 1;
+  if (n > SIZE_MAX / sizeof(float) - ALIGNMENT) return NULL;
+  if (posix_memalign(&p, ALIGNMENT, round_up(n * sizeof(float), ALIGNMENT)) != 0) return NULL;
+  memset(p, 0, n * sizeof(float));
+  return p;
+}
+
+/* Packs canonical depthwise weights [kh][kw][co] and bias [co] into
+ * [bias][taps] rows of co_pad floats, the padding zero
+ * (septune_kernel_table.h documents the layout for emitted kernels). */
+static septune_status pack_depthwise(septune_plan *plan, const float *weights, const float *bias,
+                                     septune_error *err)
+{
+  const septune_depthwise_desc *d = &plan->op.u.dw;
+  size_t co = (size_t)(d->c * d->multiplier);
+  size_t co_pad = round_up(co, PACK_LANES);
+  size_t taps = (size_t)(d->kh * d->kw);
+  plan->packed = alloc_floats((taps + 1) * co_pad);
+  /* One input row of the (expanded) input, plus a vector of slack. */
+  plan->zero_row = alloc_floats((size_t)d->w * co + PACK_LANES);
+  if (!plan->packed || !plan->zero_row)
+    return septune_error_set(err, SEPTUNE_ERR_OUT_OF_MEMORY, "plan: out of memory packing weights");
+  if (d->has_bias) memcpy(plan->packed, bias, co * sizeof(float));
+  for (size_t t = 0; t < taps; t++)
+    memcpy(plan->packed + (t + 1) * co_pad, weights + t * co, co * sizeof(float));
+  if (d->multiplier > 1) plan->scratch_floats = (size_t)(d->n * d->h * d->w) * co;
+  return SEPTUNE_OK;
+}
+
+/* Pointwise weights are packed by the kernel's own code: a generated kernel
+ * carries its packer (the panel layout follows its knobs), a generic kernel
+ * has one too. */
+static septune_status pack_pointwise(septune_plan *plan, const float *weights, const float *bias,
+                                     septune_error *err)
+{
+  const septune_pointwise_desc *d = &plan->op.u.pw;
+  long floats = plan->generic ? (long)plan->generic->pw_packed_floats(d)
+                              : plan->pw_packed_floats ? plan->pw_packed_floats() : 0;
+  if (floats <= 0 || (!plan->generic && !plan->pw_pack))
+    return septune_error_set(err, SEPTUNE_ERR_GENERATOR, "plan: kernel %s has no usable packer (%ld floats)",
+                             plan->symbol, floats);
+  plan->packed = alloc_floats((size_t)floats);
+  if (!plan->packed)
+    return septune_error_set(err, SEPTUNE_ERR_OUT_OF_MEMORY, "plan: out of memory for %ld packed floats", floats);
+  if (plan->generic)
+    plan->generic->pw_pack(d, weights, bias, plan->packed);
+  else
+    plan->pw_pack(weights, bias, plan->packed);
+  return SEPTUNE_OK;
+}
+
+static septune_status choose_isa(const septune_plan_options *opts, septune_isa *isa, septune_error *err)
+{
+  septune_isa want = opts ? opts->isa : SEPTUNE_ISA_AUTO;
+  if (want == SEPTUNE_ISA_AUTO) {
+    *isa = septune_cpu_best_isa();
+    return SEPTUNE_OK;
+  }
+  if (want < SEPTUNE_ISA_SCALAR || want > SEPTUNE_ISA_AVX512)
+    return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT, "plan: options.isa %d is not a septune_isa",
+                             (int)want);
+  if (!septune_cpu_has_isa(want))
+    return septune_error_set(err, SEPTUNE_ERR_UNSUPPORTED, "plan: this CPU cannot run isa %s",
+                             septune_isa_name(want));
+  *isa = want;
+  return SEPTUNE_OK;
+}
+
+void septune_plan_use_entry(septune_plan *plan, const septune_kernel_table *table,
+                            const septune_kernel_entry *entry)
+{
+  plan->isa = (septune_isa)entry->isa;
+  plan->build = SEPTUNE_BUILD_EMITTED;
+  plan->source_kind = entry->tuned ? SEPTUNE_KERNEL_TUNED : SEPTUNE_KERNEL_DEFAULT;
+  snprintf(plan->knobs, sizeof plan->knobs, "%s", entry->knobs ? entry->knobs : "");
+  snprintf(plan->symbol, sizeof plan->symbol, "%s", entry->symbol ? entry->symbol : "");
+  snprintf(plan->table, sizeof plan->table, "%s", table->name ? table->name : "");
+  plan->kernel = entry->kernel;
+  plan->pw_packed_floats = entry->packed_floats;
+  plan->pw_pack = entry->pack;
+}
+
+septune_status septune_plan_create(const septune_op *op, const float *weights, const float *bias,
+                                   const septune_plan_options *opts, septune_plan **plan_out,
+                                   septune_error *err)
+{
+  if (!plan_out) return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT, "plan: plan is NULL");
+  *plan_out = NULL;
+  if (!op) return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT, "plan: op is NULL");
+  septune_status st = septune_op_validate(op, err);
+  if (st != SEPTUNE_OK) return st;
+  if (!weights) return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT, "plan: weights is NULL");
+  int has_bias = op->kind == SEPTUNE_OP_DEPTHWISE ? op->u.dw.has_bias : op->u.pw.has_bias;
+  if (has_bias && !bias)
+    return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT, "plan: bias is NULL but has_bias is 1");
+  if (opts && opts->kernels) {
+    septune_error why;
+    if (septune_kernel_table_check(opts->kernels, &why) != SEPTUNE_OK)
+      return septune_error_set(err, why.status, "plan: options.kernels: %s", why.message);
+  }
+  septune_plan *plan = calloc(1, sizeof *plan);
+  if (!plan) return septune_error_set(err, SEPTUNE_ERR_OUT_OF_MEMORY, "plan: out of memory");
+  plan->op = *op;
+
+  st = choose_isa(opts, &plan->isa, err);
+  if (st == SEPTUNE_OK) st = septune_plan_select_kernel(plan, opts, err);
+  if (st == SEPTUNE_OK)
+    st = op->kind == SEPTUNE_OP_DEPTHWISE ? pack_depthwise(plan, weights, bias, err)
+                                          : pack_pointwise(plan, weights, has_bias ? bias : NULL, err);
+  if (st != SEPTUNE_OK) {
+    septune_plan_destroy(plan);
+    return st;
+  }
+  *plan_out = plan;
+  return septune_error_clear(err);
+}
+
+/* Multiplier m: every kernel reads an input whose channel o = c*m + j holds
+ * input channel c, so it sees a multiplier-1 layer. This pass is built by
+ * the system compiler in every configuration, JIT or not. */
+static void expand_multiplier(const septune_depthwise_desc *d, const float *input, float *scratch)
+{
+  size_t pixels = (size_t)(d->n * d->h * d->w), c = (size_t)d->c, m = (size_t)d->multiplier;
+  for (size_t p = 0; p < pixels; p++)
+    for (size_t ci = 0; ci < c; ci++)
+      for (size_t j = 0; j < m; j++) scratch[(p * c + ci) * m + j] = input[p * c + ci];
+}
+
+static void run_generic(const septune_plan *plan, const float *input, float *output)
+{
+  if (plan->op.kind == SEPTUNE_OP_POINTWISE) {
+    plan->generic->pw(&plan->op.u.pw, plan->packed, input, output);
+    return;
+  }
+  septune_depthwise_desc view = plan->op.u.dw;
+  view.c *= view.multiplier;
+  view.multiplier = 1;
+  plan->generic->dw(&view, plan->packed, input, output);
+}
+
+static septune_status execute(const septune_plan *plan, septune_dw_kernel_fn kernel, const float *input,
+                              float *output, septune_error *err)
+{
+  if (!input) return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT, "execute: input is NULL");
+  if (!output) return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT, "execute: output is NULL");
+  float *scratch = NULL;
+  if (plan->scratch_floats) {
+    scratch = alloc_floats(plan->scratch_floats);
+    if (!scratch)
+      return septune_error_set(err, SEPTUNE_ERR_OUT_OF_MEMORY, "execute: out of memory for %zu scratch floats",
+                               plan->scratch_floats);
+    expand_multiplier(&plan->op.u.dw, input, scratch);
+    input = scratch;
+  }
+  if (kernel)
+    kernel(input, output, plan->packed, plan->zero_row, scratch);
+  else
+    run_generic(plan, input, output);
+  free(scratch);
+  return septune_error_clear(err);
+}
+
+septune_status septune_plan_execute_with(const septune_plan *plan, septune_dw_kernel_fn kernel,
+                                         const float *input, float *output, septune_error *err)
+{
+  if (!plan) return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT, "execute: plan is NULL");
+  if (!kernel) return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT, "execute: kernel is NULL");
+  return execute(plan, kernel, input, output, err);
+}
+
+septune_status septune_execute(const septune_plan *plan, const float *input, float *output, septune_error *err)
+{
+  if (!plan) return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT, "execute: plan is NULL");
+  return execute(plan, plan->kernel, input, output, err);
+}
+
+const char *septune_plan_symbol(const septune_plan *plan)
+{
+  return plan ? plan->symbol : "";
+}
+
+septune_status septune_plan_get_info(const septune_plan *plan, septune_plan_info *info)
+{
+  if (!plan || !info) return SEPTUNE_ERR_INVALID_ARGUMENT;
+  memset(info, 0, sizeof *info);
+  info->op = plan->op;
+  info->isa = plan->isa;
+  info->source = plan->source_kind;
+  info->build = plan->build;
+  memcpy(info->knobs, plan->knobs, sizeof info->knobs);
+  memcpy(info->table, plan->table, sizeof info->table);
+  return SEPTUNE_OK;
+}
+
+const char *septune_plan_source(const septune_plan *plan)
+{
+  return plan ? plan->source : NULL;
+}
+
+void septune_plan_destroy(septune_plan *plan)
+{
+  if (!plan) return;
+  if (plan->release) plan->release(plan);
+  free(plan->source);
+  free(plan->packed);
+  free(plan->zero_row);
+  free(plan);
+}

@@ -1,0 +1,119 @@
+/*
+ * plan_jit.c — libseptune's kernel choice: forced knobs, an emitted table
+ * entry, a tuning-database record or the heuristic default, the generated
+ * ones compiled by libtcc.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "db.h"
+#include "generator.h"
+#include "internal.h"
+#include "jit.h"
+#include "plan.h"
+
+static void release_jit(septune_plan *plan)
+{
+  septune_jit_free(plan->jit);
+  plan->jit = NULL;
+}
+
+/* A pointwise kernel's packer is emitted with it as <symbol>_pack and
+ * <symbol>_packed_floats. */
+static int find_packer(septune_plan *plan, septune_jit *jit, const char *symbol)
+{
+  char name[128];
+  snprintf(name, sizeof name, "%s_packed_floats", symbol);
+  void *size_fn = septune_jit_symbol(jit, name);
+  snprintf(name, sizeof name, "%s_pack", symbol);
+  void *pack_fn = septune_jit_symbol(jit, name);
+  if (!size_fn || !pack_fn) return 0;
+  /* ISO C forbids converting void * to a function pointer; copy the bits. */
+  memcpy(&plan->pw_packed_floats, &size_fn, sizeof size_fn);
+  memcpy(&plan->pw_pack, &pack_fn, sizeof pack_fn);
+  return 1;
+}
+
+/* Renders and compiles the kernel for plan->op on isa with knobs. On
+ * success the plan takes the source, the compiled code, the kernel and its
+ * ISA; on failure the plan is left as it was. */
+static septune_status build_kernel(septune_plan *plan, septune_isa isa, const char *knobs, septune_error *err)
+{
+  septune_kernel_source_text text;
+  septune_status st = septune_gen_render(&plan->op, isa, knobs, &text, err);
+  if (st != SEPTUNE_OK) return st;
+
+  char msg[SEPTUNE_ERROR_MESSAGE_SIZE];
+  char file[112];
+  septune_jit *jit = NULL;
+  void *fn = NULL;
+  septune_plan trial = *plan;
+  snprintf(file, sizeof file, "%s.c", text.symbol);
+  if (septune_jit_compile(text.source, file, &jit, msg, sizeof msg) != 0)
+    st = septune_error_set(err, SEPTUNE_ERR_COMPILE, "plan: libtcc rejected the generated kernel: %s", msg);
+  else if (!(fn = septune_jit_symbol(jit, text.symbol)))
+    st = septune_error_set(err, SEPTUNE_ERR_COMPILE, "plan: generated source defines no function %s",
+                           text.symbol);
+  else if (plan->op.kind == SEPTUNE_OP_POINTWISE && !find_packer(&trial, jit, text.symbol))
+    st = septune_error_set(err, SEPTUNE_ERR_COMPILE, "plan: generated source lacks %s_pack or %s_packed_floats",
+                           text.symbol, text.symbol);
+  if (st != SEPTUNE_OK) {
+    septune_jit_free(jit);
+    septune_gen_free(&text);
+    return st;
+  }
+  plan->isa = isa;
+  plan->build = SEPTUNE_BUILD_JIT;
+  plan->source = text.source;
+  plan->jit = jit;
+  plan->release = release_jit;
+  plan->pw_packed_floats = trial.pw_packed_floats;
+  plan->pw_pack = trial.pw_pack;
+  memcpy(plan->knobs, text.knobs, sizeof plan->knobs);
+  memcpy(plan->symbol, text.symbol, sizeof plan->symbol);
+  memcpy(&plan->kernel, &fn, sizeof fn);
+  return SEPTUNE_OK;
+}
+
+/* Builds the kernel from the tuning database's record for this op when
+ * there is one the plan's ISA choice admits. No record, an unreadable
+ * database, or a record that no longer builds all leave plan->kernel NULL
+ * for the heuristic default; only running out of memory is an error. */
+static septune_status build_tuned_kernel(septune_plan *plan, const septune_plan_options *opts,
+                                         septune_error *err)
+{
+  const char *path = opts ? opts->db_path : NULL;
+  septune_isa want = opts ? opts->isa : SEPTUNE_ISA_AUTO;
+  septune_db_record rec;
+  int found = 0;
+  if (path && !*path) return SEPTUNE_OK;
+  if (septune_db_lookup(path, &plan->op, want == SEPTUNE_ISA_AUTO ? SEPTUNE_ISA_AUTO : plan->isa, &rec, &found,
+                        NULL) != SEPTUNE_OK || !found)
+    return SEPTUNE_OK;
+  septune_status st = build_kernel(plan, rec.isa, rec.knobs, NULL);
+  if (st == SEPTUNE_OK) plan->source_kind = SEPTUNE_KERNEL_TUNED;
+  if (st == SEPTUNE_ERR_OUT_OF_MEMORY)
+    return septune_error_set(err, st, "plan: out of memory building the tuned kernel");
+  return SEPTUNE_OK;
+}
+
+septune_status septune_plan_select_kernel(septune_plan *plan, const septune_plan_options *opts,
+                                          septune_error *err)
+{
+  const char *knobs = opts ? opts->knobs : NULL;
+  if (knobs && *knobs) {
+    plan->source_kind = SEPTUNE_KERNEL_FORCED;
+    return build_kernel(plan, plan->isa, knobs, err);
+  }
+  const septune_kernel_table *table = NULL;
+  const septune_kernel_entry *entry =
+      septune_kernel_table_find(opts, &plan->op, opts ? opts->isa : SEPTUNE_ISA_AUTO, NULL, &table);
+  if (entry) {
+    septune_plan_use_entry(plan, table, entry);
+    return SEPTUNE_OK;
+  }
+  septune_status st = build_tuned_kernel(plan, opts, err);
+  if (st != SEPTUNE_OK || plan->kernel) return st;
+  plan->source_kind = SEPTUNE_KERNEL_DEFAULT;
+  return build_kernel(plan, plan->isa, NULL, err);
+}
