@@ -1,0 +1,15 @@
+# ---- emitted kernel tables in plans (owner: runtime/src/kernel_table.c,
+# plan_rt.c, plan_jit.c): one source, built against each library.
+foreach(lib septune_rt septune)
+  set(name test_tables_${lib})
+  string(REPLACE "test_tables_septune_rt" "test_tables_rt" name "${name}")
+  string(REPLACE "test_tables_septune" "test_tables_jit" name "${name}")
+  add_executable(${name} "${CMAKE_CURRENT_SOURCE_DIR}/c_tables/test_tables.c")
+  target_include_directories(${name} PRIVATE "${CMAKE_SOURCE_DIR}/runtime/src")
+  target_link_libraries(${name} PRIVATE ${lib} CMocka::CMocka)
+  if(lib STREQUAL "septune")
+    target_compile_definitions(${name} PRIVATE SEPTUNE_TEST_JIT=1)
+  endif()
+  add_test(NAME ${name} COMMAND ${name})
+  set_tests_properties(${name} PROPERTIES ENVIRONMENT "SEPTUNE_DB=")
+endforeach()
