@@ -35,6 +35,15 @@ static const char usage[] =
     "        drop duplicate and unreadable lines, and other CPUs' (--foreign) or\n"
     "        older template versions' (--stale) records\n"
     "\n"
+    "  emit --model MODEL --out DIR [--db FILE] [--name NAME] [--isa ISA] [--cpu SIG]\n"
+    "       [--list]\n"
+    "        write the kernel of every distinct layer (the database's tuned knobs, else\n"
+    "        the default) as C that needs only libc: DIR/NAME.h, NAME_table.c (the\n"
+    "        table for septune_register_kernels) and NAME_kNN.c; NAME defaults to the\n"
+    "        model file's name. --cpu: use the records of that CPU signature (as\n"
+    "        `db list` prints it) instead of this machine's; --list: print the file\n"
+    "        names only\n"
+    "\n"
     "  ISA: auto scalar sse avx2 avx512; K: knob string such as ct=2,wt=4\n"
     "  database: --db FILE, else $SEPTUNE_DB, else $XDG_CACHE_HOME/septune/tuning.db\n"
     "  (or ~/.cache/septune/tuning.db)\n";
@@ -59,6 +68,7 @@ int main(int argc, char **argv)
   if (!strcmp(argv[1], "source")) return cmd_source(argc - 2, argv + 2);
   if (!strcmp(argv[1], "tune")) return cmd_tune(argc - 2, argv + 2);
   if (!strcmp(argv[1], "db")) return cmd_db(argc - 2, argv + 2);
+  if (!strcmp(argv[1], "emit")) return cmd_emit(argc - 2, argv + 2);
   cli_error("unknown command '%s' (try septune --help)", argv[1]);
   return CLI_USAGE;
 }

@@ -1,0 +1,473 @@
+/*
+ * cmd_emit.c — `septune emit`: the kernels of a model's layers as static C
+ * sources that any C compiler builds, with a header and a dispatch table
+ * for libseptune_rt / libseptune (septune_register_kernels).
+ *
+ *   septune emit --model MODEL [--db FILE] --out DIR [--name NAME]
+ *                [--isa ISA] [--cpu SIGNATURE] [--list]
+ *
+ * One kernel per distinct layer (by canonical op line, in model order): the
+ * tuning database's record for it when there is one (TUNED), else the
+ * heuristic default (DEFAULT). Files in DIR: NAME.h, NAME_table.c and
+ * NAME_kNN.c, NN the kernel's index in the table. Every kernel symbol
+ * "septune_<rest>" becomes "NAME_<rest>", so tables of different names can
+ * be linked into one program. Nothing is written until every kernel has
+ * rendered; then the files go in as a set (emit_files.c).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "db.h"
+#include "emit.h"
+#include "generator.h"
+#include "internal.h"
+#include "model_file.h"
+
+#define PATH_BUF 4096
+
+typedef struct emit_options {
+  const char *model, *db, *out, *name, *cpu;
+  septune_isa isa;     /* AUTO: not given */
+  int list;
+} emit_options;
+
+static int parse_args(int argc, char **argv, emit_options *o)
+{
+  memset(o, 0, sizeof *o);
+  for (int i = 0; i < argc; i++) {
+    const char *a = argv[i];
+    if (!strcmp(a, "--list")) {
+      o->list = 1;
+      continue;
+    }
+    const char **slot = !strcmp(a, "--model") ? &o->model : !strcmp(a, "--db") ? &o->db
+                      : !strcmp(a, "--out") ? &o->out : !strcmp(a, "--name") ? &o->name
+                      : !strcmp(a, "--cpu") ? &o->cpu : NULL;
+    int isa = !strcmp(a, "--isa");
+    if (!slot && !isa) {
+      cli_error("emit: unexpected argument '%s' (see septune --help)", a);
+      return CLI_USAGE;
+    }
+    if (i + 1 >= argc || !argv[i + 1][0]) {
+      cli_error("emit: %s needs a value", a);
+      return CLI_USAGE;
+    }
+    const char *v = argv[++i];
+    if (slot) {
+      *slot = v;
+    } else if (septune_isa_from_name(v, &o->isa) != SEPTUNE_OK) {
+      cli_error("emit: --isa: unknown ISA '%s' (auto scalar sse avx2 avx512)", v);
+      return CLI_USAGE;
+    }
+  }
+  if (!o->model) {
+    cli_error("emit: --model MODEL is required");
+    return CLI_USAGE;
+  }
+  if (!o->out && !o->list) {
+    cli_error("emit: --out DIR is required");
+    return CLI_USAGE;
+  }
+  return CLI_OK;
+}
+
+/* ---- the table's name --------------------------------------------------- */
+
+static int is_ident_char(char c)
+{
+  return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+/* --name as given, or the model file's base name without its extension made
+ * into a C identifier ("mobilenet-v2.txt" -> "mobilenet_v2"). */
+static int table_name(const emit_options *o, char *buf, size_t n)
+{
+  if (o->name) {
+    const char *s = o->name;
+    int ok = (s[0] < '0' || s[0] > '9') && strlen(s) <= EMIT_NAME_MAX;
+    for (const char *p = s; *p; p++) ok = ok && is_ident_char(*p);
+    if (!ok) {
+      cli_error("emit: --name '%s' is not a C identifier of at most %d characters ([A-Za-z_][A-Za-z0-9_]*)", s,
+                EMIT_NAME_MAX);
+      return CLI_USAGE;
+    }
+    /* NAME.h would stand in for the library's own headers. */
+    if (!strcmp(s, "septune") || !strcmp(s, "septune_kernel_table")) {
+      cli_error("emit: --name '%s' would make a header named like septune's own", s);
+      return CLI_USAGE;
+    }
+    snprintf(buf, n, "%s", s);
+    return CLI_OK;
+  }
+  const char *base = strrchr(o->model, '/');
+  base = base ? base + 1 : o->model;
+  const char *dot = strrchr(base, '.');
+  size_t len = dot && dot != base ? (size_t)(dot - base) : strlen(base);
+  size_t j = 0;
+  if (len == 0 || (base[0] >= '0' && base[0] <= '9')) j = (size_t)snprintf(buf, n, "m_");
+  for (size_t i = 0; i < len && j < EMIT_NAME_MAX && j + 1 < n; i++) buf[j++] = is_ident_char(base[i]) ? base[i] : '_';
+  buf[j] = 0;
+  if (!strcmp(buf, "septune") || !strcmp(buf, "septune_kernel_table")) {
+    memmove(buf + 2, buf, strlen(buf) + 1);   /* short names: room enough */
+    memcpy(buf, "m_", 2);
+  }
+  return CLI_OK;
+}
+
+/* ---- distinct ops ------------------------------------------------------- */
+
+typedef struct emit_plan {
+  char name[EMIT_NAME_MAX + 1];
+  model_file m;
+  emit_kernel *k;
+  size_t nk;
+} emit_plan;
+
+static void plan_free(emit_plan *p)
+{
+  for (size_t i = 0; i < p->nk; i++) {
+    free(p->k[i].layers);
+    free(p->k[i].source);
+    emit_buf_free(&p->k[i].protos);
+  }
+  free(p->k);
+  model_file_free(&p->m);
+}
+
+/* Groups the model's layers by canonical op line, in order of first use,
+ * and names each group's file. */
+static int group_layers(const char *model, emit_plan *p)
+{
+  p->k = calloc(p->m.n, sizeof *p->k);
+  if (!p->k) goto oom;
+  for (size_t i = 0; i < p->m.n; i++) {
+    char line[EMIT_OPLINE_MAX];
+    const septune_op *op = &p->m.layers[i].layer.op;
+    int len = septune_op_format(op, line, sizeof line);
+    if (len < 0 || (size_t)len >= sizeof line) {
+      cli_error("emit: %s:%d: layer line too long to format", model, p->m.layers[i].lineno);
+      return CLI_USAGE;
+    }
+    size_t j = 0;
+    while (j < p->nk && strcmp(p->k[j].line, line) != 0) j++;
+    emit_kernel *k = &p->k[j];
+    if (j == p->nk) {
+      p->nk++;
+      k->op = *op;
+      memcpy(k->line, line, (size_t)len + 1);
+    }
+    size_t *grown = realloc(k->layers, (k->nlayers + 1) * sizeof *grown);
+    if (!grown) goto oom;
+    k->layers = grown;
+    k->layers[k->nlayers++] = i;
+  }
+  int width = 2;
+  for (size_t n = p->nk - 1; n >= 100; n /= 10) width++;
+  for (size_t j = 0; j < p->nk; j++) {
+    emit_kernel *k = &p->k[j];
+    if ((size_t)snprintf(k->file, sizeof k->file, "%s_k%0*zu.c", p->name, width, j) >= sizeof k->file) goto oom;
+  }
+  return CLI_OK;
+oom:
+  cli_error("emit: out of memory");
+  return CLI_FAILED;
+}
+
+/* Reads the model and groups its layers. Bad lines are reported each (by
+ * model_file_read, "path:line: why") and make the command fail. */
+static int read_model(const emit_options *o, emit_plan *p)
+{
+  struct stat st;
+  if (stat(o->model, &st) == 0 && S_ISDIR(st.st_mode)) {
+    cli_error("emit: cannot read model file %s: %s", o->model, strerror(EISDIR));
+    return CLI_USAGE;
+  }
+  int rc = model_file_read(o->model, &p->m);
+  if (rc != CLI_OK) return rc;
+  if (p->m.bad_lines) return CLI_USAGE;   /* each reported as path:line: why */
+  if (p->m.n == 0) {
+    cli_error("emit: %s: no dw or pw layer in the model file", o->model);
+    return CLI_USAGE;
+  }
+  return group_layers(o->model, p);
+}
+
+/* ---- the tuning database ------------------------------------------------ */
+
+typedef struct emit_db {
+  septune_db *db;            /* NULL: no database */
+  char path[PATH_BUF];
+  char note[PATH_BUF + 64];  /* what the header says about it */
+  char cpu[256];             /* whose records count */
+  int own_cpu;               /* cpu is this machine's signature */
+  int tv;                    /* current template version */
+} emit_db;
+
+static void warn_line(void *ctx, const char *path, long line, const char *why)
+{
+  (void)ctx;
+  fprintf(stderr, "septune: %s:%ld: %s\n", path, line, why);
+}
+
+/* Opens --db (which must be a readable file) or the default database (when
+ * its file exists). */
+static int open_db(const emit_options *o, emit_db *d)
+{
+  septune_error err;
+  struct stat st;
+  if (o->db) {
+    int fd = open(o->db, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
+      int e = fd < 0 ? errno : EISDIR;
+      if (fd >= 0) close(fd);
+      cli_error("emit: cannot read database %s: %s", o->db, strerror(e));
+      return CLI_USAGE;
+    }
+    close(fd);
+    snprintf(d->path, sizeof d->path, "%s", o->db);
+  } else if (septune_db_default_path(d->path, sizeof d->path, &err) != SEPTUNE_OK) {
+    snprintf(d->note, sizeof d->note, "none (%s)", err.message);
+    return CLI_OK;
+  } else if (!d->path[0]) {
+    snprintf(d->note, sizeof d->note, "none ($%s is empty)", SEPTUNE_DB_ENV);
+    return CLI_OK;
+  } else if (stat(d->path, &st) != 0 && errno == ENOENT) {
+    snprintf(d->note, sizeof d->note, "none (%s does not exist)", d->path);
+    return CLI_OK;
+  }
+  if (septune_db_load(d->path, &d->db, warn_line, NULL, &err) != SEPTUNE_OK) {
+    cli_error("emit: %s", err.message);
+    return err.status == SEPTUNE_ERR_IO ? CLI_USAGE : CLI_FAILED;
+  }
+  snprintf(d->note, sizeof d->note, "%s", d->path);
+  return CLI_OK;
+}
+
+/* The record db_lookup would pick for k, but for d->cpu: single thread, the
+ * current template version, `isa` only when given, else the fastest (on
+ * this machine, among ISAs it can run). */
+static const septune_db_record *find_record(const emit_db *d, const emit_kernel *k, septune_isa isa)
+{
+  const septune_db_record *best = NULL;
+  size_t n = d->db ? septune_db_count(d->db) : 0;
+  for (size_t i = 0; i < n; i++) {
+    const septune_db_record *r = septune_db_get(d->db, i);
+    char line[EMIT_OPLINE_MAX];
+    if (r->threads != 1 || r->template_version != d->tv || strcmp(r->cpu, d->cpu) != 0) continue;
+    if (isa != SEPTUNE_ISA_AUTO ? r->isa != isa : d->own_cpu && !septune_cpu_has_isa(r->isa)) continue;
+    int len = septune_op_format(&r->op, line, sizeof line);
+    if (len < 0 || (size_t)len >= sizeof line || strcmp(line, k->line) != 0) continue;
+    if (!best || r->median_us < best->median_us) best = r;
+  }
+  return best;
+}
+
+/* The ISA of a default kernel: --isa, else the best ISA of the CPU the
+ * records are for — the target's when --cpu names it (its signature's
+ * fourth field), this machine's otherwise. */
+static septune_isa default_isa(const emit_options *o)
+{
+  if (o->isa != SEPTUNE_ISA_AUTO) return o->isa;
+  if (o->cpu) {
+    const char *p = o->cpu;
+    for (int field = 0; field < 3 && p; field++) p = strchr(p, ':') ? strchr(p, ':') + 1 : NULL;
+    if (p) {
+      char name[16];
+      size_t len = strcspn(p, ":");
+      septune_isa isa;
+      if (len < sizeof name) {
+        memcpy(name, p, len);
+        name[len] = 0;
+        if (septune_isa_from_name(name, &isa) == SEPTUNE_OK && isa != SEPTUNE_ISA_AUTO) return isa;
+      }
+    }
+  }
+  return septune_cpu_best_isa();
+}
+
+/* ---- rendering ---------------------------------------------------------- */
+
+/* Renders k with knobs (NULL: default) and takes the source under the
+ * table's name. Returns the generator's status; err says why. */
+static septune_status render(const char *name, emit_kernel *k, const char *knobs, septune_error *err)
+{
+  septune_kernel_source_text text;
+  septune_status st = septune_gen_render(&k->op, k->isa, knobs, &text, err);
+  if (st != SEPTUNE_OK) return st;
+  const char *rest = strncmp(text.symbol, "septune_", 8) == 0 ? text.symbol + 8 : text.symbol;
+  if ((size_t)snprintf(k->symbol, sizeof k->symbol, "%s_%s", name, rest) >= sizeof k->symbol) {
+    septune_gen_free(&text);
+    snprintf(err->message, sizeof err->message, "kernel symbol too long");
+    return SEPTUNE_ERR_GENERATOR;
+  }
+  snprintf(k->knobs, sizeof k->knobs, "%s", text.knobs);
+  k->source = emit_replace(text.source, text.symbol, k->symbol);
+  septune_gen_free(&text);
+  if (!k->source) {
+    snprintf(err->message, sizeof err->message, "out of memory");
+    return SEPTUNE_ERR_OUT_OF_MEMORY;
+  }
+  return SEPTUNE_OK;
+}
+
+/* The kernel for one distinct op: the record's knobs, or the default when
+ * there is no record or this version cannot render its knobs (as a plan
+ * would fall back). */
+static int render_kernel(const emit_options *o, const emit_db *d, emit_plan *p, emit_kernel *k)
+{
+  septune_error err;
+  const septune_db_record *r = find_record(d, k, o->isa);
+  if (r) {
+    k->isa = r->isa;
+    if (render(p->name, k, r->knobs, &err) == SEPTUNE_OK) {
+      k->tuned = 1;
+      k->rec = *r;
+    } else {
+      fprintf(stderr, "septune: emit: warning: %s: record knobs %s on %s do not render (%s); using the default\n",
+              k->line, r->knobs, septune_isa_name(r->isa), err.message);
+    }
+  }
+  if (!k->tuned) {
+    k->isa = default_isa(o);
+    if (render(p->name, k, NULL, &err) != SEPTUNE_OK) {
+      cli_error("emit: %s on %s: %s", k->line, septune_isa_name(k->isa), err.message);
+      return CLI_FAILED;
+    }
+  }
+  const char *why = emit_scan_functions(k);
+  if (why) {
+    cli_error("emit: %s on %s: %s", k->line, septune_isa_name(k->isa), why);
+    return CLI_FAILED;
+  }
+  for (emit_kernel *e = p->k; e < k; e++) {
+    if (!strcmp(e->symbol, k->symbol)) {
+      cli_error("emit: %s and %s render to the same symbol %s", e->line, k->line, k->symbol);
+      return CLI_FAILED;
+    }
+  }
+  return CLI_OK;
+}
+
+/* ---- output ------------------------------------------------------------- */
+
+/* "b2.dw" for a named layer, "line 12" otherwise. */
+static void layer_label(const emit_plan *p, size_t i, char *buf, size_t n)
+{
+  const model_layer *l = &p->m.layers[i];
+  if (l->layer.name[0]) snprintf(buf, n, "%s", l->layer.name);
+  else snprintf(buf, n, "line %d", l->lineno);
+}
+
+static int list_files(const emit_plan *p)
+{
+  printf("%s.h\n%s_table.c\n", p->name, p->name);
+  for (size_t i = 0; i < p->nk; i++) printf("%s\n", p->k[i].file);
+  return fflush(stdout) == 0 ? CLI_OK : CLI_FAILED;
+}
+
+/* Builds every text, then writes them as a set: kernels, header, table. */
+static int write_files(const emit_options *o, const emit_db *d, const emit_plan *p)
+{
+  emit_set s = { .name = p->name, .model = o->model, .db_note = d->note, .cpu = d->cpu,
+                 .template_version = d->tv, .m = &p->m, .k = p->k, .nk = p->nk };
+  size_t n = p->nk + 2;
+  emit_file *files = calloc(n, sizeof *files);
+  char header[EMIT_NAME_MAX + 8], table[EMIT_NAME_MAX + 16], prefix[EMIT_NAME_MAX + 8];
+  int rc = CLI_OK;
+  if (!files) {
+    cli_error("emit: out of memory");
+    return CLI_FAILED;
+  }
+  snprintf(header, sizeof header, "%s.h", p->name);
+  snprintf(table, sizeof table, "%s_table.c", p->name);
+  snprintf(prefix, sizeof prefix, "%s_k", p->name);
+  for (size_t i = 0; i < p->nk; i++) {
+    files[i].name = p->k[i].file;
+    files[i].text = emit_kernel_text(&s, &p->k[i]);
+  }
+  files[p->nk].name = header;
+  files[p->nk].text = emit_header_text(&s);
+  files[p->nk + 1].name = table;
+  files[p->nk + 1].text = emit_table_text(&s);
+  for (size_t i = 0; i < n && rc == CLI_OK; i++) {
+    if (!files[i].text) {
+      cli_error("emit: out of memory");
+      rc = CLI_FAILED;
+    }
+  }
+  if (rc == CLI_OK) rc = emit_write_set(o->out, files, n, prefix);
+  for (size_t i = 0; i < n; i++) free((char *)files[i].text);
+  free(files);
+  return rc;
+}
+
+/* The kernel that serves layer i. */
+static const emit_kernel *kernel_of(const emit_plan *p, size_t i)
+{
+  for (size_t j = 0; j < p->nk; j++)
+    for (size_t l = 0; l < p->k[j].nlayers; l++)
+      if (p->k[j].layers[l] == i) return &p->k[j];
+  return NULL;
+}
+
+/* One line per layer of the model, in its order, then the totals. */
+static void report(const emit_options *o, const emit_db *d, const emit_plan *p)
+{
+  size_t tuned = 0;
+  for (size_t j = 0; j < p->nk; j++) tuned += (size_t)p->k[j].tuned;
+  int fw = 4;
+  for (size_t j = 0; j < p->nk; j++)
+    if ((int)strlen(p->k[j].file) > fw) fw = (int)strlen(p->k[j].file);
+  printf("# database: %s\n", d->note);
+  if (d->db) printf("# records of CPU: %s\n", d->cpu);
+  printf("%-16s %-7s %-8s %-42s %-*s %s\n", "layer", "isa", "source", "knobs", fw, "file", "op");
+  for (size_t i = 0; i < p->m.n; i++) {
+    const emit_kernel *k = kernel_of(p, i);
+    char label[80];
+    layer_label(p, i, label, sizeof label);
+    printf("%-16s %-7s %-8s %-42s %-*s %s\n", label, septune_isa_name(k->isa), k->tuned ? "tuned" : "default",
+           k->knobs, fw, k->file, k->line);
+  }
+  printf("wrote %zu kernel%s (%zu tuned, %zu default) for %zu layer%s to %s\n", p->nk, p->nk == 1 ? "" : "s", tuned,
+         p->nk - tuned, p->m.n, p->m.n == 1 ? "" : "s", o->out);
+}
+
+int cmd_emit(int argc, char **argv)
+{
+  emit_options o;
+  emit_plan p;
+  emit_db d;
+  septune_error err;
+  memset(&p, 0, sizeof p);
+  memset(&d, 0, sizeof d);
+  int rc = parse_args(argc, argv, &o);
+  if (rc == CLI_OK) rc = table_name(&o, p.name, sizeof p.name);
+  if (rc == CLI_OK) rc = read_model(&o, &p);
+  if (rc == CLI_OK && o.list) {
+    rc = list_files(&p);
+    plan_free(&p);
+    return rc;
+  }
+  if (rc == CLI_OK && septune_db_template_version(&d.tv, &err) != SEPTUNE_OK) {
+    cli_error("emit: cannot tell the template version: %s", err.message);
+    rc = CLI_FAILED;
+  }
+  if (rc == CLI_OK) rc = open_db(&o, &d);
+  if (rc == CLI_OK) {
+    d.own_cpu = !o.cpu;
+    if (o.cpu) snprintf(d.cpu, sizeof d.cpu, "%s", o.cpu);
+    else septune_cpu_signature(d.cpu, sizeof d.cpu);
+  }
+  for (size_t j = 0; rc == CLI_OK && j < p.nk; j++) rc = render_kernel(&o, &d, &p, &p.k[j]);
+  if (rc == CLI_OK) rc = write_files(&o, &d, &p);
+  if (rc == CLI_OK) report(&o, &d, &p);
+  septune_db_free(d.db);
+  plan_free(&p);
+  return rc;
+}
