@@ -24,17 +24,13 @@ if(NOT IS_ABSOLUTE "${CMAKE_INSTALL_BINDIR}" AND NOT IS_ABSOLUTE "${CMAKE_INSTAL
   file(RELATIVE_PATH _septune_exe_to_data "/prefix/${CMAKE_INSTALL_BINDIR}" "/prefix/${SEPTUNE_INSTALL_DATADIR}")
   target_compile_definitions(septune PRIVATE SEPTUNE_LUA_EXE_RELATIVE="${_septune_exe_to_data}")
 endif()
-if(NOT "${CMAKE_INSTALL_FULL_DATADIR}/septune" STREQUAL "${CMAKE_INSTALL_PREFIX}/share/septune")
-  message(WARNING "septune: the generator is installed into ${CMAKE_INSTALL_FULL_DATADIR}/septune but "
-    "libseptune looks in ${CMAKE_INSTALL_PREFIX}/share/septune; only the executable-relative lookup will find it")
-endif()
 
 # ---- libraries, headers, tool ------------------------------------------------
 # Users write septune::rt, not septune::septune_rt.
 set_target_properties(septune_rt PROPERTIES EXPORT_NAME rt)
 
-# (Their include directory for users is $<INSTALL_INTERFACE:include>, set in
-# runtime/CMakeLists.txt.)
+# (Their include directory for users is $<INSTALL_INTERFACE:...INCLUDEDIR>, set
+# in runtime/CMakeLists.txt.)
 install(TARGETS septune septune_rt EXPORT septuneTargets
   ARCHIVE       DESTINATION "${CMAKE_INSTALL_LIBDIR}"
   PUBLIC_HEADER DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")

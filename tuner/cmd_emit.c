@@ -35,6 +35,7 @@ typedef struct emit_options {
   const char *model, *db, *out, *name, *cpu;
   septune_isa isa;     /* AUTO: not given */
   int list;
+  int no_db;           /* --no-db: default knobs only, whatever $SEPTUNE_DB says */
 } emit_options;
 
 static int parse_args(int argc, char **argv, emit_options *o)
@@ -42,8 +43,8 @@ static int parse_args(int argc, char **argv, emit_options *o)
   memset(o, 0, sizeof *o);
   for (int i = 0; i < argc; i++) {
     const char *a = argv[i];
-    if (!strcmp(a, "--list")) {
-      o->list = 1;
+    if (!strcmp(a, "--list") || !strcmp(a, "--no-db")) {
+      *(a[2] == 'l' ? &o->list : &o->no_db) = 1;
       continue;
     }
     const char **slot = !strcmp(a, "--model") ? &o->model : !strcmp(a, "--db") ? &o->db
@@ -68,6 +69,10 @@ static int parse_args(int argc, char **argv, emit_options *o)
   }
   if (!o->model) {
     cli_error("emit: --model MODEL is required");
+    return CLI_USAGE;
+  }
+  if (o->no_db && (o->db || o->cpu)) {
+    cli_error("emit: --no-db excludes --db and --cpu");
     return CLI_USAGE;
   }
   if (!o->out && !o->list) {
@@ -221,6 +226,10 @@ static int open_db(const emit_options *o, emit_db *d)
 {
   septune_error err;
   struct stat st;
+  if (o->no_db) {
+    snprintf(d->note, sizeof d->note, "none (--no-db)");
+    return CLI_OK;
+  }
   if (o->db) {
     int fd = open(o->db, O_RDONLY | O_CLOEXEC);
     if (fd < 0 || fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {

@@ -326,6 +326,12 @@ end
 s, o = septune("emit --model " .. model .. " --out " .. other_out .. " --name tnet --db " .. db .. " --isa avx512")
 t.check(s == 0 and has(o, "(0 tuned, 4 default)") and has(o, "avx512"), "--isa without a record of it: " .. o)
 
+-- --no-db: the default knobs whatever $SEPTUNE_DB holds; not with --db
+s, o = septune("emit --model " .. model .. " --out " .. other_out .. " --name tnet --no-db", "SEPTUNE_DB=" .. db)
+t.check(s == 0 and has(o, "(0 tuned, 4 default)") and has(o, "--no-db"), "--no-db ignores $SEPTUNE_DB: " .. o)
+s, o, e = septune("emit --model " .. model .. " --out " .. other_out .. " --name tnet --no-db --db " .. db)
+t.check(s == 2 and has(e, "--no-db"), "--no-db with --db is a usage error: " .. e)
+
 -- Errors: non-zero exit, the culprit in the message, the output directory
 -- as it was (no new file, no staging directory), a missing one not made.
 local before = listing(out)
