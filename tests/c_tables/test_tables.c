@@ -99,7 +99,7 @@ static int setup(void **state)
   return 0;
 }
 
-static float weights[64], bias[16], input[4096], output[4096];
+static float weights[1024], bias[64], input[4096], output[4096];
 
 static septune_plan *plan_for(const septune_op *op, const septune_plan_options *opts)
 {
