@@ -42,6 +42,7 @@
 #include "check.h"
 #include "generic.h"
 #include "septune.h"
+#include "test_guard.h"
 #include "test_random.h"
 
 #define DW_SHAPES 1500
@@ -52,61 +53,6 @@ static const septune_isa ISAS[] = { SEPTUNE_ISA_SCALAR, SEPTUNE_ISA_SSE, SEPTUNE
                                     SEPTUNE_ISA_AVX512 };
 static const septune_activation ACTS[] = { SEPTUNE_ACT_NONE, SEPTUNE_ACT_RELU, SEPTUNE_ACT_RELU6,
                                            SEPTUNE_ACT_CLAMP, SEPTUNE_ACT_HSWISH };
-
-/* ---- tensors that end at an unreadable page ------------------------------ */
-
-typedef struct guarded {
-  float *data;
-  void *map;
-  size_t map_bytes;
-} guarded;
-
-/* n floats ending where a PROT_NONE page starts; aligned: starting on 64
- * bytes instead (then up to 60 bytes lie between the end and the page). */
-static float *guarded_alloc(guarded *g, size_t n, int aligned)
-{
-  size_t page = (size_t)sysconf(_SC_PAGESIZE);
-  size_t bytes = n * sizeof(float);
-  size_t span = aligned ? (bytes + 63) / 64 * 64 : bytes;
-  size_t body = (span + page - 1) / page * page;
-  g->map_bytes = body + page;
-  g->map = mmap(NULL, g->map_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  assert_true(g->map != MAP_FAILED);
-  assert_int_equal(mprotect((char *)g->map + body, page, PROT_NONE), 0);
-  g->data = (float *)((char *)g->map + body - span);
-  return g->data;
-}
-
-static void guarded_free(guarded *g)
-{
-  if (g->map) munmap(g->map, g->map_bytes);
-  memset(g, 0, sizeof *g);
-}
-
-/* ---- the case being run, printed if a kernel crashes ---------------------- */
-
-static char current_case[512];
-
-static void on_crash(int sig)
-{
-  static const char head[] = "\ncrashed while running: ";
-  ssize_t r = write(2, head, sizeof head - 1);
-  r = write(2, current_case, strlen(current_case));
-  r = write(2, "\n", 1);
-  (void)r;
-  signal(sig, SIG_DFL);
-  raise(sig);
-}
-
-/* Called by each test that runs kernels: cmocka installs its own handlers
- * before every test. */
-static void catch_crashes(void)
-{
-  signal(SIGSEGV, on_crash);
-  signal(SIGBUS, on_crash);
-  signal(SIGILL, on_crash);
-  signal(SIGFPE, on_crash);
-}
 
 /* ---- the variants to test -------------------------------------------------- */
 
