@@ -5,11 +5,7 @@ local bin = assert(os.getenv("SEPTUNE_BIN"), "SEPTUNE_BIN must name the septune 
 
 -- Runs septune with `args`; returns exit status, stdout+stderr.
 local function septune(args)
-  local p = io.popen(string.format("%s %s 2>&1; echo \"exit=$?\"", bin, args))
-  local out = p:read("*a")
-  p:close()
-  local status = tonumber(out:match("exit=(%d+)%s*$"))
-  return status, out:gsub("exit=%d+%s*$", "")
+  return t.capture(string.format("%s %s 2>&1", bin, args))
 end
 
 local status, out = septune("run dw h=9 w=9 c=20 k=3 s=1 pad=same act=relu6 --ms 5")

@@ -10,11 +10,8 @@ local errfile = base .. ".stderr"
 -- Runs septune with `args` (and env assignments `env`, e.g. "SEPTUNE_DB=x");
 -- returns exit status, stdout, stderr.
 local function septune(args, env)
-  local p = io.popen(string.format("%s %s %s 2>%s; echo \"exit=$?\"", env or "", bin, args, errfile))
-  local out = p:read("*a")
-  p:close()
-  local status = tonumber(out:match("exit=(%d+)%s*$"))
-  return status, out:gsub("exit=%d+%s*$", ""), t.read_file(errfile) or ""
+  local status, out = t.capture(string.format("%s %s %s 2>%s", env or "", bin, args, errfile))
+  return status, out, t.read_file(errfile) or ""
 end
 
 local function has(s, word) return s:find(word, 1, true) ~= nil end

@@ -17,11 +17,8 @@ local function sh_quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
 -- Runs septune with `args`, no tuning database unless `env` names one;
 -- returns exit status, stdout, stderr.
 local function septune(args, env)
-  local p = io.popen(string.format("SEPTUNE_DB= %s %s %s 2>%s; echo \"exit=$?\"", env or "", bin, args, errfile))
-  local out = p:read("*a")
-  p:close()
-  local status = tonumber(out:match("exit=(%d+)%s*$"))
-  return status, out:gsub("exit=%d+%s*$", ""), t.read_file(errfile) or ""
+  local status, out = t.capture(string.format("SEPTUNE_DB= %s %s %s 2>%s", env or "", bin, args, errfile))
+  return status, out, t.read_file(errfile) or ""
 end
 
 local function has(s, word) return s:find(word, 1, true) ~= nil end
@@ -121,10 +118,8 @@ for _, c in ipairs(compilers) do
   for _, f in ipairs(list) do
     if f:match("%.c$") then
       local cmd = string.format("cd %s && %s -c %s -o %s 2>&1", sh_quote(out), c[2], f, sh_quote(base .. "_obj.o"))
-      local p = io.popen(cmd .. "; echo \"exit=$?\"")
-      local text = p:read("*a")
-      p:close()
-      t.check(text:match("exit=0%s*$") and not text:match("warning"), c[1] .. " compiles " .. f .. ": " .. text)
+      local status, text = t.capture(cmd)
+      t.check(status == 0 and not text:match("warning"), c[1] .. " compiles " .. f .. ": " .. text)
     end
   end
 end
@@ -238,20 +233,16 @@ local check_src = base .. "_check.c"
 t.write_file(check_src, check_c)
 
 -- Builds the check program against the files in dir with compiler c;
--- returns its output (nil when it did not build). run: also run the kernels.
+-- returns its output and exit status (nil when it did not build). run: also run the kernels.
 local function run_check(c, dir, run)
   local exe = base .. "_check_" .. c[1]
   local cmd = string.format("%s -I %s %s %s/*.c -o %s -lm 2>&1", c[2], sh_quote(dir), sh_quote(check_src),
     sh_quote(dir), sh_quote(exe))
-  local p = io.popen(cmd .. "; echo \"exit=$?\"")
-  local text = p:read("*a")
-  p:close()
-  if not t.check(text:match("exit=0%s*$"), c[1] .. " builds the check program: " .. text) then return nil end
-  p = io.popen(sh_quote(exe) .. (run and " run" or "") .. "; echo \"exit=$?\"")
-  text = p:read("*a")
-  p:close()
+  local status, text = t.capture(cmd)
+  if not t.check(status == 0, c[1] .. " builds the check program: " .. text) then return nil end
+  status, text = t.capture(sh_quote(exe) .. (run and " run" or ""))
   os.remove(exe)
-  return text
+  return text, status
 end
 
 local function entries(text)
@@ -263,14 +254,14 @@ local function entries(text)
 end
 
 for _, c in ipairs(compilers) do
-  local text = run_check(c, out, true)
+  local text, status = run_check(c, out, true)
   if text then
     t.check(text:match("count (%d+)") == "4" and text:match("abi 1 name tnet cpu %[%]"), c[1] .. ": table: " .. text)
     local es = entries(text)
     t.check(#es == 4 and es[1].op == DW and es[2].op == PWB and es[3].op == DWM and es[4].op == PW,
       c[1] .. ": the entries in model order: " .. text)
     local n_ok = select(2, text:gsub("checked [^\n]*: ok", ""))
-    t.check(n_ok == 4 and text:match("exit=0%s*$"), c[1] .. ": every kernel matches the reference: " .. text)
+    t.check(n_ok == 4 and status == 0, c[1] .. ": every kernel matches the reference: " .. text)
   end
 end
 
@@ -370,12 +361,10 @@ t.check(t.read_file(notdir) == "x\n", "the file in the way is untouched")
 -- returns EFBIG): the staged files and the staging directory go, and so do
 -- the directories the emit made.
 for _, dir in ipairs({ out, fresh }) do
-  local p = io.popen(string.format("sh -c \"trap '' XFSZ; ulimit -f 8; SEPTUNE_DB= exec %s emit --model %s --out %s"
-    .. " --name tnet\" 2>%s; echo \"exit=$?\"", bin, model, dir, errfile))
-  local text = p:read("*a")
-  p:close()
+  local status, text = t.capture(string.format("sh -c \"trap '' XFSZ; ulimit -f 8; SEPTUNE_DB= exec %s emit --model %s"
+    .. " --out %s --name tnet\" 2>%s", bin, model, dir, errfile))
   e = t.read_file(errfile) or ""
-  t.check(text:match("exit=1%s*$") and has(e, "File too large"), "a failed write exits 1: " .. text .. e)
+  t.check(status == 1 and has(e, "File too large"), "a failed write exits 1: " .. text .. e)
   t.check(same(listing(out), before) and #listing(base .. "_fresh") == 0,
     "and leaves no file and no staging directory: " .. table.concat(listing(out), " "))
 end

@@ -7,11 +7,7 @@ local bin = assert(os.getenv("SEPTUNE_BIN"), "SEPTUNE_BIN must name the septune 
 
 -- Runs septune with `args`; returns exit status, stdout+stderr.
 local function septune(args)
-  local p = io.popen(string.format("%s %s 2>&1; echo \"exit=$?\"", bin, args))
-  local out = p:read("*a")
-  p:close()
-  local status = tonumber(out:match("exit=(%d+)%s*$"))
-  return status, out:gsub("exit=%d+%s*$", "")
+  return t.capture(string.format("%s %s 2>&1", bin, args))
 end
 
 local status, out = septune("run pw h=14 w=14 ci=384 co=64 act=relu6 --ms 5")

@@ -40,6 +40,16 @@ function M.run(cmd)
   return r == 0 or r == true
 end
 
+-- Runs a shell command; returns its exit status and stdout (with stderr too
+-- unless the command redirects it).
+function M.capture(cmd)
+  local p = io.popen(cmd .. "; echo \"exit=$?\"")
+  local out = p:read("*a")
+  p:close()
+  local status = tonumber(out:match("exit=(%d+)%s*$"))
+  return status, (out:gsub("exit=%d+%s*$", ""))
+end
+
 function M.read_file(path)
   local f = io.open(path, "rb")
   if not f then return nil end
