@@ -34,7 +34,7 @@ typedef struct options {
 
 typedef struct run_ctx {
   const septune_plan *plan;
-  septune_dw_kernel_fn kernel;
+  septune_kernel_fn kernel;
   const float *in;
   float *out;
 } run_ctx;
@@ -114,9 +114,9 @@ static int jit_files(const char *dir, septune_jit **mods, int *n)
   return 0;
 }
 
-static septune_dw_kernel_fn jit_kernel(septune_jit **mods, int n, const char *symbol)
+static septune_kernel_fn jit_kernel(septune_jit **mods, int n, const char *symbol)
 {
-  septune_dw_kernel_fn fn = NULL;
+  septune_kernel_fn fn = NULL;
   for (int i = 0; i < n && !fn; i++) {
     void *p = septune_jit_symbol(mods[i], symbol);
     if (p) memcpy(&fn, &p, sizeof p);
@@ -127,7 +127,7 @@ static septune_dw_kernel_fn jit_kernel(septune_jit **mods, int n, const char *sy
 /* Times one entry's gcc and libtcc builds; returns the ratio gcc/libtcc, or
  * a negative value when the entry could not be measured. */
 static double measure_entry(const options *o, const septune_kernel_table *table, const septune_kernel_entry *e,
-                            septune_dw_kernel_fn tcc_kernel, double *us_tcc, double *us_gcc)
+                            septune_kernel_fn tcc_kernel, double *us_tcc, double *us_gcc)
 {
   septune_layer layer;
   septune_error err;
@@ -213,7 +213,7 @@ int main(int argc, char **argv)
     septune_layer layer;
     char shape[96];
     if (!septune_cpu_has_isa((septune_isa)e->isa)) continue;
-    septune_dw_kernel_fn tk = jit_kernel(mods, nmods, e->symbol);
+    septune_kernel_fn tk = jit_kernel(mods, nmods, e->symbol);
     if (!tk || septune_layer_parse(e->op, &layer, NULL) != SEPTUNE_OK) {
       fprintf(stderr, NAME ": no libtcc build of %s\n", e->symbol);
       failed++;

@@ -19,7 +19,7 @@
 
 typedef struct run_ctx {
   const septune_plan *plan;
-  septune_dw_kernel_fn kernel; /* NULL: the plan's own (libtcc) build */
+  septune_kernel_fn kernel; /* NULL: the plan's own (libtcc) build */
   const float *in;
   float *out;
 } run_ctx;

@@ -10,9 +10,6 @@
 #include "generic.h"
 #include "septune.h"
 
-/* The signature of every generated kernel, depthwise and pointwise. */
-typedef septune_kernel_fn septune_dw_kernel_fn;
-
 struct septune_plan {
   septune_op op;
   septune_isa isa;
@@ -48,7 +45,7 @@ void septune_plan_use_entry(septune_plan *plan, const septune_kernel_table *tabl
 /* Runs `kernel` in place of the plan's own, with the plan's packed weights,
  * zero row and scratch. Returns as septune_execute, plus
  * SEPTUNE_ERR_INVALID_ARGUMENT for a NULL kernel. */
-septune_status septune_plan_execute_with(const septune_plan *plan, septune_dw_kernel_fn kernel,
+septune_status septune_plan_execute_with(const septune_plan *plan, septune_kernel_fn kernel,
                                          const float *input, float *output, septune_error *err);
 
 /* The name of the plan's kernel function in its source; "" for NULL or a

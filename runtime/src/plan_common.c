@@ -161,7 +161,7 @@ static void run_generic(const septune_plan *plan, const float *input, float *out
   plan->generic->dw(&view, plan->packed, input, output);
 }
 
-static septune_status execute(const septune_plan *plan, septune_dw_kernel_fn kernel, const float *input,
+static septune_status execute(const septune_plan *plan, septune_kernel_fn kernel, const float *input,
                               float *output, septune_error *err)
 {
   if (!input) return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT, "execute: input is NULL");
@@ -183,7 +183,7 @@ static septune_status execute(const septune_plan *plan, septune_dw_kernel_fn ker
   return septune_error_clear(err);
 }
 
-septune_status septune_plan_execute_with(const septune_plan *plan, septune_dw_kernel_fn kernel,
+septune_status septune_plan_execute_with(const septune_plan *plan, septune_kernel_fn kernel,
                                          const float *input, float *output, septune_error *err)
 {
   if (!plan) return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT, "execute: plan is NULL");

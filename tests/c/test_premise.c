@@ -78,7 +78,7 @@ static void check_kernel(const struct premise_kernel *pk)
   void *sym = dlsym(RTLD_DEFAULT, septune_plan_symbol(plan));
   if (!sym) print_error("%s: gcc build of %s not linked in\n", pk->line, septune_plan_symbol(plan));
   assert_non_null(sym);
-  septune_dw_kernel_fn gcc_kernel;
+  septune_kernel_fn gcc_kernel;
   memcpy(&gcc_kernel, &sym, sizeof sym);
 
   assert_int_equal(septune_execute(plan, in, out_tcc, &err), SEPTUNE_OK);
