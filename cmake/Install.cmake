@@ -10,6 +10,7 @@
 #   lib/cmake/septune/      package config, targets, Find modules, septune_add_kernels
 #   lib/pkgconfig/          septune.pc, septune-rt.pc
 #   share/septune/          generator/*.lua, templates/*, models/*.txt
+#   share/doc/septune/      LICENSE
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
@@ -46,6 +47,9 @@ install(DIRECTORY "${PROJECT_SOURCE_DIR}/templates/"
 # The layer lists, for `septune tune` and examples/embed.
 install(DIRECTORY "${PROJECT_SOURCE_DIR}/models/"
   DESTINATION "${SEPTUNE_INSTALL_DATADIR}/models" FILES_MATCHING PATTERN "*.txt")
+
+# The licence, where Debian and the FHS put a package's documents.
+install(FILES "${PROJECT_SOURCE_DIR}/LICENSE" DESTINATION "${CMAKE_INSTALL_DOCDIR}")
 
 # ---- CMake package -------------------------------------------------------------
 install(EXPORT septuneTargets NAMESPACE septune::
