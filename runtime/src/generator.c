@@ -7,32 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
 
 #include "internal.h"
-
-/* Where the Lua generator and templates may be (see find_lua_root):
- *   SEPTUNE_LUA_ROOT           the source tree this library was built from
- *   SEPTUNE_LUA_INSTALL_ROOT   <prefix>/share/septune as configured
- *   SEPTUNE_LUA_EXE_RELATIVE   the same, relative to the installed tool's
- *                              directory (set by cmake/Install.cmake from the
- *                              install layout). */
-#ifndef SEPTUNE_LUA_ROOT
-#define SEPTUNE_LUA_ROOT "."
-#endif
-#ifndef SEPTUNE_LUA_INSTALL_ROOT
-#define SEPTUNE_LUA_INSTALL_ROOT ""
-#endif
-#ifndef SEPTUNE_LUA_EXE_RELATIVE
-#define SEPTUNE_LUA_EXE_RELATIVE "../share/septune"
-#endif
-
-/* Long enough for any path this file builds; longer ones count as absent. */
-#define ROOT_PATH_SIZE 4096
+#include "lua_root.h"
 
 /* Lua errors raised on purpose for a bad knob string start with this, so they
  * map to SEPTUNE_ERR_UNSUPPORTED rather than to a generator fault. */
@@ -41,73 +22,13 @@
 static pthread_mutex_t gen_lock = PTHREAD_MUTEX_INITIALIZER;
 static lua_State *gen_state;
 
-/* 1 when root/generator/septune_gen.lua can be read. */
-static int holds_generator(const char *root)
-{
-  char path[ROOT_PATH_SIZE];
-  int n = snprintf(path, sizeof path, "%s/generator/septune_gen.lua", root);
-  return n > 0 && (size_t)n < sizeof path && access(path, R_OK) == 0;
-}
-
-/* Writes <directory of the running executable>/SEPTUNE_LUA_EXE_RELATIVE into
- * buf, resolved to a canonical path when it exists. Returns 0, or -1 when the
- * executable's path is unknown (no /proc) or too long. */
-static int exe_relative_root(char *buf, size_t size)
-{
-  char exe[ROOT_PATH_SIZE];
-  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe);
-  if (n <= 0 || (size_t)n >= sizeof exe) return -1;
-  exe[n] = '\0';
-  char *slash = strrchr(exe, '/');
-  if (!slash) return -1;
-  *slash = '\0';
-  int m = snprintf(buf, size, "%s/%s", exe, SEPTUNE_LUA_EXE_RELATIVE);
-  if (m < 0 || (size_t)m >= size) return -1;
-  /* "/opt/x/bin/../share/septune" -> "/opt/x/share/septune": it shows up in
-   * error messages and Lua chunk names. */
-  char *real = realpath(buf, NULL);
-  if (real) {
-    if (strlen(real) < size) memcpy(buf, real, strlen(real) + 1);
-    free(real);
-  }
-  return 0;
-}
-
-/* Picks the directory holding generator/ and templates/, first match wins:
- *   1. $SEPTUNE_LUA_ROOT when set and not empty, taken as is, so that a wrong
- *      value is reported rather than silently replaced;
- *   2. the source tree the library was built from, while it still holds the
- *      generator (developers run from the build tree);
- *   3. the install directory chosen at configure time;
- *   4. the install directory relative to the running executable: the
- *      installed `septune` tool of a prefix that was moved, or installed with
- *      `cmake --install --prefix` elsewhere than configured.
- * Returns the root, or NULL with err naming every place tried. The result
- * lives in a static buffer: called with gen_lock held. */
-static const char *find_lua_root(septune_error *err)
-{
-  static char exe_root[ROOT_PATH_SIZE];
-  const char *env = getenv("SEPTUNE_LUA_ROOT");
-  if (env && *env) return env;
-  if (holds_generator(SEPTUNE_LUA_ROOT)) return SEPTUNE_LUA_ROOT;
-  if (*SEPTUNE_LUA_INSTALL_ROOT && holds_generator(SEPTUNE_LUA_INSTALL_ROOT)) return SEPTUNE_LUA_INSTALL_ROOT;
-  int have_exe = exe_relative_root(exe_root, sizeof exe_root) == 0;
-  if (have_exe && holds_generator(exe_root)) return exe_root;
-  const char *install = *SEPTUNE_LUA_INSTALL_ROOT ? SEPTUNE_LUA_INSTALL_ROOT : "(no install directory)";
-  septune_error_set(err, SEPTUNE_ERR_GENERATOR,
-                    "generator: generator/septune_gen.lua not found: $SEPTUNE_LUA_ROOT is not set; tried the "
-                    "source tree %s, the install directory %s and, next to the executable, %s; set "
-                    "SEPTUNE_LUA_ROOT to the directory holding generator/ and templates/",
-                    SEPTUNE_LUA_ROOT, install, have_exe ? exe_root : "(its path is unknown)");
-  return NULL;
-}
-
 /* Creates the state and loads septune_gen into the registry. Called with the
  * lock held. On failure leaves gen_state NULL and describes why. */
 static septune_status open_state(septune_error *err)
 {
-  const char *root = find_lua_root(err);
-  if (!root) return SEPTUNE_ERR_GENERATOR;
+  char root[SEPTUNE_LUA_ROOT_PATH_SIZE];
+  septune_status st = septune_lua_root(root, sizeof root, err);
+  if (st != SEPTUNE_OK) return st;
   lua_State *L = luaL_newstate();
   if (!L)
     return septune_error_set(err, SEPTUNE_ERR_OUT_OF_MEMORY, "generator: cannot create a Lua state");

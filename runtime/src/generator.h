@@ -4,8 +4,7 @@
  *
  * One LuaJIT state serves the process, created on first use and guarded by a
  * mutex (rendering is not on any hot path). The Lua files are read from
- * $SEPTUNE_LUA_ROOT when set, else from the tree the library was built from,
- * else from the install directory (generator.c says the order).
+ * the directory septune_lua_root finds (lua_root.h says the order).
  */
 #ifndef SEPTUNE_GENERATOR_H
 #define SEPTUNE_GENERATOR_H
