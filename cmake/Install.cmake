@@ -6,7 +6,7 @@
 # Layout under the prefix (GNUInstallDirs):
 #   bin/septune
 #   include/septune.h, include/septune_kernel_table.h
-#   lib/libseptune.a, lib/libseptune_rt.a
+#   lib/libseptune.a, lib/libseptune_rt.a, lib/libseptune_rt.so (.so.0.1, .so.0.1.0)
 #   lib/cmake/septune/      package config, targets, Find modules, septune_add_kernels
 #   lib/pkgconfig/          septune.pc, septune-rt.pc
 #   share/septune/          generator/*.lua, templates/*, models/*.txt
@@ -27,13 +27,15 @@ if(NOT IS_ABSOLUTE "${CMAKE_INSTALL_BINDIR}" AND NOT IS_ABSOLUTE "${CMAKE_INSTAL
 endif()
 
 # ---- libraries, headers, tool ------------------------------------------------
-# Users write septune::rt, not septune::septune_rt.
+# Users write septune::rt and septune::rt_shared, not septune::septune_rt.
 set_target_properties(septune_rt PROPERTIES EXPORT_NAME rt)
+set_target_properties(septune_rt_shared PROPERTIES EXPORT_NAME rt_shared)
 
 # (Their include directory for users is $<INSTALL_INTERFACE:...INCLUDEDIR>, set
 # in runtime/CMakeLists.txt.)
-install(TARGETS septune septune_rt EXPORT septuneTargets
+install(TARGETS septune septune_rt septune_rt_shared EXPORT septuneTargets
   ARCHIVE       DESTINATION "${CMAKE_INSTALL_LIBDIR}"
+  LIBRARY       DESTINATION "${CMAKE_INSTALL_LIBDIR}"
   PUBLIC_HEADER DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
 install(TARGETS septune_cli RUNTIME DESTINATION "${CMAKE_INSTALL_BINDIR}")
 
@@ -90,8 +92,9 @@ else()
   set(SEPTUNE_PC_INCLUDEDIR "\${prefix}/${CMAKE_INSTALL_INCLUDEDIR}")
 endif()
 
-# Both libraries are static archives only, so their dependencies go to
-# Libs.private / Requires.private and users link with `pkg-config --static`.
+# libseptune is a static archive only, so its dependencies go to
+# Libs.private / Requires.private and users link with `pkg-config --static`
+# (septune-rt.pc lists the static libseptune_rt's in its Libs.private).
 # LuaJIT ships a .pc file (Debian); when it does not, name the library itself.
 # libtcc has none: its archive by full path (Debian ships no shared libtcc).
 set(SEPTUNE_PC_REQUIRES_PRIVATE "")

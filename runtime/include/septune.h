@@ -26,6 +26,12 @@
 extern "C" {
 #endif
 
+/* Every function declared here is the API that libseptune_rt.so exports; the
+ * library is built with every other symbol hidden. */
+#if defined(__GNUC__)
+#pragma GCC visibility push(default)
+#endif
+
 #define SEPTUNE_VERSION_MAJOR 0
 #define SEPTUNE_VERSION_MINOR 1
 #define SEPTUNE_VERSION_PATCH 0
@@ -340,6 +346,10 @@ const char *septune_plan_source(const septune_plan *plan);
 
 /* Frees a plan. NULL is a no-op. */
 void septune_plan_destroy(septune_plan *plan);
+
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }
