@@ -9,7 +9,8 @@
 #   lib/libseptune.a, lib/libseptune_rt.a, lib/libseptune_rt.so (.so.0.1, .so.0.1.0)
 #   lib/cmake/septune/      package config, targets, Find modules, septune_add_kernels
 #   lib/pkgconfig/          septune.pc, septune-rt.pc
-#   share/septune/          generator/*.lua, templates/*, models/*.txt
+#   share/septune/          generator/*.lua, templates/*, models/*.txt, lua/ (the
+#                           Lua modules septune and septune.generator)
 #   share/doc/septune/      LICENSE
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
@@ -49,6 +50,21 @@ install(DIRECTORY "${PROJECT_SOURCE_DIR}/templates/"
 # The layer lists, for `septune tune` and examples/embed.
 install(DIRECTORY "${PROJECT_SOURCE_DIR}/models/"
   DESTINATION "${SEPTUNE_INSTALL_DATADIR}/models" FILES_MATCHING PATTERN "*.txt")
+
+# The Lua modules (require "septune", require "septune.generator"), and
+# where the installed septune.lua finds the header and libseptune_rt.so.
+install(DIRECTORY "${PROJECT_SOURCE_DIR}/lua/"
+  DESTINATION "${SEPTUNE_INSTALL_DATADIR}/lua" FILES_MATCHING PATTERN "*.lua")
+if(IS_ABSOLUTE "${CMAKE_INSTALL_DATADIR}" OR IS_ABSOLUTE "${CMAKE_INSTALL_INCLUDEDIR}"
+   OR IS_ABSOLUTE "${CMAKE_INSTALL_LIBDIR}")
+  set(SEPTUNE_LUA_TO_INCLUDEDIR "${CMAKE_INSTALL_FULL_INCLUDEDIR}")
+  set(SEPTUNE_LUA_TO_LIBDIR "${CMAKE_INSTALL_FULL_LIBDIR}")
+else()
+  file(RELATIVE_PATH SEPTUNE_LUA_TO_INCLUDEDIR "/prefix/${SEPTUNE_INSTALL_DATADIR}/lua" "/prefix/${CMAKE_INSTALL_INCLUDEDIR}")
+  file(RELATIVE_PATH SEPTUNE_LUA_TO_LIBDIR "/prefix/${SEPTUNE_INSTALL_DATADIR}/lua" "/prefix/${CMAKE_INSTALL_LIBDIR}")
+endif()
+configure_file("${PROJECT_SOURCE_DIR}/cmake/install_layout.lua.in" "${PROJECT_BINARY_DIR}/install_layout.lua" @ONLY)
+install(FILES "${PROJECT_BINARY_DIR}/install_layout.lua" DESTINATION "${SEPTUNE_INSTALL_DATADIR}/lua/septune")
 
 # The licence, where Debian and the FHS put a package's documents.
 install(FILES "${PROJECT_SOURCE_DIR}/LICENSE" DESTINATION "${CMAKE_INSTALL_DOCDIR}")

@@ -15,6 +15,7 @@ int cmd_source(int argc, char **argv);
 int cmd_tune(int argc, char **argv);
 int cmd_db(int argc, char **argv);
 int cmd_emit(int argc, char **argv);
+int cmd_lua(int argc, char **argv);
 
 /* Prints "septune: <message>" on stderr, one line. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -44,6 +44,10 @@ static const char usage[] =
     "        `db list` prints it) instead of this machine's; --no-db: default knobs\n"
     "        only (a reproducible build); --list: print the file names only\n"
     "\n"
+    "  lua SCRIPT.lua [ARG...]\n"
+    "        run a LuaJIT script that uses septune through require \"septune\" (the C API\n"
+    "        by the FFI, this executable's JIT library) and require \"septune.generator\"\n"
+    "\n"
     "  ISA: auto scalar sse avx2 avx512; K: knob string such as ct=2,wt=4\n"
     "  database: --db FILE, else $SEPTUNE_DB, else $XDG_CACHE_HOME/septune/tuning.db\n"
     "  (or ~/.cache/septune/tuning.db)\n";
@@ -69,6 +73,7 @@ int main(int argc, char **argv)
   if (!strcmp(argv[1], "tune")) return cmd_tune(argc - 2, argv + 2);
   if (!strcmp(argv[1], "db")) return cmd_db(argc - 2, argv + 2);
   if (!strcmp(argv[1], "emit")) return cmd_emit(argc - 2, argv + 2);
+  if (!strcmp(argv[1], "lua")) return cmd_lua(argc - 2, argv + 2);
   cli_error("unknown command '%s' (try septune --help)", argv[1]);
   return CLI_USAGE;
 }
