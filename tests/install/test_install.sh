@@ -1,21 +1,29 @@
 #!/bin/sh
-# test_install.sh — installs a built septune tree into a fresh prefix and
-# uses it the way a user would, with nothing from the build tree:
-#   1. cmake --install BUILD --prefix TMP, and the expected layout;
-#   2. the installed tool renders a kernel (the generator found from the
-#      install, SEPTUNE_LUA_ROOT unset);
-#   3. pkg-config: a small program compiled and linked with the flags of
-#      septune-rt.pc (and septune.pc), then run;
-#   4. examples/embed configured from scratch against the prefix, built and
-#      run: every MobileNetV2 layer on its emitted kernel, checked against
-#      the reference.
+# test_install.sh — builds septune from a copy of the source tree, installs
+# it, takes the copy away and uses the installed package the way a user
+# would, with nothing from a source or build tree:
+#   1. cmake --install, and the expected layout;
+#   2. the source copy still there but its generator broken: the installed
+#      tool renders a kernel (it reads its own share/septune), the build
+#      tree's tool fails (it reads the source tree it was built from);
+#   3. source copy and build tree moved away: `septune source`, `septune
+#      run`, `septune lua` (the JIT library through the FFI, the generator
+#      module), and a program linked against the installed libseptune (its
+#      plans read the installed generator);
+#   4. the prefix moved elsewhere: the tool again; pkg-config septune-rt,
+#      linked shared and static; the CMake package's septune::rt_shared; the
+#      Lua module under plain luajit with the installed libseptune_rt.so; and
+#      examples/embed configured from scratch, built (septune_add_kernels runs
+#      the installed `septune emit`) and run: every MobileNetV2 layer on its
+#      emitted kernel, checked against the reference.
 # Run by ctest (tests/cmake/install.cmake):
-#   test_install.sh BUILD_DIR SOURCE_DIR CMAKE C_COMPILER CONFIG LIBDIR GENERATOR PKG_CONFIG [LDFLAGS]
-# The prefix is removed on success and kept (its path printed) on failure.
+#   test_install.sh SOURCE_DIR CMAKE C_COMPILER CONFIG LIBDIR GENERATOR PKG_CONFIG LUAJIT READELF
+# Everything happens in a fresh temporary directory, removed on success and
+# kept (its path printed) on failure.
 set -eu
 
-build=$1 src=$2 cmake=$3 cc=$4 config=$5 libdir=$6 generator=$7 pkgconfig=$8 ldflags=${9:-}
-unset SEPTUNE_LUA_ROOT
+src=$1 cmake=$2 cc=$3 config=$4 libdir=$5 generator=$6 pkgconfig=$7 luajit=$8 readelf=$9
+unset SEPTUNE_LUA_ROOT SEPTUNE_RT_LIBRARY
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/septune-install.XXXXXX")
 prefix=$tmp/prefix
@@ -25,74 +33,175 @@ finish() {
 }
 trap finish EXIT
 step() { echo; echo "== $*"; }
+fail() { echo "test_install: $*" >&2; exit 1; }
+# Runs "$@" and requires TEXT in its output: expect TEXT COMMAND...
+expect() {
+  text=$1; shift
+  out=$("$@" 2>&1) || fail "$* failed: $out"
+  case $out in *"$text"*) ;; *) fail "$* printed no '$text': $out" ;; esac
+}
 
-step "install into $prefix"
-"$cmake" --install "$build" --prefix "$prefix" --config "$config"
+step "build a copy of $src, install it into $prefix"
+# Every file but .git and build trees (directories holding a CMakeCache.txt).
+(cd "$src" && find . -name CMakeCache.txt -exec dirname {} \;) > "$tmp/build_trees"
+mkdir "$tmp/src"
+tar -C "$src" --anchored --exclude=./.git -X "$tmp/build_trees" -cf - . | tar -C "$tmp/src" -xf -
+"$cmake" -S "$tmp/src" -B "$tmp/build" -G "$generator" -DCMAKE_C_COMPILER="$cc" -DCMAKE_BUILD_TYPE="$config" \
+  -DCMAKE_INSTALL_PREFIX="$prefix" -DSEPTUNE_BUILD_TESTS=OFF -DSEPTUNE_BUILD_BENCH=OFF > "$tmp/configure.log"
+"$cmake" --build "$tmp/build" -j 2 > "$tmp/build.log"
+"$cmake" --install "$tmp/build" --config "$config" > "$tmp/install.log"
 for f in bin/septune include/septune.h include/septune_kernel_table.h \
-         "$libdir/libseptune.a" "$libdir/libseptune_rt.a" \
+         "$libdir/libseptune.a" "$libdir/libseptune_rt.a" "$libdir/libseptune_rt.so" \
          "$libdir/cmake/septune/septuneConfig.cmake" "$libdir/cmake/septune/septuneConfigVersion.cmake" \
          "$libdir/cmake/septune/septuneTargets.cmake" "$libdir/cmake/septune/SeptuneAddKernels.cmake" \
          "$libdir/cmake/septune/FindLibTCC.cmake" "$libdir/cmake/septune/FindLuaJIT.cmake" \
          "$libdir/pkgconfig/septune.pc" "$libdir/pkgconfig/septune-rt.pc" \
          share/septune/generator/septune_gen.lua share/septune/templates/depthwise_x86.c.in \
-         share/septune/templates/pointwise_knobs.lua share/septune/models/mobilenet_v2.txt; do
-  [ -f "$prefix/$f" ] || { echo "test_install: $f is not installed" >&2; exit 1; }
+         share/septune/templates/pointwise_knobs.lua share/septune/models/mobilenet_v2.txt \
+         share/septune/lua/septune.lua share/septune/lua/septune/generator.lua \
+         share/septune/lua/septune/install_layout.lua share/doc/septune/LICENSE; do
+  [ -f "$prefix/$f" ] || fail "$f is not installed"
 done
 echo "layout ok"
 
-step "the installed tool renders a kernel"
-"$prefix/bin/septune" source dw h=8 w=8 c=16 k=3 s=1 pad=same > "$tmp/kernel.c"
-grep -q "Generated by septune" "$tmp/kernel.c" || { echo "test_install: no kernel source from the installed tool" >&2; exit 1; }
-echo "septune source: $(wc -l < "$tmp/kernel.c") lines"
+step "the installed tool reads its own generator, the build tree's reads the source tree"
+printf 'error("the source tree was read")\n' > "$tmp/src/generator/septune_gen.lua"
+layer="dw h=12 w=12 c=16 k=3 s=1 pad=same act=relu6"
+# shellcheck disable=SC2086
+expect "Generated by septune" "$prefix/bin/septune" source $layer
+build_tool=$(find "$tmp/build" -type f -name septune | head -n 1)
+# shellcheck disable=SC2086
+if out=$("$build_tool" source $layer 2>&1); then fail "the build tree's tool ignored the source tree"; fi
+case $out in *"the source tree was read"*) echo "build tree: $out" ;; *) fail "build tree's tool: $out" ;; esac
 
-if [ -n "$pkgconfig" ]; then
-  step "pkg-config septune-rt: compile, link, run"
-  cat > "$tmp/tiny.c" <<'CEOF'
+step "source copy and build tree moved away"
+mkdir "$tmp/away"
+mv "$tmp/src" "$tmp/build" "$tmp/away/"
+# shellcheck disable=SC2086
+expect "Generated by septune" "$prefix/bin/septune" source $layer
+# shellcheck disable=SC2086
+expect "check   ok" "$prefix/bin/septune" run $layer --ms 1
+echo "septune source, septune run: ok"
+
+# One plan through the FFI against the reference, one kernel and one space
+# through the generator module. Arguments: the build the plan must get, the
+# generator root the module must use.
+cat > "$tmp/plan.lua" <<'LUAEOF'
+local septune = require "septune"
+local gen = require "septune.generator"
+local want_build, want_root = ...
+local line = "dw h=12 w=12 c=16 k=3 s=1 pad=same act=relu6"
+local op = septune.op(line)
+local n_in, n_out, n_w = septune.sizes(op)
+local w = septune.floats(n_w, function(i) return (i % 9) / 9 - 0.5 end)
+local x = septune.floats(n_in, function(i) return (i % 13) / 13 - 0.5 end)
+local plan = septune.plan(op, w)
+local got = plan:execute(x, septune.floats(n_out))
+local want = septune.reference(op, w, nil, x, septune.floats(n_out))
+for i = 0, n_out - 1 do
+  assert(math.abs(got[i] - want[i]) <= 1e-5 * (1 + math.abs(want[i])), "output " .. i .. " is not the reference's")
+end
+assert(plan:info().build == want_build, "the plan's build is " .. plan:info().build .. ", not " .. want_build)
+assert(gen.root == want_root, "the generator module reads " .. gen.root .. ", not " .. want_root)
+assert(gen.render(line, "avx2"):find("Generated by septune", 1, true), "no kernel rendered")
+assert(#gen.space(line, "avx2") > 1, "no knob space")
+print("lua: ok (" .. septune.library .. ", " .. want_build .. ")")
+LUAEOF
+expect "lua: ok (this process, jit)" "$prefix/bin/septune" lua "$tmp/plan.lua" jit "$(cd "$prefix/share/septune" && pwd -P)"
+echo "septune lua: ok"
+
+# out = 2 * in over a 2x3 image. Prints the plan's build.
+cat > "$tmp/tiny.c" <<'CEOF'
 #include <septune.h>
 #include <stdio.h>
-/* out = 2 * in over a 2x3 image: a generic kernel with libseptune_rt, a JIT
- * kernel with libseptune. */
 int main(void)
 {
+  static const char *builds[] = { "jit", "emitted", "library" };
   septune_op op = { .kind = SEPTUNE_OP_POINTWISE };
   septune_pointwise_desc_init(&op.u.pw);
   op.u.pw.h = 2; op.u.pw.w = 3;
   float w = 2.0f, in[6] = { 1, 2, 3, 4, 5, 6 }, out[6];
   septune_plan *plan;
+  septune_plan_info info;
   septune_error err;
   if (septune_plan_create(&op, &w, NULL, NULL, &plan, &err) != SEPTUNE_OK ||
       septune_execute(plan, in, out, &err) != SEPTUNE_OK) {
     fprintf(stderr, "tiny: %s\n", err.message);
     return 1;
   }
+  septune_plan_get_info(plan, &info);
   septune_plan_destroy(plan);
   for (int i = 0; i < 6; i++)
     if (out[i] != 2.0f * in[i]) return 1;
-  printf("tiny: ok (%s)\n", septune_isa_name(septune_cpu_best_isa()));
+  printf("tiny: ok (%s, %s)\n", septune_isa_name(info.isa), builds[info.build]);
   return 0;
 }
 CEOF
-  export PKG_CONFIG_PATH="$prefix/$libdir/pkgconfig"
-  flags=$("$pkgconfig" --static --cflags --libs septune-rt)
-  echo "pkg-config --static --cflags --libs septune-rt: $flags"
-  # $flags and $ldflags are word-split on purpose: they are lists of options.
+if [ -n "$pkgconfig" ] && "$pkgconfig" --exists luajit; then
+  step "a program linked against the installed libseptune (pkg-config septune)"
+  flags=$(PKG_CONFIG_PATH="$prefix/$libdir/pkgconfig" "$pkgconfig" --static --cflags --libs septune)
+  echo "pkg-config --static --cflags --libs septune: $flags"
+  # $flags is word-split on purpose: a list of options.
   # shellcheck disable=SC2086
-  "$cc" -std=c99 -o "$tmp/tiny_rt" "$tmp/tiny.c" $flags $ldflags
-  "$tmp/tiny_rt"
-  if "$pkgconfig" --exists luajit; then
-    step "pkg-config septune: compile, link, run"
-    flags=$("$pkgconfig" --static --cflags --libs septune)
-    echo "pkg-config --static --cflags --libs septune: $flags"
-    # shellcheck disable=SC2086
-    "$cc" -std=c99 -o "$tmp/tiny_jit" "$tmp/tiny.c" $flags $ldflags
-    SEPTUNE_DB= "$tmp/tiny_jit"
-  fi
+  "$cc" -std=c99 -o "$tmp/tiny_jit" "$tmp/tiny.c" $flags
+  expect "tiny: ok" env SEPTUNE_DB= "$tmp/tiny_jit"
+  case $out in *", jit)"*) echo "$out" ;; *) fail "tiny_jit's plan was not JIT-compiled: $out" ;; esac
 fi
 
+step "the prefix moved"
+moved=$tmp/moved-prefix
+mv "$prefix" "$moved"
+# shellcheck disable=SC2086
+expect "Generated by septune" "$moved/bin/septune" source $layer
+echo "septune source: ok"
+
+# True when the executable $1 loads libseptune_rt.so.
+needs_rt() { LC_ALL=C "$readelf" -d "$1" | grep -q 'NEEDED.*libseptune_rt\.so'; }
+
+if [ -n "$pkgconfig" ]; then
+  step "pkg-config septune-rt: linked shared, then static"
+  export PKG_CONFIG_PATH="$moved/$libdir/pkgconfig"
+  flags=$("$pkgconfig" --cflags --libs septune-rt)
+  rt_libdir=$("$pkgconfig" --variable=libdir septune-rt)
+  echo "pkg-config --cflags --libs septune-rt: $flags"
+  # shellcheck disable=SC2086
+  "$cc" -std=c99 -o "$tmp/tiny_rt_shared" "$tmp/tiny.c" $flags -Wl,-rpath,"$rt_libdir"
+  needs_rt "$tmp/tiny_rt_shared" || fail "tiny_rt_shared does not load libseptune_rt.so"
+  expect "tiny: ok" "$tmp/tiny_rt_shared"
+  echo "shared: $out"
+  # shellcheck disable=SC2086
+  "$cc" -std=c99 -o "$tmp/tiny_rt_static" "$tmp/tiny.c" $("$pkgconfig" --cflags septune-rt) \
+    "$rt_libdir/libseptune_rt.a" -lpthread -lm
+  if needs_rt "$tmp/tiny_rt_static"; then fail "tiny_rt_static loads libseptune_rt.so"; fi
+  expect "tiny: ok" "$tmp/tiny_rt_static"
+  echo "static: $out"
+fi
+
+step "the CMake package: septune::rt_shared"
+mkdir "$tmp/shared_app"
+cp "$tmp/tiny.c" "$tmp/shared_app/"
+cat > "$tmp/shared_app/CMakeLists.txt" <<'CMEOF'
+cmake_minimum_required(VERSION 3.18)
+project(tiny_shared C)
+find_package(septune 0.1 CONFIG REQUIRED COMPONENTS rt)
+add_executable(tiny_shared tiny.c)
+target_link_libraries(tiny_shared PRIVATE septune::rt_shared)
+CMEOF
+"$cmake" -S "$tmp/shared_app" -B "$tmp/shared_app/build" -G "$generator" -DCMAKE_C_COMPILER="$cc" \
+  -DCMAKE_PREFIX_PATH="$moved" > "$tmp/shared_app.log"
+"$cmake" --build "$tmp/shared_app/build" >> "$tmp/shared_app.log"
+needs_rt "$tmp/shared_app/build/tiny_shared" || fail "septune::rt_shared did not link libseptune_rt.so"
+expect "tiny: ok" "$tmp/shared_app/build/tiny_shared"
+echo "$out"
+
+step "the Lua module under luajit with the installed libseptune_rt.so"
+expect "lua: ok ($moved/share/septune/lua/" \
+  env LUA_PATH="$moved/share/septune/lua/?.lua;;" "$luajit" "$tmp/plan.lua" library "$moved/share/septune"
+echo "$out"
+
 step "examples/embed against the installed package"
-set -- -DCMAKE_C_COMPILER="$cc" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_BUILD_TYPE=Release
-[ -z "$ldflags" ] || set -- "$@" -DCMAKE_EXE_LINKER_FLAGS="$ldflags"
-"$cmake" -S "$src/examples/embed" -B "$tmp/embed" -G "$generator" "$@"
+"$cmake" -S "$src/examples/embed" -B "$tmp/embed" -G "$generator" -DCMAKE_C_COMPILER="$cc" \
+  -DCMAKE_PREFIX_PATH="$moved" -DCMAKE_BUILD_TYPE=Release
 "$cmake" --build "$tmp/embed" -j 2
 "$tmp/embed/embed"
 
