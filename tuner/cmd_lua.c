@@ -27,7 +27,8 @@ static const char usage[] =
     "                                 executable's JIT library\n"
     "    require \"septune.generator\"  kernel sources and knob spaces for layer lines\n"
     "  ARGs are the script's arg[1], arg[2], ... and its `...`; the exit status is\n"
-    "  the script's os.exit status, else 0, or 1 when it raises an error\n";
+    "  the script's os.exit status, else 0; 1 when it raises an error, 2 when it\n"
+    "  cannot be loaded\n";
 
 /* Message handler: the error with a traceback. */
 static int traceback(lua_State *L)

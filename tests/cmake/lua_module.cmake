@@ -5,7 +5,8 @@ add_test(NAME lua_test_lua_module
   COMMAND ${LUAJIT_EXECUTABLE} "${CMAKE_CURRENT_SOURCE_DIR}/lua_module/test_lua_module.lua")
 set(_septune_lua_module_env
   "LUA_PATH=${CMAKE_SOURCE_DIR}/lua/?.lua\;${CMAKE_CURRENT_SOURCE_DIR}/lua/?.lua\;;SEPTUNE_DB=;SEPTUNE_LUA_ROOT="
-  "SEPTUNE_RT_LIBRARY=$<TARGET_FILE:septune_rt_shared>" "SEPTUNE_BIN=$<TARGET_FILE:septune_cli>")
+  "SEPTUNE_RT_LIBRARY=$<TARGET_FILE:septune_rt_shared>" "SEPTUNE_BIN=$<TARGET_FILE:septune_cli>"
+  "SEPTUNE_TMPDIR=${CMAKE_CURRENT_BINARY_DIR}")
 if(SEPTUNE_SANITIZE)
   # luajit is not instrumented: the sanitizer runtimes must be loaded first
   # for it to load the instrumented libseptune_rt.so. GCC ships them as shared

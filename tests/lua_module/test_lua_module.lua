@@ -102,10 +102,18 @@ t.check(chosen == space[#space], "render keeps knobs from the space: " .. tostri
 local knob_msg = t.error_of(gen.render, dw, "avx2", "nosuchknob=1")
 t.check(knob_msg and knob_msg:find("nosuchknob", 1, true), "bad knobs are named: " .. tostring(knob_msg))
 
--- The same checks inside the septune executable.
+-- The same checks inside the septune executable, and its exit statuses.
 if not inside then
   local status, out = t.capture(string.format("%s lua %s 2>&1", bin, arg[0]))
   t.check(status == 0 and out:find("passed, 0 failed", 1, true), "under septune lua: " .. out)
+  local script = t.scratch("lua_module") .. ".lua"
+  t.write_file(script, 'assert(select("#", ...) == 2 and arg[2] == "b")\nerror("stop here")\n')
+  status, out = t.capture(string.format("%s lua %s a b 2>&1", bin, script))
+  t.check(status == 1 and out:find("stop here", 1, true) and out:find("traceback", 1, true),
+    "a script's error: status 1, the message and a traceback: " .. out)
+  os.remove(script)
+  status, out = t.capture(string.format("%s lua %s 2>&1", bin, script))
+  t.check(status == 2 and out:find("cannot open", 1, true), "a missing script: status 2: " .. out)
 end
 
 t.finish()
