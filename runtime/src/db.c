@@ -64,7 +64,6 @@
 #include <unistd.h>
 
 #include "db.h"
-#include "generator.h"
 #include "internal.h"
 
 #define TAG_PREFIX "septune-db/"
@@ -899,29 +898,6 @@ septune_status septune_db_store(const char *path, const septune_db_record *recs,
 /* ------------------------------------------------------------------------ */
 /* What plans use                                                            */
 
-static septune_status template_version_of(const septune_op *op, int *version, septune_error *err) {
-  char *s = NULL;
-  long long v;
-  septune_status st = septune_gen_call("template_version", op, SEPTUNE_ISA_SCALAR, NULL, &s, err);
-  if (st != SEPTUNE_OK) return st;
-  int bad = parse_int(s, 1, INT_MAX, &v) != 0;
-  if (bad)
-    st = septune_error_set(err, SEPTUNE_ERR_GENERATOR,
-                           "db: septune_gen.template_version returned '%.40s', not an integer >= 1", s);
-  free(s);
-  if (!bad) *version = (int)v;
-  return st;
-}
-
-septune_status septune_db_template_version(int *version, septune_error *err) {
-  septune_op op;
-  if (!version) return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT, "db: NULL argument");
-  memset(&op, 0, sizeof op);
-  op.kind = SEPTUNE_OP_POINTWISE;
-  septune_pointwise_desc_init(&op.u.pw);
-  return template_version_of(&op, version, err);
-}
-
 septune_status septune_db_lookup(const char *path, const septune_op *op, septune_isa isa,
                                  septune_db_record *rec, int *found, septune_error *err) {
   char buf[PATH_MAX], key[OPKEY_MAX], cpu[sizeof rec->cpu];
@@ -952,7 +928,7 @@ septune_status septune_db_lookup(const char *path, const septune_op *op, septune
   for (size_t i = 0; i < db->n; i++) {
     const septune_db_record *r = &db->e[i].rec;
     if (r->threads != 1 || strcmp(r->cpu, cpu) != 0 || strcmp(db->e[i].key, key) != 0) continue;
-    if (!version && (st = template_version_of(op, &version, err)) != SEPTUNE_OK) {
+    if (!version && (st = septune_db_template_version(&version, err)) != SEPTUNE_OK) {
       septune_db_free(db);
       return st;
     }

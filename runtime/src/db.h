@@ -22,7 +22,7 @@ typedef struct septune_db_record {
   /* key */
   char cpu[256];          /* septune_cpu_signature() of the tuning machine */
   int threads;            /* threads the kernel was tuned for (>= 1) */
-  int template_version;   /* septune_gen TEMPLATE_VERSION the knobs belong to */
+  int template_version;   /* the generator's template version the knobs belong to */
   septune_op op;          /* the layer (stored as its canonical layer line) */
   septune_isa isa;        /* never AUTO */
   /* value */
@@ -117,8 +117,12 @@ septune_status septune_db_lookup(const char *path, const septune_op *op, septune
 /* The record format version this build writes and reads ("septune-db/1"). */
 #define SEPTUNE_DB_FORMAT_VERSION 1
 
-/* The generator's current template version (septune_gen.template_version).
- * Errors as septune_gen_call. */
+/* The generator's current template version: the number in
+ * generator/template_version.lua of the generator this library uses (which
+ * septune_gen.lua reads too), read without starting Lua. Returns
+ * SEPTUNE_OK, SEPTUNE_ERR_INVALID_ARGUMENT (NULL), or SEPTUNE_ERR_GENERATOR
+ * when the generator or the file cannot be found or the file is not
+ * "return N" with N >= 1 (err names the file). */
 septune_status septune_db_template_version(int *version, septune_error *err);
 
 /* 1 when a and b have the same key (cpu, threads, template version, op as its

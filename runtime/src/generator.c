@@ -102,6 +102,18 @@ static const char *find_lua_root(septune_error *err)
   return NULL;
 }
 
+septune_status septune_gen_root(char *buf, size_t n, septune_error *err)
+{
+  pthread_mutex_lock(&gen_lock);
+  const char *root = find_lua_root(err);
+  int len = root ? snprintf(buf, n, "%s", root) : -1;
+  pthread_mutex_unlock(&gen_lock);
+  if (!root) return SEPTUNE_ERR_GENERATOR;
+  if (len < 0 || (size_t)len >= n)
+    return septune_error_set(err, SEPTUNE_ERR_GENERATOR, "generator: the path of the generator is too long");
+  return SEPTUNE_OK;
+}
+
 /* Creates the state and loads septune_gen into the registry. Called with the
  * lock held. On failure leaves gen_state NULL and describes why. */
 static septune_status open_state(septune_error *err)

@@ -39,4 +39,10 @@ void septune_gen_free(septune_kernel_source_text *text);
 septune_status septune_gen_call(const char *name, const septune_op *op, septune_isa isa,
                                 const char *arg, char **result, septune_error *err);
 
+/* The directory holding generator/ and templates/ that the generator reads
+ * (generator.c says how it is found), into buf of n bytes. Returns
+ * SEPTUNE_OK, or SEPTUNE_ERR_GENERATOR when there is none or it does not fit
+ * (err says where it looked). */
+septune_status septune_gen_root(char *buf, size_t n, septune_error *err);
+
 #endif /* SEPTUNE_GENERATOR_H */

@@ -25,6 +25,7 @@
 #include <cmocka.h>
 
 #include "db.h"
+#include "generator.h"
 #include "internal.h"
 #include "test_ops.h"
 
@@ -778,6 +779,46 @@ static void test_lookup(void **state) {
   if (old_cap) setenv(SEPTUNE_MAX_ISA_ENV, saved, 1); else unsetenv(SEPTUNE_MAX_ISA_ENV);
 }
 
+/* generator/template_version.lua holds the one number; C reads it as text,
+ * Lua requires it. */
+static void test_template_version(void **state) {
+  (void)state;
+  int v = 0;
+  char *lua = NULL, root[600], gen[700], file[800];
+  septune_error err;
+  septune_op op = make_pw(7, 7, 8, 8);
+  assert_int_equal(septune_db_template_version(&v, &err), SEPTUNE_OK);
+  assert_int_equal(septune_gen_call("template_version", &op, SEPTUNE_ISA_SCALAR, NULL, &lua, &err), SEPTUNE_OK);
+  assert_int_equal(atoi(lua), v);
+  free(lua);
+  assert_true(v >= 1);
+
+  const char *old = getenv("SEPTUNE_LUA_ROOT");
+  char saved[600] = "";
+  if (old) snprintf(saved, sizeof saved, "%s", old);
+  path_in(root, sizeof root, "lua-root");
+  snprintf(gen, sizeof gen, "%s/generator", root);
+  snprintf(file, sizeof file, "%s/template_version.lua", gen);
+  assert_int_equal(mkdir(root, 0755), 0);
+  assert_int_equal(mkdir(gen, 0755), 0);
+  setenv("SEPTUNE_LUA_ROOT", root, 1);
+  write_text(file, "-- a comment\n\n  return 17  -- why\n");
+  assert_int_equal(septune_db_template_version(&v, &err), SEPTUNE_OK);
+  assert_int_equal(v, 17);
+  static const char *const bad[] = {"return x\n", "return 0\n", "return 3 + 1\n", "x = 1\nreturn 3\n",
+                                    "-- only a comment\n", "return 99999999999\n"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    write_text(file, bad[i]);
+    assert_int_equal(septune_db_template_version(&v, &err), SEPTUNE_ERR_GENERATOR);
+    assert_non_null(strstr(err.message, "template_version.lua:"));
+  }
+  unlink(file);
+  assert_int_equal(septune_db_template_version(&v, &err), SEPTUNE_ERR_GENERATOR);
+  assert_non_null(strstr(err.message, "template_version.lua"));
+  if (old) setenv("SEPTUNE_LUA_ROOT", saved, 1); else unsetenv("SEPTUNE_LUA_ROOT");
+  assert_int_equal(septune_db_template_version(NULL, &err), SEPTUNE_ERR_INVALID_ARGUMENT);
+}
+
 static void test_default_path(void **state) {
   (void)state;
   char buf[600], small[8];
@@ -823,6 +864,7 @@ int main(void) {
       cmocka_unit_test(test_two_writers),
       cmocka_unit_test(test_killed_writer),
       cmocka_unit_test(test_lookup),
+      cmocka_unit_test(test_template_version),
       cmocka_unit_test(test_default_path),
   };
   return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
