@@ -1,6 +1,6 @@
 /*
  * cmd_db.c — `septune db list|show|merge|prune`: inspect and maintain the
- * tuning database (format and locking: runtime/src/db.c).
+ * tuning database (format: runtime/src/db_record.c, locking: db_file.c).
  *
  * Every subcommand takes --db FILE (default: $SEPTUNE_DB, else the XDG
  * cache path). Lines the loader skips are reported on stderr as
