@@ -11,8 +11,9 @@ local K = require("knobs")
 local M = {}
 
 -- Bumped whenever a template change alters generated code, so tuning records
--- of older kernels are not reused for newer ones.
-M.TEMPLATE_VERSION = 2
+-- of older kernels are not reused for newer ones: generator/template_version.lua,
+-- which the runtime reads too.
+M.TEMPLATE_VERSION = require("template_version")
 
 local families = { dw = "depthwise", pw = "pointwise" }
 

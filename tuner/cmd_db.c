@@ -1,6 +1,6 @@
 /*
  * cmd_db.c — `septune db list|show|merge|prune`: inspect and maintain the
- * tuning database (format and locking: runtime/src/db.c).
+ * tuning database (format: runtime/src/db_record.c, locking: db_file.c).
  *
  * Every subcommand takes --db FILE (default: $SEPTUNE_DB, else the XDG
  * cache path). Lines the loader skips are reported on stderr as
@@ -163,8 +163,11 @@ static int db_list(const char *path)
     speedup(r, up, sizeof up);
     if (r->default_us > 0) snprintf(def, sizeof def, "%.2f", r->default_us);
     else snprintf(def, sizeof def, "-");
-    printf("%-7s %3d %10.2f %8.1f %10s %7s  %-16s  %-13s  %-*s  %s\n", septune_isa_name(r->isa), r->threads,
+    printf("%-7s %3d %10.2f %8.1f %10s %7s  %-16s  %-13s  %-*s  %s", septune_isa_name(r->isa), r->threads,
            r->median_us, r->gflops, def, up, date, note_of(r, &h), kw, r->knobs[0] ? r->knobs : "-", layer);
+    /* Another CPU's record: its signature is what `emit --cpu` takes. */
+    if (strcmp(r->cpu, h.cpu) != 0) printf("  cpu=%s", r->cpu);
+    putchar('\n');
   }
   septune_db_free(db);
   return CLI_OK;

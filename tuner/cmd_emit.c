@@ -231,7 +231,7 @@ static int open_db(const emit_options *o, emit_db *d)
     return CLI_OK;
   }
   if (o->db) {
-    int fd = open(o->db, O_RDONLY | O_CLOEXEC);
+    int fd = open(o->db, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0 || fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
       int e = fd < 0 ? errno : EISDIR;
       if (fd >= 0) close(fd);
@@ -258,23 +258,13 @@ static int open_db(const emit_options *o, emit_db *d)
   return CLI_OK;
 }
 
-/* The record db_lookup would pick for k, but for d->cpu: single thread, the
+/* The record a plan would pick for k, but for d->cpu: single thread, the
  * current template version, `isa` only when given, else the fastest (on
  * this machine, among ISAs it can run). */
 static const septune_db_record *find_record(const emit_db *d, const emit_kernel *k, septune_isa isa)
 {
-  const septune_db_record *best = NULL;
-  size_t n = d->db ? septune_db_count(d->db) : 0;
-  for (size_t i = 0; i < n; i++) {
-    const septune_db_record *r = septune_db_get(d->db, i);
-    char line[EMIT_OPLINE_MAX];
-    if (r->threads != 1 || r->template_version != d->tv || strcmp(r->cpu, d->cpu) != 0) continue;
-    if (isa != SEPTUNE_ISA_AUTO ? r->isa != isa : d->own_cpu && !septune_cpu_has_isa(r->isa)) continue;
-    int len = septune_op_format(&r->op, line, sizeof line);
-    if (len < 0 || (size_t)len >= sizeof line || strcmp(line, k->line) != 0) continue;
-    if (!best || r->median_us < best->median_us) best = r;
-  }
-  return best;
+  septune_db_query q = { d->cpu, 1, d->tv, &k->op, isa, d->own_cpu ? septune_db_signature_isa(d->cpu) : SEPTUNE_ISA_AUTO };
+  return septune_db_select(d->db, &q);
 }
 
 /* The ISA of a default kernel: --isa, else the best ISA of the CPU the
@@ -283,21 +273,8 @@ static const septune_db_record *find_record(const emit_db *d, const emit_kernel 
 static septune_isa default_isa(const emit_options *o)
 {
   if (o->isa != SEPTUNE_ISA_AUTO) return o->isa;
-  if (o->cpu) {
-    const char *p = o->cpu;
-    for (int field = 0; field < 3 && p; field++) p = strchr(p, ':') ? strchr(p, ':') + 1 : NULL;
-    if (p) {
-      char name[16];
-      size_t len = strcspn(p, ":");
-      septune_isa isa;
-      if (len < sizeof name) {
-        memcpy(name, p, len);
-        name[len] = 0;
-        if (septune_isa_from_name(name, &isa) == SEPTUNE_OK && isa != SEPTUNE_ISA_AUTO) return isa;
-      }
-    }
-  }
-  return septune_cpu_best_isa();
+  septune_isa isa = o->cpu ? septune_db_signature_isa(o->cpu) : SEPTUNE_ISA_AUTO;
+  return isa != SEPTUNE_ISA_AUTO ? isa : septune_cpu_best_isa();
 }
 
 /* ---- rendering ---------------------------------------------------------- */

@@ -271,9 +271,10 @@ int cmd_tune(int argc, char **argv)
     return CLI_FAILED;
   }
   if (db_path[0]) {
-    /* Load once to report a database this tune could not extend. */
+    /* Before any tuning: a database this tune could not extend fails now. */
     septune_db *db = NULL;
-    if (septune_db_load(db_path, &db, db_warn, NULL, &err) != SEPTUNE_OK) {
+    if (septune_db_check_writable(db_path, &err) != SEPTUNE_OK ||
+        septune_db_load(db_path, &db, db_warn, NULL, &err) != SEPTUNE_OK) {
       cli_error("tune: %s", err.message);
       return CLI_USAGE;
     }

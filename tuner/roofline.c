@@ -4,14 +4,13 @@
  */
 #include "roofline.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "internal.h"
+#include "safe_file.h"
 #include "timing.h"
 
 /* ------------------------------------------------------------------------ */
@@ -249,28 +248,25 @@ static void write_chart(FILE *f, const char *title, const roofline *rf, const ro
   fprintf(f, "</svg>\n");
 }
 
+/* err's message without the "report: " that safe_file.c puts first: the
+ * caller names the option. */
+static int fail(const septune_error *err, char *why, size_t why_size)
+{
+  const char *m = err->message;
+  snprintf(why, why_size, "%s", strncmp(m, "report: ", 8) ? m : m + 8);
+  return -1;
+}
+
 int roofline_svg(const char *path, const char *title, const roofline *rf, const roofline_point *pts, size_t n,
                  char *why, size_t why_size)
 {
-  char tmp[4096];
-  if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp) {
-    snprintf(why, why_size, "%s: path too long", path);
-    return -1;
-  }
-  FILE *f = fopen(tmp, "w");
-  if (!f) {
-    snprintf(why, why_size, "%s: %s", tmp, strerror(errno));
-    return -1;
-  }
-  write_chart(f, title, rf, pts, n);
-  int bad = ferror(f) || fflush(f) != 0 || fsync(fileno(f)) != 0;
-  int saved = errno;
-  if (fclose(f) != 0 && !bad) bad = 1, saved = errno;
-  if (bad || rename(tmp, path) != 0) {
-    if (!bad) saved = errno;
-    snprintf(why, why_size, "%s: %s", path, strerror(saved));
-    unlink(tmp);
-    return -1;
-  }
+  septune_file_target t;
+  septune_file_writer w;
+  septune_error err;
+  if (septune_file_resolve(path, "report", &t, &err) != SEPTUNE_OK ||
+      septune_file_begin(&t, t.exists ? &t.st : NULL, "report", &w, &err) != SEPTUNE_OK)
+    return fail(&err, why, why_size);
+  write_chart(w.f, title, rf, pts, n);
+  if (septune_file_commit(&w, "report", &err) != SEPTUNE_OK) return fail(&err, why, why_size);
   return 0;
 }

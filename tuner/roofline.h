@@ -45,8 +45,9 @@ typedef struct roofline_point {
 
 /* Writes the chart (log-log: intensity vs GFLOP/s; the compute and the two
  * bandwidth ceilings; per point the default and the tuned kernel joined by
- * an arrow) to `path` atomically (temporary file, then rename). Returns 0,
- * or -1 with the system error in why. */
+ * an arrow) to `path` atomically and safely in a shared directory: a
+ * temporary file made with O_EXCL beside it, then rename (safe_file.h says
+ * what is refused). Returns 0, or -1 with the reason in why. */
 int roofline_svg(const char *path, const char *title, const roofline *rf, const roofline_point *pts, size_t n,
                  char *why, size_t why_size);
 

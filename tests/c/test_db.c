@@ -1,7 +1,10 @@
 /*
  * test_db.c — the tuning database: exact round trips of records, tolerant
  * loading of damaged files, stores that replace by key and keep foreign
- * lines, two writers at once, writers killed mid-store, lookups for plans.
+ * lines, two writers at once, writers killed mid-store, the record
+ * selection plans and emit share, lookups for plans and the one parsed copy
+ * they share, many records at once, and the template version both the C and
+ * the Lua side read from one file. Files in hostile places: test_db_files.c.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -9,6 +12,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <math.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -25,6 +29,7 @@
 #include <cmocka.h>
 
 #include "db.h"
+#include "generator.h"
 #include "internal.h"
 #include "test_ops.h"
 
@@ -95,6 +100,19 @@ static char *read_text(const char *path) {
   return buf;
 }
 
+/* The whole file, malloc'd. */
+static char *read_text_big(const char *path) {
+  struct stat st;
+  assert_int_equal(stat(path, &st), 0);
+  char *buf = malloc((size_t)st.st_size + 1);
+  FILE *f = fopen(path, "rb");
+  assert_true(buf && f);
+  size_t n = fread(buf, 1, (size_t)st.st_size, f);
+  fclose(f);
+  buf[n] = '\0';
+  return buf;
+}
+
 /* Collects warnings: line numbers and messages. */
 typedef struct warnings {
   long lines[64];
@@ -150,6 +168,13 @@ static void assert_same_record(const septune_db_record *a, const septune_db_reco
   assert_true(same_bits(a->gflops, b->gflops));
   assert_true(same_bits(a->default_us, b->default_us));
   assert_true(a->date == b->date);
+}
+
+/* The record for a key; isa AUTO: the fastest of any ISA. */
+static const septune_db_record *find(const septune_db *db, const char *cpu, int threads, int tv,
+                                     const septune_op *op, septune_isa isa) {
+  septune_db_query q = {cpu, threads, tv, op, isa, SEPTUNE_ISA_AUTO};
+  return septune_db_select(db, &q);
 }
 
 /* This CPU's key parts, as septune_db_lookup computes them. */
@@ -356,16 +381,16 @@ static void test_add_find(void **state) {
   assert_int_equal(septune_db_count(db), 3);
   assert_true(septune_db_get(db, 0)->median_us == 1.5);
   assert_null(septune_db_get(db, 3));
-  const septune_db_record *f = septune_db_find(db, other_cpu, 1, 1, &a, SEPTUNE_ISA_AUTO);
+  const septune_db_record *f = find(db, other_cpu, 1, 1, &a, SEPTUNE_ISA_AUTO);
   assert_non_null(f);
   assert_int_equal(f->isa, SEPTUNE_ISA_SSE);
-  f = septune_db_find(db, other_cpu, 1, 1, &a, SEPTUNE_ISA_AVX2);
+  f = find(db, other_cpu, 1, 1, &a, SEPTUNE_ISA_AVX2);
   assert_non_null(f);
   assert_true(f->median_us == 2.0);
-  assert_null(septune_db_find(db, other_cpu, 2, 1, &a, SEPTUNE_ISA_AUTO));
-  assert_null(septune_db_find(db, other_cpu, 1, 2, &a, SEPTUNE_ISA_AUTO));
-  assert_null(septune_db_find(db, "x", 1, 1, &a, SEPTUNE_ISA_AUTO));
-  assert_null(septune_db_find(db, other_cpu, 1, 1, &b, SEPTUNE_ISA_SSE));
+  assert_null(find(db, other_cpu, 2, 1, &a, SEPTUNE_ISA_AUTO));
+  assert_null(find(db, other_cpu, 1, 2, &a, SEPTUNE_ISA_AUTO));
+  assert_null(find(db, "x", 1, 1, &a, SEPTUNE_ISA_AUTO));
+  assert_null(find(db, other_cpu, 1, 1, &b, SEPTUNE_ISA_SSE));
   septune_db_record r2 = make_rec(&a, SEPTUNE_ISA_SSE, other_cpu, 9.0);
   assert_true(septune_db_same_key(&r, &r2));
   r2.threads = 2;
@@ -373,6 +398,40 @@ static void test_add_find(void **state) {
   septune_db_free(db);
   septune_db_free(NULL);
   assert_int_equal(septune_db_count(NULL), 0);
+}
+
+/* AUTO picks the fastest ISA up to the widest admitted: what this machine
+ * runs (plans, emit for this CPU), or any (emit --cpu). */
+static void test_select(void **state) {
+  (void)state;
+  septune_op a = make_pw(7, 7, 8, 8);
+  septune_db *db = septune_db_new();
+  septune_error err;
+  static const septune_isa isas[3] = {SEPTUNE_ISA_SCALAR, SEPTUNE_ISA_SSE, SEPTUNE_ISA_AVX512};
+  for (int i = 0; i < 3; i++) {
+    septune_db_record r = make_rec(&a, isas[i], other_cpu, 3.0 - i);
+    assert_int_equal(septune_db_add(db, &r, &err), SEPTUNE_OK);
+  }
+  septune_db_query q = {other_cpu, 1, 1, &a, SEPTUNE_ISA_AUTO, SEPTUNE_ISA_AUTO};
+  assert_int_equal(septune_db_select(db, &q)->isa, SEPTUNE_ISA_AVX512);
+  q.widest = SEPTUNE_ISA_AVX2;
+  assert_int_equal(septune_db_select(db, &q)->isa, SEPTUNE_ISA_SSE);
+  q.widest = SEPTUNE_ISA_SCALAR;
+  assert_int_equal(septune_db_select(db, &q)->isa, SEPTUNE_ISA_SCALAR);
+  q.isa = SEPTUNE_ISA_AVX512; /* an ISA asked for by name is not limited */
+  assert_int_equal(septune_db_select(db, &q)->isa, SEPTUNE_ISA_AVX512);
+  q.isa = SEPTUNE_ISA_AVX2;
+  assert_null(septune_db_select(db, &q));
+  assert_int_equal(septune_db_signature_isa(other_cpu), SEPTUNE_ISA_SSE);
+  assert_int_equal(septune_db_signature_isa("a:b:c:avx512:l1d=1K"), SEPTUNE_ISA_AVX512);
+  assert_int_equal(septune_db_signature_isa("a:b:c:nonsense:x"), SEPTUNE_ISA_AUTO);
+  assert_int_equal(septune_db_signature_isa("no fields"), SEPTUNE_ISA_AUTO);
+  q.isa = SEPTUNE_ISA_AUTO;
+  q.cpu = NULL;
+  assert_null(septune_db_select(db, &q));
+  assert_null(septune_db_select(NULL, &q));
+  assert_null(septune_db_select(db, NULL));
+  septune_db_free(db);
 }
 
 /* ---- loading damaged files ---------------------------------------------- */
@@ -427,12 +486,12 @@ static void test_load_damaged(void **state) {
   assert_true(has_warning(&w, 9, "newer"));
   assert_true(has_warning(&w, 11, "not a record"));
   assert_true(has_warning(&w, 12, "missing field")); /* cut inside median_us */
-  const septune_db_record *f = septune_db_find(db, cpu, 1, tv, &a, SEPTUNE_ISA_AUTO);
+  const septune_db_record *f = find(db, cpu, 1, tv, &a, SEPTUNE_ISA_AUTO);
   assert_non_null(f);
   assert_true(f->median_us == 7.5); /* the later duplicate */
-  assert_non_null(septune_db_find(db, cpu, 1, tv, &b, SEPTUNE_ISA_SCALAR));
-  assert_non_null(septune_db_find(db, other_cpu, 1, tv, &c, SEPTUNE_ISA_AUTO));
-  assert_null(septune_db_find(db, cpu, 1, tv, &c, SEPTUNE_ISA_AUTO));
+  assert_non_null(find(db, cpu, 1, tv, &b, SEPTUNE_ISA_SCALAR));
+  assert_non_null(find(db, other_cpu, 1, tv, &c, SEPTUNE_ISA_AUTO));
+  assert_null(find(db, cpu, 1, tv, &c, SEPTUNE_ISA_AUTO));
   septune_db_free(db);
 
   /* A plan on this CPU finds a and b, never the foreign c. */
@@ -536,7 +595,7 @@ static void test_store(void **state) {
   store_ok(path, r, 1);
   db = load_ok(path, &w);
   assert_int_equal(septune_db_count(db), 2);
-  assert_true(septune_db_find(db, other_cpu, 1, 1, &a, SEPTUNE_ISA_SSE)->median_us == 2.0);
+  assert_true(find(db, other_cpu, 1, 1, &a, SEPTUNE_ISA_SSE)->median_us == 2.0);
   septune_db_free(db);
 
   /* Lines this version cannot read survive a store verbatim; a duplicate
@@ -557,7 +616,7 @@ static void test_store(void **state) {
   db = load_ok(path, &w);
   assert_int_equal(septune_db_count(db), 2);
   assert_int_equal(w.n, 2); /* newer + garbage */
-  assert_true(septune_db_find(db, other_cpu, 1, 1, &b, SEPTUNE_ISA_SSE)->median_us == 3.5);
+  assert_true(find(db, other_cpu, 1, 1, &b, SEPTUNE_ISA_SSE)->median_us == 3.5);
   septune_db_free(db);
 
   /* keep_faster: a slower record does not replace, a faster one does. */
@@ -577,7 +636,7 @@ static void test_store(void **state) {
   assert_true(u.unchanged == 1 && u.added == 1 && u.replaced == 1);
   db = load_ok(path, NULL);
   assert_int_equal(septune_db_count(db), 3);
-  assert_true(septune_db_find(db, other_cpu, 1, 1, &a, SEPTUNE_ISA_SSE)->median_us == 1);
+  assert_true(find(db, other_cpu, 1, 1, &a, SEPTUNE_ISA_SSE)->median_us == 1);
   septune_db_free(db);
 
   /* A keep function drops lines; dry_run writes nothing. */
@@ -641,7 +700,7 @@ static void test_two_writers(void **state) {
   for (int wr = 0; wr < 2; wr++)
     for (int i = 0; i < 40; i++) {
       septune_db_record r = numbered(wr, i);
-      assert_non_null(septune_db_find(db, other_cpu, 1, 1, &r.op, SEPTUNE_ISA_SCALAR));
+      assert_non_null(find(db, other_cpu, 1, 1, &r.op, SEPTUNE_ISA_SCALAR));
     }
   septune_db_free(db);
 }
@@ -701,7 +760,7 @@ static void test_killed_writer(void **state) {
     assert_int_equal(w.n, 0);
     for (int i = next; i <= done; i++) {
       septune_db_record r = numbered(round, i);
-      if (!septune_db_find(db, other_cpu, 1, 1, &r.op, SEPTUNE_ISA_SCALAR))
+      if (!find(db, other_cpu, 1, 1, &r.op, SEPTUNE_ISA_SCALAR))
         fail_msg("round %d: record %d of %d..%d lost", round, i, next, done);
     }
     septune_db_free(db);
@@ -778,6 +837,223 @@ static void test_lookup(void **state) {
   if (old_cap) setenv(SEPTUNE_MAX_ISA_ENV, saved, 1); else unsetenv(SEPTUNE_MAX_ISA_ENV);
 }
 
+/* Sets the file's times a minute back: old enough for the shared copy to
+ * trust its stat (a file changed in the last two seconds is re-read). */
+static void backdate(const char *path) {
+  struct timespec t[2];
+  clock_gettime(CLOCK_REALTIME, &t[0]);
+  t[0].tv_sec -= 60;
+  t[1] = t[0];
+  assert_int_equal(utimensat(AT_FDCWD, path, t, 0), 0);
+}
+
+static int lookup_found(const char *path, const septune_op *op, septune_db_record *got) {
+  int found = -1;
+  septune_error err;
+  if (septune_db_lookup(path, op, SEPTUNE_ISA_AUTO, got, &found, &err) != SEPTUNE_OK)
+    fail_msg("lookup: %s", err.message);
+  return found;
+}
+
+/* Plans share one parsed copy of a file: parsed once, again only when the
+ * file changes. */
+static void test_lookup_shares_one_copy(void **state) {
+  (void)state;
+  char cpu[256], path[600], other[600];
+  int tv;
+  septune_db_record got;
+  this_cpu(cpu, sizeof cpu, &tv);
+  septune_op ops[4] = {make_pw(6, 6, 8, 8), make_pw(6, 6, 8, 9), make_dw(6, 6, 8, 3, 1), make_pw(6, 6, 8, 10)};
+  septune_db_record r[4];
+  for (int i = 0; i < 4; i++) {
+    r[i] = make_rec(&ops[i], SEPTUNE_ISA_SCALAR, cpu, 1.0 + i);
+    r[i].template_version = tv;
+  }
+  path_in(path, sizeof path, "shared.db");
+  store_ok(path, r, 3);
+  backdate(path);
+  unsigned long before = septune_db_lookup_loads();
+  for (int k = 0; k < 20; k++)
+    for (int i = 0; i < 3; i++) assert_int_equal(lookup_found(path, &ops[i], &got), 1);
+  assert_int_equal(lookup_found(path, &ops[3], &got), 0);
+  assert_int_equal(septune_db_lookup_loads(), before + 1);
+
+  /* A store replaces the file: the next lookup sees its record. */
+  store_ok(path, &r[3], 1);
+  assert_int_equal(lookup_found(path, &ops[3], &got), 1);
+  backdate(path);
+  before = septune_db_lookup_loads();
+  for (int k = 0; k < 10; k++) assert_int_equal(lookup_found(path, &ops[k % 4], &got), 1);
+  assert_int_equal(septune_db_lookup_loads(), before + 1);
+
+  /* An edit in place, same size, same second: seen too. */
+  char text[20000];
+  snprintf(text, sizeof text, "%s", read_text(path));
+  char *k = strstr(text, "knobs=ct=2,wt=4");
+  assert_non_null(k);
+  k[strlen("knobs=ct=2,wt=")] = '5';
+  write_text(path, text);
+  assert_int_equal(lookup_found(path, &ops[0], &got), 1);
+  assert_string_equal(got.knobs, "ct=2,wt=5");
+
+  /* Another file has its own copy; the first one's stays. */
+  path_in(other, sizeof other, "shared-other.db");
+  store_ok(other, &r[0], 1);
+  assert_int_equal(lookup_found(other, &ops[1], &got), 0);
+  assert_int_equal(lookup_found(other, &ops[0], &got), 1);
+}
+
+typedef struct lookup_thread {
+  const char *path;
+  const septune_op *ops;
+  int n_ops, failures;
+} lookup_thread;
+
+static void *lookup_loop(void *arg) {
+  lookup_thread *t = arg;
+  for (int k = 0; k < 200; k++) {
+    septune_db_record got;
+    int found = 0;
+    if (septune_db_lookup(t->path, &t->ops[k % t->n_ops], SEPTUNE_ISA_AUTO, &got, &found, NULL) != SEPTUNE_OK ||
+        !found)
+      t->failures++;
+  }
+  return NULL;
+}
+
+/* Lookups from several threads while another process keeps storing. */
+static void test_lookup_threads(void **state) {
+  (void)state;
+  enum { THREADS = 4, OPS = 16 };
+  char cpu[256], path[600];
+  int tv;
+  this_cpu(cpu, sizeof cpu, &tv);
+  septune_op ops[OPS];
+  septune_db_record r[OPS];
+  for (int i = 0; i < OPS; i++) {
+    ops[i] = make_pw(5, 5, 4, 1 + i);
+    r[i] = make_rec(&ops[i], SEPTUNE_ISA_SCALAR, cpu, 1.0 + i);
+    r[i].template_version = tv;
+  }
+  path_in(path, sizeof path, "threads.db");
+  store_ok(path, r, OPS);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    for (int i = 0; i < 40; i++) {
+      septune_db_record x = numbered(7, i);
+      if (septune_db_store(path, &x, 1, NULL) != SEPTUNE_OK) _exit(1);
+    }
+    _exit(0);
+  }
+  pthread_t th[THREADS];
+  lookup_thread arg[THREADS];
+  for (int i = 0; i < THREADS; i++) {
+    arg[i] = (lookup_thread){path, ops, OPS, 0};
+    assert_int_equal(pthread_create(&th[i], NULL, lookup_loop, &arg[i]), 0);
+  }
+  for (int i = 0; i < THREADS; i++) {
+    assert_int_equal(pthread_join(th[i], NULL), 0);
+    assert_int_equal(arg[i].failures, 0);
+  }
+  int status;
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+/* Many records through one store, one load, and a merge-like update: all
+ * there, duplicates resolved, the older lines of a key dropped. */
+static void test_many_records(void **state) {
+  (void)state;
+  enum { N = 20000 };
+  char path[600];
+  septune_error err;
+  septune_db_record *r = malloc(N * sizeof *r);
+  assert_non_null(r);
+  for (int i = 0; i < N; i++) r[i] = numbered(i % 100, i / 100);
+  path_in(path, sizeof path, "many.db");
+  store_ok(path, r, N);
+  warnings w;
+  septune_db *db = load_ok(path, &w);
+  assert_int_equal(septune_db_count(db), N);
+  assert_int_equal(w.n, 0);
+  for (int i = 0; i < N; i += 97) assert_non_null(find(db, other_cpu, 1, 1, &r[i].op, SEPTUNE_ISA_SCALAR));
+  septune_db_free(db);
+  /* Every other record faster, all of them again: half replace. */
+  for (int i = 0; i < N; i++) r[i].median_us *= i % 2 ? 0.5 : 2.0;
+  septune_db_update u;
+  memset(&u, 0, sizeof u);
+  u.add = r;
+  u.n_add = N;
+  u.keep_faster = 1;
+  assert_int_equal(septune_db_update_file(path, &u, &err), SEPTUNE_OK);
+  assert_int_equal(u.replaced, N / 2);
+  assert_int_equal(u.unchanged, N / 2);
+  assert_int_equal(u.added, 0);
+  /* A file with every key twice: the later line wins, the earlier is reported. */
+  FILE *f = fopen(path, "ab");
+  assert_non_null(f);
+  for (int i = 0; i < N; i++) {
+    char line[4200];
+    r[i].median_us = 0.25;
+    format_ok(&r[i], line, sizeof line);
+    fprintf(f, "%s\n", line);
+  }
+  fclose(f);
+  db = load_ok(path, &w);
+  assert_int_equal(septune_db_count(db), N);
+  assert_int_equal(w.n, N);
+  assert_true(has_warning(&w, 2, "superseded by line"));
+  assert_true(find(db, other_cpu, 1, 1, &r[N - 1].op, SEPTUNE_ISA_SCALAR)->median_us == 0.25);
+  septune_db_free(db);
+  /* A store drops the older lines of the keys it writes, and only those. */
+  store_ok(path, &r[0], 1);
+  char *all = read_text_big(path);
+  assert_int_equal(count_lines_with(all, "septune-db/1\t"), 2 * N - 1);
+  free(all);
+  free(r);
+}
+
+/* generator/template_version.lua holds the one number; C reads it as text,
+ * Lua requires it. */
+static void test_template_version(void **state) {
+  (void)state;
+  int v = 0;
+  char *lua = NULL, root[600], gen[700], file[800];
+  septune_error err;
+  septune_op op = make_pw(7, 7, 8, 8);
+  assert_int_equal(septune_db_template_version(&v, &err), SEPTUNE_OK);
+  assert_int_equal(septune_gen_call("template_version", &op, SEPTUNE_ISA_SCALAR, NULL, &lua, &err), SEPTUNE_OK);
+  assert_int_equal(atoi(lua), v);
+  free(lua);
+  assert_true(v >= 1);
+
+  const char *old = getenv("SEPTUNE_LUA_ROOT");
+  char saved[600] = "";
+  if (old) snprintf(saved, sizeof saved, "%s", old);
+  path_in(root, sizeof root, "lua-root");
+  snprintf(gen, sizeof gen, "%s/generator", root);
+  snprintf(file, sizeof file, "%s/template_version.lua", gen);
+  assert_int_equal(mkdir(root, 0755), 0);
+  assert_int_equal(mkdir(gen, 0755), 0);
+  setenv("SEPTUNE_LUA_ROOT", root, 1);
+  write_text(file, "-- a comment\n\n  return 17  -- why\n");
+  assert_int_equal(septune_db_template_version(&v, &err), SEPTUNE_OK);
+  assert_int_equal(v, 17);
+  static const char *const bad[] = {"return x\n", "return 0\n", "return 3 + 1\n", "x = 1\nreturn 3\n",
+                                    "-- only a comment\n", "return 99999999999\n"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    write_text(file, bad[i]);
+    assert_int_equal(septune_db_template_version(&v, &err), SEPTUNE_ERR_GENERATOR);
+    assert_non_null(strstr(err.message, "template_version.lua:"));
+  }
+  unlink(file);
+  assert_int_equal(septune_db_template_version(&v, &err), SEPTUNE_ERR_GENERATOR);
+  assert_non_null(strstr(err.message, "template_version.lua"));
+  if (old) setenv("SEPTUNE_LUA_ROOT", saved, 1); else unsetenv("SEPTUNE_LUA_ROOT");
+  assert_int_equal(septune_db_template_version(NULL, &err), SEPTUNE_ERR_INVALID_ARGUMENT);
+}
+
 static void test_default_path(void **state) {
   (void)state;
   char buf[600], small[8];
@@ -817,12 +1093,17 @@ int main(void) {
       cmocka_unit_test(test_format_rejects_bad_records),
       cmocka_unit_test(test_parse_errors),
       cmocka_unit_test(test_add_find),
+      cmocka_unit_test(test_select),
       cmocka_unit_test(test_load_damaged),
       cmocka_unit_test(test_load_missing_and_unreadable),
       cmocka_unit_test(test_store),
       cmocka_unit_test(test_two_writers),
       cmocka_unit_test(test_killed_writer),
       cmocka_unit_test(test_lookup),
+      cmocka_unit_test(test_lookup_shares_one_copy),
+      cmocka_unit_test(test_lookup_threads),
+      cmocka_unit_test(test_many_records),
+      cmocka_unit_test(test_template_version),
       cmocka_unit_test(test_default_path),
   };
   return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
