@@ -1,7 +1,6 @@
 /*
  * main.c — the septune command: dispatches to a subcommand.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -47,16 +46,6 @@ static const char usage[] =
     "  ISA: auto scalar sse avx2 avx512; K: knob string such as ct=2,wt=4\n"
     "  database: --db FILE, else $SEPTUNE_DB, else $XDG_CACHE_HOME/septune/tuning.db\n"
     "  (or ~/.cache/septune/tuning.db)\n";
-
-void cli_error(const char *fmt, ...)
-{
-  va_list ap;
-  va_start(ap, fmt);
-  fputs("septune: ", stderr);
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
-  va_end(ap);
-}
 
 int main(int argc, char **argv)
 {
