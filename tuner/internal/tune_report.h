@@ -49,8 +49,9 @@ void tune_compute_totals(const tune_run *run, tune_totals *t);
  * totals. */
 void tune_print_table(FILE *f, const tune_run *run);
 
-/* One JSON document on f. */
-void tune_print_json(FILE *f, const tune_run *run);
+/* One JSON document (json.h, kind "tune") on f. Returns 0, or -1 when
+ * writing failed. */
+int tune_print_json(FILE *f, const tune_run *run);
 
 /* The roofline chart of the distinct shapes. Returns 0 or -1 with why. */
 int tune_write_svg(const tune_run *run, const char *path, char *why, size_t why_size);
