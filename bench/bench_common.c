@@ -4,6 +4,8 @@
  */
 #include "bench_common.h"
 
+#include "check.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -11,18 +13,13 @@
 #include <string.h>
 
 void bench_rng_seed(bench_rng *r, unsigned long long seed, size_t layer) {
-  /* Two odd constants spread seed and layer over all 64 bits; xorshift
-   * must not start from 0 (it would stay 0). */
+  /* Two odd constants spread seed and layer over all 64 bits. */
   r->state = (seed + 1) * 0x9E3779B97F4A7C15ULL + layer * 0xD1B54A32D192ED03ULL;
-  if (r->state == 0) r->state = 1;
 }
 
-/* Uniform in [-1, 1): the top 24 bits of xorshift64* as a float fraction. */
+/* Uniform in [-1, 1): the top 24 bits of a draw as a float fraction. */
 static float rng_sym(bench_rng *r) {
-  r->state ^= r->state >> 12;
-  r->state ^= r->state << 25;
-  r->state ^= r->state >> 27;
-  uint64_t x = r->state * 0x2545F4914F6CDD1DULL;
+  unsigned long long x = septune_random_next(&r->state);
   return (float)((double)(x >> 40) / (double)(1ULL << 24)) * 2.0f - 1.0f;
 }
 

@@ -20,9 +20,10 @@ extern "C" {
 
 /* ---- reproducible data -------------------------------------------------- */
 
-/* xorshift64*: deterministic data, independent of libc's rand. */
+/* Deterministic data, independent of libc's rand: the runtime's generator
+ * (septune_random_next), one stream per layer. */
 typedef struct bench_rng {
-  uint64_t state;
+  unsigned long long state;
 } bench_rng;
 
 /* Seeds r for layer number `layer` (0-based) of a run with seed `seed`, so

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
+
 /* ------------------------------------------------------------------------ */
 /* Spaces */
 
@@ -158,15 +160,6 @@ void search_trace_free(search_trace *t)
   memset(t, 0, sizeof *t);
 }
 
-/* splitmix64: small, fast, and the same sequence on every platform. */
-static unsigned long long next_random(unsigned long long *state)
-{
-  unsigned long long z = (*state += 0x9E3779B97F4A7C15ULL);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
-
 typedef struct searcher {
   const search_space *s;
   const search_options *o;
@@ -265,7 +258,7 @@ int search_run(const search_space *s, const search_options *o, const search_call
     z.perm[i] = i;
   }
   for (size_t i = s->n - 1; i > 0; i--) {
-    size_t j = (size_t)(next_random(&rng) % (i + 1));
+    size_t j = (size_t)(septune_random_next(&rng) % (i + 1));
     size_t tmp = z.perm[i];
     z.perm[i] = z.perm[j];
     z.perm[j] = tmp;
