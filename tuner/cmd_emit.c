@@ -152,7 +152,7 @@ static int group_layers(const char *model, emit_plan *p)
   p->k = calloc(p->m.n, sizeof *p->k);
   if (!p->k) goto oom;
   for (size_t i = 0; i < p->m.n; i++) {
-    char line[EMIT_OPLINE_MAX];
+    char line[SEPTUNE_OP_LINE_SIZE];
     const septune_op *op = &p->m.layers[i].layer.op;
     int len = septune_op_format(op, line, sizeof line);
     if (len < 0 || (size_t)len >= sizeof line) {
@@ -267,7 +267,7 @@ static const septune_db_record *find_record(const emit_db *d, const emit_kernel 
   size_t n = d->db ? septune_db_count(d->db) : 0;
   for (size_t i = 0; i < n; i++) {
     const septune_db_record *r = septune_db_get(d->db, i);
-    char line[EMIT_OPLINE_MAX];
+    char line[SEPTUNE_OP_LINE_SIZE];
     if (r->threads != 1 || r->template_version != d->tv || strcmp(r->cpu, d->cpu) != 0) continue;
     if (isa != SEPTUNE_ISA_AUTO ? r->isa != isa : d->own_cpu && !septune_cpu_has_isa(r->isa)) continue;
     int len = septune_op_format(&r->op, line, sizeof line);

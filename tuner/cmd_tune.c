@@ -222,7 +222,7 @@ static int find_shapes(tune_run *run)
   run->shapes = calloc(m->n ? m->n : 1, sizeof *run->shapes);
   if (!run->shape_of || !run->shapes) return -1;
   for (size_t i = 0; i < m->n; i++) {
-    char line[256];
+    char line[SEPTUNE_OP_LINE_SIZE];
     septune_op_format(&m->layers[i].layer.op, line, sizeof line);
     size_t j = 0;
     while (j < run->n_shapes && strcmp(run->shapes[j].line, line)) j++;

@@ -47,6 +47,10 @@ typedef enum septune_status {
 
 #define SEPTUNE_ERROR_MESSAGE_SIZE 512
 
+/* Sizes, with the terminating NUL, of the texts the API hands over. */
+#define SEPTUNE_KNOBS_SIZE 128   /* a canonical knob string "key=value,..." */
+#define SEPTUNE_OP_LINE_SIZE 512 /* septune_op_format of any valid op fits */
+
 typedef struct septune_error {
   septune_status status;
   char message[SEPTUNE_ERROR_MESSAGE_SIZE];
@@ -265,7 +269,7 @@ typedef struct septune_plan_info {
   septune_isa isa;
   septune_kernel_source source; /* which knobs: tuned, default, forced or generic */
   septune_kernel_build build;   /* where the code came from */
-  char knobs[128];       /* canonical "key=value,..." of the kernel's config;
+  char knobs[SEPTUNE_KNOBS_SIZE]; /* canonical "key=value,..." of the kernel's config;
                             "" for a generic kernel */
   char table[64];        /* the emitted table's name for SEPTUNE_BUILD_EMITTED, else "" */
 } septune_plan_info;

@@ -14,7 +14,7 @@
 /* One distinct layer shape of the model, tuned once. */
 typedef struct tune_shape {
   septune_op op;
-  char line[256];          /* canonical layer line: the identity of the shape */
+  char line[SEPTUNE_OP_LINE_SIZE]; /* canonical layer line: the identity of the shape */
   size_t first_layer;      /* index of the first model layer with this shape */
   int tuned;               /* tune_layer ran (0: the budget ended first) */
   tune_result res;

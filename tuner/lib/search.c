@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "septune.h"
 
 /* ------------------------------------------------------------------------ */
 /* Spaces */
@@ -53,7 +54,7 @@ static long split_knobs(char *buf, char **names, int *values, size_t max)
 /* Appends one configuration; the first one defines the knob names. */
 static int space_append(search_space *s, const char *line, size_t *cap, char *why, size_t why_size)
 {
-  char buf[512];
+  char buf[SEPTUNE_KNOBS_SIZE];
   char *names[MAX_KNOBS];
   int values[MAX_KNOBS];
   if (strlen(line) >= sizeof buf) {
@@ -106,7 +107,7 @@ int search_space_parse(const char *listing, search_space *s, char *why, size_t w
   const char *p = listing ? listing : "";
   while (*p) {
     size_t len = strcspn(p, "\n");
-    char line[512];
+    char line[SEPTUNE_KNOBS_SIZE];
     if (len >= sizeof line) {
       snprintf(why, why_size, "knob string too long: '%.40s...'", p);
       search_space_free(s);
