@@ -68,8 +68,9 @@ typedef struct bench_layer_list {
 int bench_layer_list_add(bench_layer_list *l, const char *line, const char *where,
                          const char *prog);
 
-/* Appends every layer of a model file (one layer line per line). Returns 0,
- * or -1 after printing the first problem (unreadable file, bad line). */
+/* Appends every layer of a model file (the tuner's reader, model_file.h).
+ * Returns 0, or -1 after printing the problems (unreadable file, each bad
+ * line). */
 int bench_layer_list_read(bench_layer_list *l, const char *path, const char *prog);
 
 void bench_layer_list_free(bench_layer_list *l);

@@ -185,21 +185,11 @@ oom:
 }
 
 /* Reads the model and groups its layers. Bad lines are reported each (by
- * model_file_read, "path:line: why") and make the command fail. */
+ * cli_read_model, "path:line: why") and make the command fail. */
 static int read_model(const emit_options *o, emit_plan *p)
 {
-  struct stat st;
-  if (stat(o->model, &st) == 0 && S_ISDIR(st.st_mode)) {
-    cli_error("emit: cannot read model file %s: %s", o->model, strerror(EISDIR));
-    return CLI_USAGE;
-  }
-  int rc = model_file_read(o->model, &p->m);
+  int rc = cli_read_model(o->model, &p->m);
   if (rc != CLI_OK) return rc;
-  if (p->m.bad_lines) return CLI_USAGE;   /* each reported as path:line: why */
-  if (p->m.n == 0) {
-    cli_error("emit: %s: no dw or pw layer in the model file", o->model);
-    return CLI_USAGE;
-  }
   return group_layers(o->model, p);
 }
 

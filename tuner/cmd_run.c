@@ -160,9 +160,8 @@ static int run_one(const run_options *o)
 static int run_model(const run_options *o)
 {
   model_file m;
-  int rc = model_file_read(o->model, &m);
+  int rc = cli_read_model(o->model, &m);
   if (rc != CLI_OK) return rc;
-  if (m.bad_lines) rc = CLI_USAGE;
   int layers = 0;
   double total_us = 0, total_flops = 0;
   printf("%-14s %-48s %-7s %-34s %10s %8s  %s\n", "layer", "shape", "isa", "knobs", "median us", "GFLOP/s",

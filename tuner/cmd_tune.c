@@ -281,13 +281,8 @@ int cmd_tune(int argc, char **argv)
   }
 
   model_file m;
-  rc = model_file_read(a.model, &m);
+  rc = cli_read_model(a.model, &m);
   if (rc != CLI_OK) return rc;
-  if (m.bad_lines || m.n == 0) {
-    if (!m.bad_lines) cli_error("%s: no layers in the model file", a.model);
-    model_file_free(&m);
-    return CLI_USAGE;
-  }
 
   tune_run run;
   memset(&run, 0, sizeof run);

@@ -4,6 +4,7 @@
 #ifndef SEPTUNE_CLI_H
 #define SEPTUNE_CLI_H
 
+#include "model_file.h"
 #include "septune.h"
 
 /* Exit codes: 0 success, 1 a failure while working (a kernel that does not
@@ -18,5 +19,12 @@ int cmd_emit(int argc, char **argv);
 
 /* Prints "septune: <message>" on stderr, one line. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Reads a model file for run, tune and emit. Every bad line is reported as
+ * "septune: PATH:LINE: why". Returns CLI_OK with at least one layer in *m,
+ * CLI_USAGE when the file cannot be used (unreadable, not a regular file,
+ * too large, a bad line, no layer: the message names the path), CLI_FAILED
+ * on out of memory; *m holds nothing to free unless CLI_OK. */
+int cli_read_model(const char *path, model_file *m);
 
 #endif
