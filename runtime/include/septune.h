@@ -30,6 +30,11 @@ extern "C" {
 #define SEPTUNE_VERSION_MINOR 1
 #define SEPTUNE_VERSION_PATCH 0
 
+/* The version of the library linked in, "MAJOR.MINOR.PATCH" (the build's
+ * project version, e.g. "0.1.0"); it may differ from the SEPTUNE_VERSION_*
+ * of the header a program was compiled with. A static string; never fails. */
+const char *septune_version(void);
+
 /* ------------------------------------------------------------------------ */
 /* Status and errors                                                         */
 
