@@ -8,7 +8,4 @@
 #error "SEPTUNE_VERSION_STRING must be defined by the build (runtime/CMakeLists.txt)"
 #endif
 
-const char *septune_version(void)
-{
-  return SEPTUNE_VERSION_STRING;
-}
+const char *septune_version(void) { return SEPTUNE_VERSION_STRING; }

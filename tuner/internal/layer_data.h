@@ -21,11 +21,9 @@ typedef struct layer_data {
   size_t n_in, n_out;
 } layer_data;
 
-/* The bytes running op takes: its tensors here, the kernel's packed copy of
- * the weights and bias, and the reference output. */
-double layer_data_bytes(const septune_op *op);
-
-/* Checks that op fits in the memory this machine has available now
+/* Checks that running op (its tensors here, the reference output and the
+ * kernel's packed copy of the weights and bias) fits in the memory this
+ * machine has available now
  * (MemAvailable of /proc/meminfo, else sysconf's available physical pages):
  * a layer that does not is refused before anything is allocated, instead of
  * driving the machine into swap or the OOM killer. Returns SEPTUNE_OK, or

@@ -22,18 +22,18 @@
 
 typedef struct model_layer {
   septune_layer layer;
-  int lineno;          /* 1-based line in the file */
+  int lineno; /* 1-based line in the file */
 } model_layer;
 
 typedef struct model_file {
   model_layer *layers; /* the good lines, in file order */
   size_t n;
-  int bad_lines;       /* lines that did not parse (each reported) */
+  int bad_lines; /* lines that did not parse (each reported) */
 } model_file;
 
 typedef enum model_file_status {
   MODEL_FILE_OK = 0,
-  MODEL_FILE_UNREADABLE,  /* cannot be opened or read, not a regular file, too large */
+  MODEL_FILE_UNREADABLE, /* cannot be opened or read, not a regular file, too large */
   MODEL_FILE_NO_MEMORY
 } model_file_status;
 
@@ -45,8 +45,8 @@ typedef void (*model_file_bad_line)(void *ctx, const char *path, int lineno, con
  * and is skipped. Returns MODEL_FILE_OK when the file was read (then check
  * m->bad_lines), else MODEL_FILE_UNREADABLE or MODEL_FILE_NO_MEMORY with a
  * one-line message naming the path in why; *m then holds nothing to free. */
-model_file_status model_file_read(const char *path, model_file *m, model_file_bad_line bad_line, void *ctx,
-                                  char *why, size_t why_size);
+model_file_status model_file_read(const char *path, model_file *m, model_file_bad_line bad_line, void *ctx, char *why,
+                                  size_t why_size);
 
 void model_file_free(model_file *m);
 

@@ -46,8 +46,8 @@ int cli_read_model(const char *path, model_file *m)
 
 void cli_getopt_start(void)
 {
-  optind = 0;   /* glibc: 0 starts over, re-reading the environment */
-  opterr = 0;   /* the messages are cli_option_error's */
+  optind = 0; /* glibc: 0 starts over, re-reading the environment */
+  opterr = 0; /* the messages are cli_option_error's */
 }
 
 int cli_option_error(const char *cmd, int c, char *const argv[])

@@ -46,7 +46,7 @@ static size_t utf8_length(const unsigned char *p)
 {
   unsigned c = p[0];
   size_t n;
-  unsigned lo = 0x80, hi = 0xbf;  /* the range of the second byte */
+  unsigned lo = 0x80, hi = 0xbf; /* the range of the second byte */
   if (c < 0x80) return 1;
   if (c >= 0xc2 && c <= 0xdf) n = 2;
   else if (c >= 0xe0 && c <= 0xef) {

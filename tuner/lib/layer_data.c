@@ -29,7 +29,8 @@ void layer_data_free(layer_data *d)
   memset(d, 0, sizeof *d);
 }
 
-double layer_data_bytes(const septune_op *op)
+/* The bytes running op takes (layer_data_check_memory). */
+static double layer_data_bytes(const septune_op *op)
 {
   size_t ni, no, nw, nb;
   if (septune_op_tensor_sizes(op, &ni, &no, &nw, &nb, NULL) != SEPTUNE_OK) return 0;

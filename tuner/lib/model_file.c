@@ -115,8 +115,8 @@ static int add_layer(model_file *m, size_t *cap, const septune_layer *layer, int
   return 0;
 }
 
-model_file_status model_file_read(const char *path, model_file *m, model_file_bad_line bad_line, void *ctx,
-                                  char *why, size_t why_size)
+model_file_status model_file_read(const char *path, model_file *m, model_file_bad_line bad_line, void *ctx, char *why,
+                                  size_t why_size)
 {
   char *text;
   size_t len, cap = 0;
