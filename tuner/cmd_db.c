@@ -166,12 +166,16 @@ static int load_or_report(const char *cmd, const char *path, septune_db **db)
   return CLI_OK;
 }
 
-/* One record as a JSON object, with the note as two booleans. */
+/* One record as a JSON object: the date in ISO 8601, the note as two
+ * booleans. */
 static void json_record(json_writer *w, const septune_db_record *r, const here *h)
 {
   char layer[SEPTUNE_OP_LINE_SIZE], date[32];
+  time_t tt = (time_t)r->date;
+  struct tm tm;
   if (septune_op_format(&r->op, layer, sizeof layer) < 0) snprintf(layer, sizeof layer, "?");
-  format_date(r->date, date, sizeof date);
+  if (!gmtime_r(&tt, &tm) || !strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", &tm))
+    snprintf(date, sizeof date, "?");
   json_object_begin(w);
   json_key_string(w, "op", layer);
   json_key_string(w, "isa", septune_isa_name(r->isa));
