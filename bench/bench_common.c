@@ -4,25 +4,22 @@
  */
 #include "bench_common.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
+#include "model_file.h"
+
 void bench_rng_seed(bench_rng *r, unsigned long long seed, size_t layer) {
-  /* Two odd constants spread seed and layer over all 64 bits; xorshift
-   * must not start from 0 (it would stay 0). */
+  /* Two odd constants spread seed and layer over all 64 bits. */
   r->state = (seed + 1) * 0x9E3779B97F4A7C15ULL + layer * 0xD1B54A32D192ED03ULL;
-  if (r->state == 0) r->state = 1;
 }
 
-/* Uniform in [-1, 1): the top 24 bits of xorshift64* as a float fraction. */
+/* Uniform in [-1, 1): the top 24 bits of a draw as a float fraction. */
 static float rng_sym(bench_rng *r) {
-  r->state ^= r->state >> 12;
-  r->state ^= r->state << 25;
-  r->state ^= r->state >> 27;
-  uint64_t x = r->state * 0x2545F4914F6CDD1DULL;
+  unsigned long long x = septune_random_next(&r->state);
   return (float)((double)(x >> 40) / (double)(1ULL << 24)) * 2.0f - 1.0f;
 }
 
@@ -86,6 +83,17 @@ void bench_shape_string(const septune_op *op, int full, char *buf, size_t n) {
   else pw_shape(&op->u.pw, full, buf, n);
 }
 
+static int grow(bench_layer_list *l, const char *prog) {
+  size_t nc = l->cap ? l->cap * 2 : 64;
+  bench_layer_entry *g = realloc(l->v, nc * sizeof *g);
+  if (!g) {
+    fprintf(stderr, "%s: out of memory\n", prog);
+    return -1;
+  }
+  l->v = g, l->cap = nc;
+  return 0;
+}
+
 int bench_layer_list_add(bench_layer_list *l, const char *line, const char *where,
                          const char *prog) {
   septune_layer layer;
@@ -97,41 +105,34 @@ int bench_layer_list_add(bench_layer_list *l, const char *line, const char *wher
     fprintf(stderr, "%s: %s: %s\n", prog, where, err.message);
     return -1;
   }
-  if (l->n == l->cap) {
-    size_t nc = l->cap ? l->cap * 2 : 64;
-    bench_layer_entry *g = realloc(l->v, nc * sizeof *g);
-    if (!g) {
-      fprintf(stderr, "%s: out of memory\n", prog);
-      return -1;
-    }
-    l->v = g, l->cap = nc;
-  }
+  if (l->n == l->cap && grow(l, prog) != 0) return -1;
   l->v[l->n].layer = layer;
   snprintf(l->v[l->n].where, sizeof l->v[l->n].where, "%s", where);
   l->n++;
   return 0;
 }
 
+static void report_bad_line(void *ctx, const char *path, int lineno, const char *why) {
+  fprintf(stderr, "%s: %s:%d: %s\n", (const char *)ctx, path, lineno, why);
+}
+
 int bench_layer_list_read(bench_layer_list *l, const char *path, const char *prog) {
-  FILE *f = fopen(path, "r");
-  if (!f) {
-    fprintf(stderr, "%s: %s: %s\n", prog, path, strerror(errno));
+  model_file m;
+  char why[SEPTUNE_ERROR_MESSAGE_SIZE + 4096];
+  if (model_file_read(path, &m, report_bad_line, (void *)prog, why, sizeof why) != MODEL_FILE_OK) {
+    fprintf(stderr, "%s: %s\n", prog, why);
     return -1;
   }
-  char *line = NULL;
-  size_t len = 0;
-  int lineno = 0, rc = 0;
-  while (getline(&line, &len, f) >= 0) {
-    char where[96];
-    lineno++;
-    snprintf(where, sizeof where, "%s:%d", path, lineno);
-    if (bench_layer_list_add(l, line, where, prog) != 0) {
-      rc = -1;
-      break;
+  int rc = m.bad_lines ? -1 : 0;
+  for (size_t i = 0; i < m.n && rc == 0; i++) {
+    if (l->n == l->cap && grow(l, prog) != 0) rc = -1;
+    else {
+      l->v[l->n].layer = m.layers[i].layer;
+      snprintf(l->v[l->n].where, sizeof l->v[l->n].where, "%s:%d", path, m.layers[i].lineno);
+      l->n++;
     }
   }
-  free(line);
-  fclose(f);
+  model_file_free(&m);
   return rc;
 }
 

@@ -20,9 +20,10 @@ extern "C" {
 
 /* ---- reproducible data -------------------------------------------------- */
 
-/* xorshift64*: deterministic data, independent of libc's rand. */
+/* Deterministic data, independent of libc's rand: the runtime's generator
+ * (septune_random_next), one stream per layer. */
 typedef struct bench_rng {
-  uint64_t state;
+  unsigned long long state;
 } bench_rng;
 
 /* Seeds r for layer number `layer` (0-based) of a run with seed `seed`, so
@@ -67,8 +68,9 @@ typedef struct bench_layer_list {
 int bench_layer_list_add(bench_layer_list *l, const char *line, const char *where,
                          const char *prog);
 
-/* Appends every layer of a model file (one layer line per line). Returns 0,
- * or -1 after printing the first problem (unreadable file, bad line). */
+/* Appends every layer of a model file (the tuner's reader, model_file.h).
+ * Returns 0, or -1 after printing the problems (unreadable file, each bad
+ * line). */
 int bench_layer_list_read(bench_layer_list *l, const char *path, const char *prog);
 
 void bench_layer_list_free(bench_layer_list *l);

@@ -39,6 +39,7 @@
 #include <string.h>
 
 #include "bench_common.h"
+#include "json.h"
 #include "peers.h"
 #include "septune.h"
 #include "timing.h"
@@ -489,17 +490,6 @@ static void print_footer(const libs *L, const layer_row *rows, const summary *s)
 
 /* ---- JSON ------------------------------------------------------------------------ */
 
-static void json_string(FILE *f, const char *s) {
-  fputc('"', f);
-  for (; *s; s++) {
-    unsigned char ch = (unsigned char)*s;
-    if (ch == '"' || ch == '\\') fprintf(f, "\\%c", ch);
-    else if (ch < 0x20) fprintf(f, "\\u%04x", ch);
-    else fputc(ch, f);
-  }
-  fputc('"', f);
-}
-
 static const char *state_name(lib_state s) {
   switch (s) {
   case LIB_OK: return "ok";
@@ -509,73 +499,90 @@ static const char *state_name(lib_state s) {
   }
 }
 
-static void json_lib(FILE *f, const layer_row *row, const lib_result *r) {
-  fprintf(f, "{\"status\": \"%s\"", state_name(r->state));
-  if (r->state == LIB_OK)
-    fprintf(f, ", \"median_us\": %.4f, \"min_us\": %.4f, \"max_us\": %.4f, \"gflops\": %.3f, "
-               "\"max_rel_err\": %.3g",
-            r->t.median_us, r->t.min_us, r->t.max_us, row->flops / (r->t.median_us * 1e3), r->max_rel);
-  if (r->impl[0]) fprintf(f, ", \"impl\": "), json_string(f, r->impl);
-  if (r->state != LIB_OK) fprintf(f, ", \"note\": "), json_string(f, r->note);
-  fprintf(f, "}");
+static void json_lib(json_writer *w, const layer_row *row, const lib_result *r) {
+  json_object_begin(w);
+  json_key_string(w, "status", state_name(r->state));
+  if (r->state == LIB_OK) {
+    json_key_number(w, "median_us", r->t.median_us);
+    json_key_number(w, "min_us", r->t.min_us);
+    json_key_number(w, "max_us", r->t.max_us);
+    json_key_number(w, "gflops", row->flops / (r->t.median_us * 1e3));
+    json_key_number(w, "max_rel_err", r->max_rel);
+  }
+  if (r->impl[0]) json_key_string(w, "impl", r->impl);
+  if (r->state != LIB_OK) json_key_string(w, "note", r->note);
+  json_object_end(w);
 }
 
-static void json_row(FILE *f, const libs *L, const layer_row *row, double peak) {
-  fprintf(f, "    {\"name\": "), json_string(f, row->name);
-  fprintf(f, ", \"shape\": "), json_string(f, row->shape);
-  fprintf(f, ", \"flops\": %.0f,\n     \"libs\": {", row->flops);
+static void json_row(json_writer *w, const libs *L, const layer_row *row, double peak) {
+  json_object_begin(w);
+  json_key_string(w, "name", row->name);
+  json_key_string(w, "shape", row->shape);
+  json_key_number(w, "flops", row->flops);
+  json_key(w, "libs");
+  json_object_begin(w);
   for (int li = 0; li < L->n; li++) {
-    fprintf(f, "%s", li ? ", " : "");
-    json_string(f, L->name[li]);
-    fprintf(f, ": ");
-    json_lib(f, row, &row->r[li]);
+    json_key(w, L->name[li]);
+    json_lib(w, row, &row->r[li]);
   }
-  fprintf(f, "}");
+  json_object_end(w);
   if (row->have_info) {
-    fprintf(f, ",\n     \"kernel\": {\"isa\": \"%s\", \"knobs\": ", septune_isa_name(row->info.isa));
-    json_string(f, row->info.knobs);
-    fprintf(f, "}");
+    json_key(w, "kernel");
+    json_object_begin(w);
+    json_key_string(w, "isa", septune_isa_name(row->info.isa));
+    json_key_string(w, "knobs", row->info.knobs);
+    json_object_end(w);
   }
   if (row->r[0].state == LIB_OK && peak > 0)
-    fprintf(f, ", \"peak_pct\": %.2f", 100.0 * row->flops / (row->r[0].t.median_us * 1e3) / peak);
+    json_key_number(w, "peak_pct", 100.0 * row->flops / (row->r[0].t.median_us * 1e3) / peak);
   if (row->speedup > 0) {
-    fprintf(f, ", \"speedup\": %.4f, \"faster_peer\": ", row->speedup);
-    json_string(f, L->name[row->best_peer]);
+    json_key_number(w, "speedup", row->speedup);
+    json_key_string(w, "faster_peer", L->name[row->best_peer]);
   }
-  fprintf(f, "}");
+  json_object_end(w);
 }
 
 static int write_json(const options *o, const libs *L, const layer_row *rows, int n,
                       const summary *s, const char *cpu_model, double peak, int pinned) {
   FILE *f = fopen(o->json, "w");
+  json_writer w;
   if (!f) {
     fprintf(stderr, PROG ": %s: %s\n", o->json, strerror(errno));
     return -1;
   }
-  fprintf(f, "{\n  \"model\": "), json_string(f, o->model);
-  fprintf(f, ",\n  \"cpu\": {\"model\": "), json_string(f, cpu_model);
-  fprintf(f, ", \"best_isa\": \"%s\", \"pinned\": %d, \"fma_peak_gflops\": %.2f}",
-          septune_isa_name(septune_cpu_best_isa()), pinned, peak);
-  fprintf(f, ",\n  \"rounds\": %d, \"round_ms\": %g, \"seed\": %llu, \"tol\": %g,\n  \"layers\": [\n",
-          o->rounds, o->round_ms, o->seed, o->tol);
-  for (int i = 0; i < n; i++) {
-    json_row(f, L, &rows[i], peak);
-    fprintf(f, "%s\n", i + 1 < n ? "," : "");
-  }
-  fprintf(f, "  ],\n  \"summary\": {\"compared\": %d", s->compared);
+  json_document_begin(&w, f, "bench-layers");
+  json_key_string(&w, "model", o->model);
+  json_key(&w, "cpu");
+  json_object_begin(&w);
+  json_key_string(&w, "model", cpu_model);
+  json_key_string(&w, "best_isa", septune_isa_name(septune_cpu_best_isa()));
+  json_key_int(&w, "pinned", pinned);
+  json_key_number(&w, "fma_peak_gflops", peak);
+  json_object_end(&w);
+  json_key_int(&w, "rounds", o->rounds);
+  json_key_number(&w, "round_ms", o->round_ms);
+  json_key_uint(&w, "seed", o->seed);
+  json_key_number(&w, "tol", o->tol);
+  json_key(&w, "layers");
+  json_array_begin(&w);
+  for (int i = 0; i < n; i++) json_row(&w, L, &rows[i], peak);
+  json_array_end(&w);
+  json_key(&w, "summary");
+  json_object_begin(&w);
+  json_key_int(&w, "compared", s->compared);
   if (s->compared > 0) {
-    fprintf(f, ", \"geomean_speedup\": %.4f, \"min_speedup\": %.4f, \"min_layer\": ",
-            exp(s->log_sum / s->compared), s->min_speedup);
-    json_string(f, rows[s->min_row].name);
+    json_key_number(&w, "geomean_speedup", exp(s->log_sum / s->compared));
+    json_key_number(&w, "min_speedup", s->min_speedup);
+    json_key_string(&w, "min_layer", rows[s->min_row].name);
   }
-  fprintf(f, ", \"total_us\": {");
-  for (int li = 0; li < L->n; li++) {
-    fprintf(f, "%s", li ? ", " : "");
-    json_string(f, L->name[li]);
-    fprintf(f, ": %.3f", s->total_us[li]);
-  }
-  fprintf(f, "}, \"septune_bad\": %d, \"peer_bad\": %d}\n}\n", s->septune_bad, s->peer_bad);
-  int bad = ferror(f);
+  json_key(&w, "total_us");
+  json_object_begin(&w);
+  for (int li = 0; li < L->n; li++) json_key_number(&w, L->name[li], s->total_us[li]);
+  json_object_end(&w);
+  json_key_int(&w, "septune_bad", s->septune_bad);
+  json_key_int(&w, "peer_bad", s->peer_bad);
+  json_object_end(&w);
+  int bad = json_document_end(&w) != 0;
   if (fclose(f) != 0 || bad) {
     fprintf(stderr, PROG ": %s: write error\n", o->json);
     return -1;

@@ -62,8 +62,9 @@ local function cdef_text(file)
     elseif directive == "ifdef" and line:match("__cplusplus") then
       cplusplus_depth = 1
     elseif directive == "define" then
-      local name, value = line:match("^%s*#%s*define%s+([%w_]+)%s+(%d+)%s*$")
-      if name then out[#out + 1] = string.format("static const int %s = %s;", name, value) end
+      -- an integer, optionally followed by a /* comment */
+      local name, value, rest = line:match("^%s*#%s*define%s+([%w_]+)%s+(%d+)%s*(.-)%s*$")
+      if name and (rest == "" or rest:match("^/%*.*%*/$")) then out[#out + 1] = string.format("static const int %s = %s;", name, value) end
     elseif directive == "include" then
       local inner = line:match('^%s*#%s*include%s+"([^"]+)"')
       if inner then out[#out + 1] = cdef_text(inner) end

@@ -10,6 +10,8 @@
  * since: both are kept and shown, but plans on this machine ignore them.
  */
 #include <errno.h>
+#include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,46 +21,79 @@
 #include "cli.h"
 #include "db.h"
 #include "internal.h"
+#include "json.h"
 
 #define PATH_BUF 4096
+
+const char cli_db_help[] =
+    "usage: septune db list [--db FILE] [--json]\n"
+    "       septune db show LAYER... [--db FILE] [--json]\n"
+    "       septune db merge FILE... [--db FILE]\n"
+    "       septune db prune [--db FILE] [--foreign] [--stale] [--dry-run]\n"
+    "\n"
+    "  list    the tuning database as a table (foreign: another CPU's record;\n"
+    "          stale: an older template version's; plans use neither)\n"
+    "  show    every record of one layer line; exit 1 when there is none\n"
+    "  merge   add the records of other database files; on the same key the faster\n"
+    "          wins\n"
+    "  prune   drop duplicate and unreadable lines, and other CPUs' (--foreign) or\n"
+    "          older template versions' (--stale) records; --dry-run only tells\n"
+    "\n"
+    "  --db FILE   the database (default $SEPTUNE_DB, else\n"
+    "              $XDG_CACHE_HOME/septune/tuning.db or ~/.cache/septune/tuning.db)\n"
+    "  --json      list and show: one JSON document on stdout instead of the text\n";
 
 typedef struct db_args {
   const char *db;          /* --db FILE, NULL: the default */
   int foreign, stale, dry_run;
-  const char **pos;        /* the other arguments */
+  int json;                /* --json (list and show) */
+  char **pos;              /* the other arguments */
   int npos;
 } db_args;
 
-/* Reads --db and the prune flags; the rest are positional. */
+/* Reads --db, --json (list and show) and the prune flags; the rest are
+ * positional. argv[0] is the subcommand's name. */
 static int parse_args(const char *cmd, int argc, char **argv, int prune_flags, db_args *a)
 {
+  enum { OPT_DB = 256, OPT_JSON, OPT_FOREIGN, OPT_STALE, OPT_DRY_RUN };
+  static const struct option options[] = {
+    { "db", required_argument, NULL, OPT_DB },
+    { "json", no_argument, NULL, OPT_JSON },
+    { "foreign", no_argument, NULL, OPT_FOREIGN },
+    { "stale", no_argument, NULL, OPT_STALE },
+    { "dry-run", no_argument, NULL, OPT_DRY_RUN },
+    CLI_HELP_OPTION,
+    { NULL, 0, NULL, 0 },
+  };
+  char what[32];
+  int c, json_flag = !strcmp(cmd, "list") || !strcmp(cmd, "show");
+  snprintf(what, sizeof what, "db %s", cmd);
   memset(a, 0, sizeof *a);
-  a->pos = calloc((size_t)argc + 1, sizeof *a->pos);
-  if (!a->pos) {
-    cli_error("db %s: out of memory", cmd);
-    return CLI_FAILED;
-  }
-  for (int i = 0; i < argc; i++) {
-    const char *s = argv[i];
-    if (!strcmp(s, "--db")) {
-      if (i + 1 >= argc || !argv[i + 1][0]) {
+  cli_getopt_start();
+  while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+    if (c == CLI_HELP) {
+      fputs(cli_db_help, stdout);
+      return CLI_DONE;
+    } else if (c == OPT_DB) {
+      if (!optarg[0]) {
         cli_error("db %s: --db needs a file name", cmd);
         return CLI_USAGE;
       }
-      a->db = argv[++i];
-    } else if (prune_flags && !strcmp(s, "--foreign")) {
+      a->db = optarg;
+    } else if (c == OPT_JSON && json_flag) {
+      a->json = 1;
+    } else if (c == OPT_FOREIGN && prune_flags) {
       a->foreign = 1;
-    } else if (prune_flags && !strcmp(s, "--stale")) {
+    } else if (c == OPT_STALE && prune_flags) {
       a->stale = 1;
-    } else if (prune_flags && !strcmp(s, "--dry-run")) {
+    } else if (c == OPT_DRY_RUN && prune_flags) {
       a->dry_run = 1;
-    } else if (s[0] == '-' && s[1] == '-') {
-      cli_error("db %s: unknown option '%s'", cmd, s);
-      return CLI_USAGE;
     } else {
-      a->pos[a->npos++] = s;
+      return cli_option_error(what, c == ':' ? ':' : '?', argv);
     }
   }
+  a->pos = argv + optind;
+  a->npos = argc - optind;
   return CLI_OK;
 }
 
@@ -131,9 +166,46 @@ static int load_or_report(const char *cmd, const char *path, septune_db **db)
   return CLI_OK;
 }
 
+/* One record as a JSON object: the date in ISO 8601, the note as two
+ * booleans. */
+static void json_record(json_writer *w, const septune_db_record *r, const here *h)
+{
+  char layer[SEPTUNE_OP_LINE_SIZE], date[32];
+  time_t tt = (time_t)r->date;
+  struct tm tm;
+  if (septune_op_format(&r->op, layer, sizeof layer) < 0) snprintf(layer, sizeof layer, "?");
+  if (!gmtime_r(&tt, &tm) || !strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", &tm))
+    snprintf(date, sizeof date, "?");
+  json_object_begin(w);
+  json_key_string(w, "op", layer);
+  json_key_string(w, "isa", septune_isa_name(r->isa));
+  json_key_string(w, "knobs", r->knobs);
+  json_key_int(w, "threads", r->threads);
+  json_key_number(w, "median_us", r->median_us);
+  json_key_number(w, "min_us", r->min_us);
+  json_key_number(w, "gflops", r->gflops);
+  json_key_number(w, "default_us", r->default_us > 0 ? r->default_us : NAN);
+  json_key_number(w, "speedup", r->default_us > 0 ? r->default_us / r->median_us : NAN);
+  json_key_int(w, "template_version", r->template_version);
+  json_key_string(w, "cpu", r->cpu);
+  json_key_string(w, "date", date);
+  json_key_bool(w, "foreign", strcmp(r->cpu, h->cpu) != 0);
+  json_key_bool(w, "stale", h->tv && r->template_version != h->tv);
+  json_object_end(w);
+}
+
+/* The head of a list or show document: the database and what "here" is. */
+static void json_head(json_writer *w, const char *kind, const char *path, const here *h)
+{
+  json_document_begin(w, stdout, kind);
+  json_key_string(w, "database", path);
+  json_key_string(w, "cpu", h->cpu);
+  json_key_int(w, "template_version", h->tv);
+}
+
 /* ---- list --------------------------------------------------------------- */
 
-static int db_list(const char *path)
+static int db_list(const char *path, const db_args *a)
 {
   septune_db *db;
   here h;
@@ -141,6 +213,17 @@ static int db_list(const char *path)
   if (rc != CLI_OK) return rc;
   size_t n = septune_db_count(db);
   get_here(&h, 0);
+  if (a->json) {
+    json_writer w;
+    json_head(&w, "db-list", path, &h);
+    json_key(&w, "records");
+    json_array_begin(&w);
+    for (size_t i = 0; i < n; i++) json_record(&w, septune_db_get(db, i), &h);
+    json_array_end(&w);
+    json_document_end(&w);
+    septune_db_free(db);
+    return CLI_OK;
+  }
   printf("# %s: %zu record%s\n# this CPU: %s\n# template version: %d\n", path, n, n == 1 ? "" : "s", h.cpu,
          h.tv);
   if (n == 0) {
@@ -157,7 +240,7 @@ static int db_list(const char *path)
          "default_us", "speedup", "date (UTC)", "note", kw, "knobs", "layer");
   for (size_t i = 0; i < n; i++) {
     const septune_db_record *r = septune_db_get(db, i);
-    char layer[1024], date[32], up[32], def[32];
+    char layer[SEPTUNE_OP_LINE_SIZE], date[32], up[32], def[32];
     if (septune_op_format(&r->op, layer, sizeof layer) < 0) snprintf(layer, sizeof layer, "?");
     format_date(r->date, date, sizeof date);
     speedup(r, up, sizeof up);
@@ -177,39 +260,45 @@ static int db_list(const char *path)
 
 static int db_show(const char *path, const db_args *a)
 {
-  char line[1024], want[1024], key[1024];
-  size_t len = 0;
+  char want[SEPTUNE_OP_LINE_SIZE], key[SEPTUNE_OP_LINE_SIZE];
   septune_layer layer;
   septune_error err;
   if (a->npos == 0) {
     cli_error("db show: no layer given (e.g. septune db show pw h=56 w=56 ci=144 co=24)");
     return CLI_USAGE;
   }
-  for (int i = 0; i < a->npos; i++) {
-    size_t n = strlen(a->pos[i]);
-    if (len + n + 2 > sizeof line) {
-      cli_error("db show: layer line longer than %zu characters", sizeof line - 1);
-      return CLI_USAGE;
-    }
-    if (len) line[len++] = ' ';
-    memcpy(line + len, a->pos[i], n + 1);
-    len += n;
-  }
-  if (septune_layer_parse(line, &layer, &err) != SEPTUNE_OK) {
+  char *line = cli_join(a->pos, a->npos);
+  if (!line) return CLI_FAILED;
+  septune_status st = septune_layer_parse(line, &layer, &err);
+  free(line);
+  if (st != SEPTUNE_OK) {
     cli_error("db show: %s", err.message);
     return CLI_USAGE;
   }
   septune_op_format(&layer.op, want, sizeof want);
   septune_db *db;
   here h;
+  json_writer w;
   int rc = load_or_report("show", path, &db), shown = 0;
   if (rc != CLI_OK) return rc;
   get_here(&h, 0);
-  printf("layer %s\n", want);
+  if (a->json) {
+    json_head(&w, "db-show", path, &h);
+    json_key_string(&w, "op", want);
+    json_key(&w, "records");
+    json_array_begin(&w);
+  } else {
+    printf("layer %s\n", want);
+  }
   for (size_t i = 0; i < septune_db_count(db); i++) {
     const septune_db_record *r = septune_db_get(db, i);
     char date[32], up[32];
     if (septune_op_format(&r->op, key, sizeof key) < 0 || strcmp(key, want) != 0) continue;
+    shown++;
+    if (a->json) {
+      json_record(&w, r, &h);
+      continue;
+    }
     const char *note = note_of(r, &h);
     format_date(r->date, date, sizeof date);
     speedup(r, up, sizeof up);
@@ -223,9 +312,12 @@ static int db_show(const char *path, const db_args *a)
     printf("  cpu         %s\n", r->cpu);
     printf("  measured    %s UTC\n", date);
     printf("  status      %s\n", note[0] ? note : "usable on this CPU");
-    shown++;
   }
   septune_db_free(db);
+  if (a->json) {
+    json_array_end(&w);
+    json_document_end(&w);
+  }
   if (!shown) {
     cli_error("db show: no record for '%s' in %s", want, path);
     return CLI_FAILED;
@@ -383,26 +475,40 @@ int cmd_db(int argc, char **argv)
   static const char *const subs = "list, show, merge or prune";
   char path[PATH_BUF];
   db_args a;
-  if (argc < 1) {
-    cli_error("db: which one: %s? (try septune --help)", subs);
+  if (argc < 2) {
+    cli_error("db: which one: %s? (try septune help db)", subs);
     return CLI_USAGE;
   }
-  const char *sub = argv[0];
+  const char *sub = argv[1];
+  if (!strcmp(sub, "-h") || !strcmp(sub, "--help")) {
+    fputs(cli_db_help, stdout);
+    return CLI_OK;
+  }
   int is_prune = !strcmp(sub, "prune");
   if (strcmp(sub, "list") && strcmp(sub, "show") && strcmp(sub, "merge") && !is_prune) {
     cli_error("db: unknown subcommand '%s' (%s)", sub, subs);
     return CLI_USAGE;
   }
   int rc = parse_args(sub, argc - 1, argv + 1, is_prune, &a);
+  if (rc == CLI_DONE) return CLI_OK;
   if (rc == CLI_OK) rc = db_path(sub, &a, path);
   if (rc == CLI_OK && !path[0]) {
     /* SEPTUNE_DB="": reading finds nothing, writing has nowhere to go. */
-    if (!strcmp(sub, "list")) printf("no database (" SEPTUNE_DB_ENV " is empty)\n");
-    else {
+    if (!strcmp(sub, "list") && a.json) {
+      here h;
+      json_writer w;
+      get_here(&h, 0);
+      json_head(&w, "db-list", NULL, &h);
+      json_key(&w, "records");
+      json_array_begin(&w);
+      json_array_end(&w);
+      json_document_end(&w);
+    } else if (!strcmp(sub, "list")) {
+      printf("no database (" SEPTUNE_DB_ENV " is empty)\n");
+    } else {
       cli_error("db %s: no database (" SEPTUNE_DB_ENV " is empty; give --db FILE)", sub);
       rc = CLI_USAGE;
     }
-    free(a.pos);
     return rc;
   }
   if (rc == CLI_OK) {
@@ -411,7 +517,7 @@ int cmd_db(int argc, char **argv)
         cli_error("db list: unexpected argument '%s'", a.pos[0]);
         rc = CLI_USAGE;
       } else {
-        rc = db_list(path);
+        rc = db_list(path, &a);
       }
     } else if (!strcmp(sub, "show")) {
       rc = db_show(path, &a);
@@ -421,6 +527,6 @@ int cmd_db(int argc, char **argv)
       rc = db_prune(path, &a);
     }
   }
-  free(a.pos);
+  if (rc == CLI_OK && fflush(stdout) != 0) rc = CLI_FAILED;
   return rc;
 }

@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,48 +28,91 @@
 #include "emit.h"
 #include "generator.h"
 #include "internal.h"
+#include "json.h"
 #include "model_file.h"
 
 #define PATH_BUF 4096
+
+const char cli_emit_help[] =
+    "usage: septune emit MODEL --out DIR [--db FILE] [--name NAME] [--isa ISA]\n"
+    "                   [--cpu SIG] [--no-db] [--json]\n"
+    "       septune emit MODEL --list [--name NAME] [--json]\n"
+    "\n"
+    "Writes the kernel of every distinct layer of a model file (the tuning\n"
+    "database's knobs, else the default) as C that needs only libc: DIR/NAME.h,\n"
+    "NAME_table.c (the table for septune_register_kernels) and NAME_kNN.c. The\n"
+    "files are replaced as a set: a failed emit leaves the previous set as it was.\n"
+    "\n"
+    "  --out DIR     the output directory (made when missing)\n"
+    "  --db FILE     the tuning database (default $SEPTUNE_DB, else the XDG cache's)\n"
+    "  --name NAME   prefix of every file and symbol (default: the model file's name\n"
+    "                made into a C identifier; never a reserved one)\n"
+    "  --isa ISA     scalar sse avx2 avx512 (default: the records', else the best of\n"
+    "                the CPU the records are for)\n"
+    "  --cpu SIG     use the records of that CPU signature (as `db list` prints it)\n"
+    "                instead of this machine's\n"
+    "  --no-db       default knobs only: a reproducible build\n"
+    "  --list        print the names of the files only, write nothing\n"
+    "  --json        one JSON document on stdout instead of the text\n";
 
 typedef struct emit_options {
   const char *model, *db, *out, *name, *cpu;
   septune_isa isa;     /* AUTO: not given */
   int list;
   int no_db;           /* --no-db: default knobs only, whatever $SEPTUNE_DB says */
+  int json;
 } emit_options;
 
 static int parse_args(int argc, char **argv, emit_options *o)
 {
+  enum { OPT_MODEL = 256, OPT_DB, OPT_OUT, OPT_NAME, OPT_CPU, OPT_ISA, OPT_LIST, OPT_NO_DB, OPT_JSON };
+  static const struct option options[] = {
+    { "model", required_argument, NULL, OPT_MODEL },
+    { "db", required_argument, NULL, OPT_DB },
+    { "out", required_argument, NULL, OPT_OUT },
+    { "name", required_argument, NULL, OPT_NAME },
+    { "cpu", required_argument, NULL, OPT_CPU },
+    { "isa", required_argument, NULL, OPT_ISA },
+    { "list", no_argument, NULL, OPT_LIST },
+    { "no-db", no_argument, NULL, OPT_NO_DB },
+    { "json", no_argument, NULL, OPT_JSON },
+    CLI_HELP_OPTION,
+    { NULL, 0, NULL, 0 },
+  };
+  const char *model = NULL;
+  int c;
   memset(o, 0, sizeof *o);
-  for (int i = 0; i < argc; i++) {
-    const char *a = argv[i];
-    if (!strcmp(a, "--list") || !strcmp(a, "--no-db")) {
-      *(a[2] == 'l' ? &o->list : &o->no_db) = 1;
+  cli_getopt_start();
+  while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+    if (c == CLI_HELP) {
+      fputs(cli_emit_help, stdout);
+      return CLI_DONE;
+    }
+    if (c == OPT_LIST || c == OPT_NO_DB || c == OPT_JSON) {
+      *(c == OPT_LIST ? &o->list : c == OPT_NO_DB ? &o->no_db : &o->json) = 1;
       continue;
     }
-    const char **slot = !strcmp(a, "--model") ? &o->model : !strcmp(a, "--db") ? &o->db
-                      : !strcmp(a, "--out") ? &o->out : !strcmp(a, "--name") ? &o->name
-                      : !strcmp(a, "--cpu") ? &o->cpu : NULL;
-    int isa = !strcmp(a, "--isa");
-    if (!slot && !isa) {
-      cli_error("emit: unexpected argument '%s' (see septune --help)", a);
+    if (c == ':' || c == '?') return cli_option_error("emit", c, argv);
+    if (!optarg[0]) {
+      cli_error("emit: %s needs a value", argv[optind - 1]);
       return CLI_USAGE;
     }
-    if (i + 1 >= argc || !argv[i + 1][0]) {
-      cli_error("emit: %s needs a value", a);
-      return CLI_USAGE;
-    }
-    const char *v = argv[++i];
-    if (slot) {
-      *slot = v;
-    } else if (septune_isa_from_name(v, &o->isa) != SEPTUNE_OK) {
-      cli_error("emit: --isa: unknown ISA '%s' (auto scalar sse avx2 avx512)", v);
-      return CLI_USAGE;
+    switch (c) {
+      case OPT_MODEL: model = optarg; break;
+      case OPT_DB: o->db = optarg; break;
+      case OPT_OUT: o->out = optarg; break;
+      case OPT_NAME: o->name = optarg; break;
+      case OPT_CPU: o->cpu = optarg; break;
+      default:
+        if (septune_isa_from_name(optarg, &o->isa) != SEPTUNE_OK) {
+          cli_error("emit: --isa: unknown ISA '%s' (auto scalar sse avx2 avx512)", optarg);
+          return CLI_USAGE;
+        }
     }
   }
+  if (cli_model_arg("emit", model, argv + optind, argc - optind, &o->model) != CLI_OK) return CLI_USAGE;
   if (!o->model) {
-    cli_error("emit: --model MODEL is required");
+    cli_error("emit: no model file given (e.g. septune emit models/mobilenet_v2.txt --out gen/)");
     return CLI_USAGE;
   }
   if (o->no_db && (o->db || o->cpu)) {
@@ -89,21 +133,35 @@ static int is_ident_char(char c)
   return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
 
+/* NAME.h would stand in for the library's own headers. */
+static int is_septune_header(const char *s)
+{
+  return !strcmp(s, "septune") || !strcmp(s, "septune_kernel_table");
+}
+
 /* --name as given, or the model file's base name without its extension made
- * into a C identifier ("mobilenet-v2.txt" -> "mobilenet_v2"). */
+ * into a C identifier ("mobilenet-v2.txt" -> "mobilenet_v2"). Every symbol
+ * emitted is NAME_<something> at file scope, declared extern "C" for C++
+ * too: a NAME with a leading '_' (reserved at file scope in C) or with
+ * "__" in NAME_ (reserved anywhere in C++) is refused, and never derived. */
 static int table_name(const emit_options *o, char *buf, size_t n)
 {
   if (o->name) {
     const char *s = o->name;
-    int ok = (s[0] < '0' || s[0] > '9') && strlen(s) <= EMIT_NAME_MAX;
+    size_t len = strlen(s);
+    int ok = (s[0] < '0' || s[0] > '9') && len > 0 && len <= EMIT_NAME_MAX;
     for (const char *p = s; *p; p++) ok = ok && is_ident_char(*p);
     if (!ok) {
       cli_error("emit: --name '%s' is not a C identifier of at most %d characters ([A-Za-z_][A-Za-z0-9_]*)", s,
                 EMIT_NAME_MAX);
       return CLI_USAGE;
     }
-    /* NAME.h would stand in for the library's own headers. */
-    if (!strcmp(s, "septune") || !strcmp(s, "septune_kernel_table")) {
+    if (s[0] == '_' || strstr(s, "__") || s[len - 1] == '_') {
+      cli_error("emit: --name '%s' would make reserved identifiers (it may not start or end with '_' nor "
+                "hold '__')", s);
+      return CLI_USAGE;
+    }
+    if (is_septune_header(s)) {
       cli_error("emit: --name '%s' would make a header named like septune's own", s);
       return CLI_USAGE;
     }
@@ -114,13 +172,23 @@ static int table_name(const emit_options *o, char *buf, size_t n)
   base = base ? base + 1 : o->model;
   const char *dot = strrchr(base, '.');
   size_t len = dot && dot != base ? (size_t)(dot - base) : strlen(base);
-  size_t j = 0;
-  if (len == 0 || (base[0] >= '0' && base[0] <= '9')) j = (size_t)snprintf(buf, n, "m_");
-  for (size_t i = 0; i < len && j < EMIT_NAME_MAX && j + 1 < n; i++) buf[j++] = is_ident_char(base[i]) ? base[i] : '_';
+  size_t j = 0, max = n - 1 < EMIT_NAME_MAX ? n - 1 : EMIT_NAME_MAX;
+  /* Runs of other characters become one '_', none at either end. */
+  for (size_t i = 0; i < len && j < max; i++) {
+    char c = is_ident_char(base[i]) && base[i] != '_' ? base[i] : '_';
+    if (c == '_' && (j == 0 || buf[j - 1] == '_')) continue;
+    buf[j++] = c;
+  }
+  while (j > 0 && buf[j - 1] == '_') j--;
   buf[j] = 0;
-  if (!strcmp(buf, "septune") || !strcmp(buf, "septune_kernel_table")) {
-    memmove(buf + 2, buf, strlen(buf) + 1);   /* short names: room enough */
+  if (j == 0 || (buf[0] >= '0' && buf[0] <= '9') || is_septune_header(buf)) {
+    /* "m_" in front; the name may then be cut, but never ends in '_'. */
+    size_t keep = j + 2 <= max ? j : max - 2;
+    memmove(buf + 2, buf, keep);
     memcpy(buf, "m_", 2);
+    j = keep + 2;
+    while (buf[j - 1] == '_') j--;
+    buf[j] = 0;
   }
   return CLI_OK;
 }
@@ -152,7 +220,7 @@ static int group_layers(const char *model, emit_plan *p)
   p->k = calloc(p->m.n, sizeof *p->k);
   if (!p->k) goto oom;
   for (size_t i = 0; i < p->m.n; i++) {
-    char line[EMIT_OPLINE_MAX];
+    char line[SEPTUNE_OP_LINE_SIZE];
     const septune_op *op = &p->m.layers[i].layer.op;
     int len = septune_op_format(op, line, sizeof line);
     if (len < 0 || (size_t)len >= sizeof line) {
@@ -185,21 +253,11 @@ oom:
 }
 
 /* Reads the model and groups its layers. Bad lines are reported each (by
- * model_file_read, "path:line: why") and make the command fail. */
+ * cli_read_model, "path:line: why") and make the command fail. */
 static int read_model(const emit_options *o, emit_plan *p)
 {
-  struct stat st;
-  if (stat(o->model, &st) == 0 && S_ISDIR(st.st_mode)) {
-    cli_error("emit: cannot read model file %s: %s", o->model, strerror(EISDIR));
-    return CLI_USAGE;
-  }
-  int rc = model_file_read(o->model, &p->m);
+  int rc = cli_read_model(o->model, &p->m);
   if (rc != CLI_OK) return rc;
-  if (p->m.bad_lines) return CLI_USAGE;   /* each reported as path:line: why */
-  if (p->m.n == 0) {
-    cli_error("emit: %s: no dw or pw layer in the model file", o->model);
-    return CLI_USAGE;
-  }
   return group_layers(o->model, p);
 }
 
@@ -350,10 +408,34 @@ static void layer_label(const emit_plan *p, size_t i, char *buf, size_t n)
   else snprintf(buf, n, "line %d", l->lineno);
 }
 
-static int list_files(const emit_plan *p)
+/* The files of the set, header and table first. */
+static void json_files(json_writer *w, const emit_plan *p)
 {
-  printf("%s.h\n%s_table.c\n", p->name, p->name);
-  for (size_t i = 0; i < p->nk; i++) printf("%s\n", p->k[i].file);
+  char name[EMIT_NAME_MAX + 16];
+  json_key(w, "files");
+  json_array_begin(w);
+  snprintf(name, sizeof name, "%s.h", p->name);
+  json_string(w, name);
+  snprintf(name, sizeof name, "%s_table.c", p->name);
+  json_string(w, name);
+  for (size_t i = 0; i < p->nk; i++) json_string(w, p->k[i].file);
+  json_array_end(w);
+}
+
+static int list_files(const emit_options *o, const emit_plan *p)
+{
+  if (o->json) {
+    json_writer w;
+    json_document_begin(&w, stdout, "emit");
+    json_key_string(&w, "model", o->model);
+    json_key_string(&w, "name", p->name);
+    json_key_bool(&w, "written", 0);
+    json_files(&w, p);
+    json_document_end(&w);
+  } else {
+    printf("%s.h\n%s_table.c\n", p->name, p->name);
+    for (size_t i = 0; i < p->nk; i++) printf("%s\n", p->k[i].file);
+  }
   return fflush(stdout) == 0 ? CLI_OK : CLI_FAILED;
 }
 
@@ -402,9 +484,43 @@ static const emit_kernel *kernel_of(const emit_plan *p, size_t i)
   return NULL;
 }
 
+/* The report as one JSON document: a row per layer as in the text. */
+static void report_json(const emit_options *o, const emit_db *d, const emit_plan *p)
+{
+  json_writer w;
+  json_document_begin(&w, stdout, "emit");
+  json_key_string(&w, "model", o->model);
+  json_key_string(&w, "name", p->name);
+  json_key_bool(&w, "written", 1);
+  json_key_string(&w, "out", o->out);
+  json_key_string(&w, "database", d->note);
+  json_key_string(&w, "cpu", d->db ? d->cpu : NULL);
+  json_key(&w, "layers");
+  json_array_begin(&w);
+  for (size_t i = 0; i < p->m.n; i++) {
+    const emit_kernel *k = kernel_of(p, i);
+    json_object_begin(&w);
+    json_key_string(&w, "name", p->m.layers[i].layer.name);
+    json_key_int(&w, "line", p->m.layers[i].lineno);
+    json_key_string(&w, "op", k->line);
+    json_key_string(&w, "isa", septune_isa_name(k->isa));
+    json_key_string(&w, "source", k->tuned ? "tuned" : "default");
+    json_key_string(&w, "knobs", k->knobs);
+    json_key_string(&w, "file", k->file);
+    json_object_end(&w);
+  }
+  json_array_end(&w);
+  json_files(&w, p);
+  json_document_end(&w);
+}
+
 /* One line per layer of the model, in its order, then the totals. */
 static void report(const emit_options *o, const emit_db *d, const emit_plan *p)
 {
+  if (o->json) {
+    report_json(o, d, p);
+    return;
+  }
   size_t tuned = 0;
   for (size_t j = 0; j < p->nk; j++) tuned += (size_t)p->k[j].tuned;
   int fw = 4;
@@ -433,10 +549,11 @@ int cmd_emit(int argc, char **argv)
   memset(&p, 0, sizeof p);
   memset(&d, 0, sizeof d);
   int rc = parse_args(argc, argv, &o);
+  if (rc == CLI_DONE) return CLI_OK;
   if (rc == CLI_OK) rc = table_name(&o, p.name, sizeof p.name);
   if (rc == CLI_OK) rc = read_model(&o, &p);
   if (rc == CLI_OK && o.list) {
-    rc = list_files(&p);
+    rc = list_files(&o, &p);
     plan_free(&p);
     return rc;
   }
@@ -453,6 +570,7 @@ int cmd_emit(int argc, char **argv)
   for (size_t j = 0; rc == CLI_OK && j < p.nk; j++) rc = render_kernel(&o, &d, &p, &p.k[j]);
   if (rc == CLI_OK) rc = write_files(&o, &d, &p);
   if (rc == CLI_OK) report(&o, &d, &p);
+  if (rc == CLI_OK && fflush(stdout) != 0) rc = CLI_FAILED;
   septune_db_free(d.db);
   plan_free(&p);
   return rc;

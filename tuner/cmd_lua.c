@@ -20,7 +20,7 @@
 #include "cli.h"
 #include "lua_root.h"
 
-static const char usage[] =
+const char cli_lua_help[] =
     "usage: septune lua SCRIPT.lua [ARG...]\n"
     "  run a LuaJIT script with septune's Lua modules on its path:\n"
     "    require \"septune\"            septune.h through the FFI, served by this\n"
@@ -64,12 +64,15 @@ static void set_arg(lua_State *L, int argc, char **argv)
 
 int cmd_lua(int argc, char **argv)
 {
+  /* Everything after the script is the script's: no option parsing here. */
+  argc--;
+  argv++;
   if (argc < 1) {
-    fputs(usage, stderr);
+    fputs(cli_lua_help, stderr);
     return CLI_USAGE;
   }
   if (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h")) {
-    fputs(usage, stdout);
+    fputs(cli_lua_help, stdout);
     return CLI_OK;
   }
   char root[SEPTUNE_LUA_ROOT_PATH_SIZE];

@@ -10,17 +10,20 @@
  * recorded and skipped while the tune goes on.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "db.h"
 #include "internal.h"
+#include "layer_data.h"
 #include "model_file.h"
 #include "tune_report.h"
 
@@ -47,82 +50,152 @@ static int parse_number(const char *opt, const char *v, double lo, double hi, do
   errno = 0;
   double x = strtod(v, &end);
   if (errno || end == v || *end || !(x >= lo && x <= hi)) {
-    cli_error("%s: '%s' is not a number in [%g, %g]", opt, v, lo, hi);
+    cli_error("tune: %s: '%s' is not a number in [%g, %g]", opt, v, lo, hi);
     return CLI_USAGE;
   }
   *out = x;
   return CLI_OK;
 }
 
+const char cli_tune_help[] =
+    "usage: septune tune MODEL [--budget S] [--layer-budget S] [--max-candidates N]\n"
+    "                          [--seed N] [--isa ISA] [--db FILE] [--json] [--report FILE.svg]\n"
+    "\n"
+    "Searches, checks and times kernels for every distinct layer of a model file,\n"
+    "stores the fastest of each in the tuning database as soon as it is found, and\n"
+    "prints a table of speed-ups over the default knobs and roofline shares.\n"
+    "\n"
+    "  --budget S          wall-clock seconds for the whole model (default 90)\n"
+    "  --layer-budget S    at most S seconds per distinct layer\n"
+    "  --max-candidates N  at most N candidates per layer, the default included\n"
+    "  --seed N            seed of the random sampling (default 1)\n"
+    "  --isa ISA           scalar sse avx2 avx512 (default: the best this CPU has)\n"
+    "  --db FILE           the tuning database (default $SEPTUNE_DB, else\n"
+    "                      $XDG_CACHE_HOME/septune/tuning.db or ~/.cache/septune/tuning.db;\n"
+    "                      --db '' stores nothing)\n"
+    "  --json              one JSON document on stdout instead of the table\n"
+    "  --report FILE.svg   a roofline chart; its directory must exist and be writable\n"
+    "\n"
+    "Exit status: 0 every layer tuned, 1 a layer could not be, 2 bad usage, a bad\n"
+    "model file, or a layer too large for this machine's memory.\n";
+
+/* --report: checked before minutes of tuning, so that the chart cannot be
+ * the one thing lost at the end. */
+static int check_report_path(const char *path)
+{
+  size_t n = strlen(path);
+  if (n < 5 || strcmp(path + n - 4, ".svg") != 0) {
+    cli_error("tune: --report: '%s' does not end in .svg", path);
+    return CLI_USAGE;
+  }
+  char *dir = strdup(path);
+  if (!dir) {
+    cli_error("tune: out of memory");
+    return CLI_FAILED;
+  }
+  char *slash = strrchr(dir, '/');
+  const char *d = slash ? (slash == dir ? "/" : (*slash = 0, dir)) : ".";
+  struct stat st;
+  int rc = CLI_OK;
+  if (stat(d, &st) != 0 || !S_ISDIR(st.st_mode) || access(d, W_OK | X_OK) != 0) {
+    int e = errno;
+    cli_error("tune: --report: cannot write into %s: %s", d,
+              stat(d, &st) == 0 && !S_ISDIR(st.st_mode) ? "not a directory" : strerror(e));
+    rc = CLI_USAGE;
+  }
+  free(dir);
+  return rc;
+}
+
 static int parse_args(int argc, char **argv, tune_args *a)
 {
+  enum { OPT_BUDGET = 256, OPT_LAYER_BUDGET, OPT_MAX_CANDIDATES, OPT_SEED, OPT_ISA, OPT_DB, OPT_JSON, OPT_REPORT,
+         OPT_MODEL };
+  static const struct option options[] = {
+    { "budget", required_argument, NULL, OPT_BUDGET },
+    { "layer-budget", required_argument, NULL, OPT_LAYER_BUDGET },
+    { "max-candidates", required_argument, NULL, OPT_MAX_CANDIDATES },
+    { "seed", required_argument, NULL, OPT_SEED },
+    { "isa", required_argument, NULL, OPT_ISA },
+    { "db", required_argument, NULL, OPT_DB },
+    { "json", no_argument, NULL, OPT_JSON },
+    { "report", required_argument, NULL, OPT_REPORT },
+    { "model", required_argument, NULL, OPT_MODEL },
+    CLI_HELP_OPTION,
+    { NULL, 0, NULL, 0 },
+  };
+  const char *model = NULL, *v;
+  int c;
+  double x;
   memset(a, 0, sizeof *a);
   a->budget_s = DEFAULT_BUDGET_S;
   a->seed = 1;
-  for (int i = 0; i < argc; i++) {
-    const char *o = argv[i];
-    if (!strcmp(o, "--json")) {
-      a->json = 1;
-      continue;
-    }
-    int takes = !strcmp(o, "--budget") || !strcmp(o, "--layer-budget") || !strcmp(o, "--max-candidates") || !strcmp(o, "--seed") ||
-                !strcmp(o, "--isa") || !strcmp(o, "--db") || !strcmp(o, "--report");
-    if (takes) {
-      if (i + 1 >= argc) {
-        cli_error("%s needs a value", o);
-        return CLI_USAGE;
-      }
-      const char *v = argv[++i];
-      double x;
-      if (!strcmp(o, "--budget")) {
-        if (parse_number(o, v, 0.01, 86400, &a->budget_s) != CLI_OK) return CLI_USAGE;
+  cli_getopt_start();
+  while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+    v = optarg;
+    switch (c) {
+      case CLI_HELP:
+        fputs(cli_tune_help, stdout);
+        return CLI_DONE;
+      case OPT_JSON:
+        a->json = 1;
+        break;
+      case OPT_BUDGET:
+        if (parse_number("--budget", v, 0.01, 86400, &a->budget_s) != CLI_OK) return CLI_USAGE;
         a->budget_given = 1;
-      } else if (!strcmp(o, "--layer-budget")) {
-        if (parse_number(o, v, 0.01, 86400, &a->layer_budget_s) != CLI_OK) return CLI_USAGE;
-      } else if (!strcmp(o, "--max-candidates")) {
-        if (parse_number(o, v, 0, 1e9, &x) != CLI_OK) return CLI_USAGE;
+        break;
+      case OPT_LAYER_BUDGET:
+        if (parse_number("--layer-budget", v, 0.01, 86400, &a->layer_budget_s) != CLI_OK) return CLI_USAGE;
+        break;
+      case OPT_MAX_CANDIDATES:
+        if (parse_number("--max-candidates", v, 0, 1e9, &x) != CLI_OK) return CLI_USAGE;
         if (x != floor(x)) {
-          cli_error("--max-candidates: '%s' is not a whole number", v);
+          cli_error("tune: --max-candidates: '%s' is not a whole number", v);
           return CLI_USAGE;
         }
         a->max_candidates = (size_t)x;
-      } else if (!strcmp(o, "--seed")) {
+        break;
+      case OPT_SEED: {
         char *end;
         errno = 0;
         a->seed = strtoull(v, &end, 0);
         if (errno || end == v || *end || v[0] == '-') {
-          cli_error("--seed: '%s' is not a non-negative integer", v);
+          cli_error("tune: --seed: '%s' is not a non-negative integer", v);
           return CLI_USAGE;
         }
-      } else if (!strcmp(o, "--isa")) {
+        break;
+      }
+      case OPT_ISA:
         if (septune_isa_from_name(v, &a->isa) != SEPTUNE_OK) {
-          cli_error("--isa: unknown ISA '%s' (auto scalar sse avx2 avx512)", v);
+          cli_error("tune: --isa: unknown ISA '%s' (auto scalar sse avx2 avx512)", v);
           return CLI_USAGE;
         }
         if (!septune_cpu_has_isa(a->isa)) {
-          cli_error("--isa: this CPU cannot run %s", v);
+          cli_error("tune: --isa: this CPU cannot run %s", v);
           return CLI_USAGE;
         }
-      } else if (!strcmp(o, "--db")) {
+        break;
+      case OPT_DB:
         a->db = v;
-      } else {
+        break;
+      case OPT_REPORT:
         a->report = v;
-      }
-      continue;
+        break;
+      case OPT_MODEL:
+        model = v;
+        break;
+      default:
+        return cli_option_error("tune", c, argv);
     }
-    if (o[0] == '-' && o[1] == '-') {
-      cli_error("unknown option '%s' (try septune --help)", o);
-      return CLI_USAGE;
-    }
-    if (a->model) {
-      cli_error("tune takes one model file (got '%s' and '%s')", a->model, o);
-      return CLI_USAGE;
-    }
-    a->model = o;
   }
+  if (cli_model_arg("tune", model, argv + optind, argc - optind, &a->model) != CLI_OK) return CLI_USAGE;
   if (!a->model) {
-    cli_error("no model file given (e.g. septune tune models/mobilenet_v2.txt)");
+    cli_error("tune: no model file given (e.g. septune tune models/mobilenet_v2.txt)");
     return CLI_USAGE;
+  }
+  if (a->report) {
+    int rc = check_report_path(a->report);
+    if (rc != CLI_OK) return rc;
   }
   if (a->isa == SEPTUNE_ISA_AUTO) a->isa = septune_cpu_best_isa();
   /* A budget per shape alone sets no total. */
@@ -222,7 +295,7 @@ static int find_shapes(tune_run *run)
   run->shapes = calloc(m->n ? m->n : 1, sizeof *run->shapes);
   if (!run->shape_of || !run->shapes) return -1;
   for (size_t i = 0; i < m->n; i++) {
-    char line[256];
+    char line[SEPTUNE_OP_LINE_SIZE];
     septune_op_format(&m->layers[i].layer.op, line, sizeof line);
     size_t j = 0;
     while (j < run->n_shapes && strcmp(run->shapes[j].line, line)) j++;
@@ -250,7 +323,7 @@ int cmd_tune(int argc, char **argv)
   double t0 = bench_now_us();
   tune_args a;
   int rc = parse_args(argc, argv, &a);
-  if (rc != CLI_OK) return rc;
+  if (rc != CLI_OK) return rc == CLI_DONE ? CLI_OK : rc;
   tune_options opt;
   tune_options_default(&opt);
   if (read_inject(&opt) != CLI_OK) return CLI_USAGE;
@@ -282,13 +355,8 @@ int cmd_tune(int argc, char **argv)
   }
 
   model_file m;
-  rc = model_file_read(a.model, &m);
+  rc = cli_read_model(a.model, &m);
   if (rc != CLI_OK) return rc;
-  if (m.bad_lines || m.n == 0) {
-    if (!m.bad_lines) cli_error("%s: no layers in the model file", a.model);
-    model_file_free(&m);
-    return CLI_USAGE;
-  }
 
   tune_run run;
   memset(&run, 0, sizeof run);
@@ -304,6 +372,15 @@ int cmd_tune(int argc, char **argv)
     free_run(&run);
     model_file_free(&m);
     return CLI_FAILED;
+  }
+  /* Every shape must fit in memory before the first is tuned. */
+  for (size_t i = 0; i < run.n_shapes; i++) {
+    if (layer_data_check_memory(&run.shapes[i].op, &err) != SEPTUNE_OK) {
+      cli_error("tune: %s:%d: %s", a.model, m.layers[run.shapes[i].first_layer].lineno, err.message);
+      free_run(&run);
+      model_file_free(&m);
+      return CLI_USAGE;
+    }
   }
 
   /* One core for everything: the children inherit the pinning, and compile
@@ -375,8 +452,11 @@ int cmd_tune(int argc, char **argv)
     if (!run.shapes[i].res.ok) failed = 1;
 
   run.wall_s = (bench_now_us() - t0) / 1e6;
-  if (a.json) tune_print_json(stdout, &run);
-  else tune_print_table(stdout, &run);
+  if (a.json) {
+    if (tune_print_json(stdout, &run) != 0) failed = 1;
+  } else {
+    tune_print_table(stdout, &run);
+  }
   if (a.report) {
     char why[512];
     if (tune_write_svg(&run, a.report, why, sizeof why) != 0) {

@@ -1,79 +1,84 @@
 /*
- * main.c — the septune command: dispatches to a subcommand.
+ * main.c — the septune command: dispatches to a subcommand, and answers
+ * --help, --version and `septune help CMD`.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
 
-static const char usage[] =
-    "usage: septune <command> [arguments]\n"
-    "\n"
-    "  run LAYER... [--isa ISA] [--knobs K] [--ms T]\n"
-    "        compile the kernel for one layer line (e.g. dw h=56 w=56 c=144 k=3 s=1\n"
-    "        pad=same act=relu6), check it against the reference, print its time\n"
-    "  run --model FILE [--isa ISA] [--ms T]\n"
-    "        the same for every layer of a model file, as a table\n"
-    "  source LAYER... [--isa ISA] [--knobs K]\n"
-    "        print the generated C source of the kernel\n"
-    "  tune MODEL [--budget S] [--layer-budget S] [--max-candidates N] [--seed N]\n"
-    "             [--isa ISA] [--db FILE] [--json] [--report FILE.svg]\n"
-    "        search, check and time kernels for every distinct layer of a model file\n"
-    "        within S seconds in all (default 90) or per layer, store the fastest in the\n"
-    "        tuning database (default $SEPTUNE_DB, else ~/.cache/septune/tuning.db),\n"
-    "        print a table of speed-ups over the default knobs and roofline shares\n"
-    "\n"
-    "  db list [--db FILE]\n"
-    "        the tuning database as a table (foreign: another CPU's record;\n"
-    "        stale: an older template version's; plans use neither)\n"
-    "  db show LAYER... [--db FILE]\n"
-    "        every record of one layer line; exit 1 when there is none\n"
-    "  db merge FILE... [--db FILE]\n"
-    "        add the records of other database files; on the same key the faster wins\n"
-    "  db prune [--db FILE] [--foreign] [--stale] [--dry-run]\n"
-    "        drop duplicate and unreadable lines, and other CPUs' (--foreign) or\n"
-    "        older template versions' (--stale) records\n"
-    "\n"
-    "  emit --model MODEL --out DIR [--db FILE] [--name NAME] [--isa ISA] [--cpu SIG]\n"
-    "       [--no-db] [--list]\n"
-    "        write the kernel of every distinct layer (the database's tuned knobs, else\n"
-    "        the default) as C that needs only libc: DIR/NAME.h, NAME_table.c (the\n"
-    "        table for septune_register_kernels) and NAME_kNN.c; NAME defaults to the\n"
-    "        model file's name. --cpu: use the records of that CPU signature (as\n"
-    "        `db list` prints it) instead of this machine's; --no-db: default knobs\n"
-    "        only (a reproducible build); --list: print the file names only\n"
-    "\n"
-    "  lua SCRIPT.lua [ARG...]\n"
-    "        run a LuaJIT script that uses septune through require \"septune\" (the C API\n"
-    "        by the FFI, this executable's JIT library) and require \"septune.generator\"\n"
-    "\n"
-    "  ISA: auto scalar sse avx2 avx512; K: knob string such as ct=2,wt=4\n"
-    "  database: --db FILE, else $SEPTUNE_DB, else $XDG_CACHE_HOME/septune/tuning.db\n"
-    "  (or ~/.cache/septune/tuning.db)\n";
+typedef struct command {
+  const char *name;
+  int (*run)(int argc, char **argv);
+  const char *help;
+} command;
 
-void cli_error(const char *fmt, ...)
+static const command commands[] = {
+  { "run", cmd_run, cli_run_help },
+  { "source", cmd_source, cli_source_help },
+  { "tune", cmd_tune, cli_tune_help },
+  { "db", cmd_db, cli_db_help },
+  { "emit", cmd_emit, cli_emit_help },
+  { "lua", cmd_lua, cli_lua_help },
+};
+
+static const char usage[] =
+    "usage: septune COMMAND [ARGUMENTS]\n"
+    "\n"
+    "  run      compile, check and time the kernel of a layer line or of every layer\n"
+    "           of a model file\n"
+    "  source   print the generated C source of a layer's kernel\n"
+    "  tune     search, check and time kernels for every layer of a model file and\n"
+    "           store the fastest in the tuning database\n"
+    "  db       list, show, merge and prune the tuning database\n"
+    "  emit     write the kernels of a model's layers as static C sources\n"
+    "  lua      run a LuaJIT script using septune's Lua modules (the C API by the FFI)\n"
+    "  help     septune help COMMAND: the options of one command\n"
+    "\n"
+    "septune COMMAND --help is the same as septune help COMMAND; septune --version\n"
+    "prints the version. Exit status: 0 success, 1 a failure while working, 2 bad\n"
+    "usage or input.\n";
+
+static const command *find_command(const char *name)
 {
-  va_list ap;
-  va_start(ap, fmt);
-  fputs("septune: ", stderr);
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
-  va_end(ap);
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    if (!strcmp(commands[i].name, name)) return &commands[i];
+  return NULL;
+}
+
+static int help(int argc, char **argv)
+{
+  if (argc < 1) {
+    fputs(usage, stdout);
+    return CLI_OK;
+  }
+  const command *c = find_command(argv[0]);
+  if (!c) {
+    cli_error("help: unknown command '%s' (try septune help)", argv[0]);
+    return CLI_USAGE;
+  }
+  fputs(c->help, stdout);
+  return CLI_OK;
 }
 
 int main(int argc, char **argv)
 {
-  if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
-    fputs(usage, argc < 2 ? stderr : stdout);
-    return argc < 2 ? CLI_USAGE : CLI_OK;
+  if (argc < 2) {
+    fputs(usage, stderr);
+    return CLI_USAGE;
   }
-  if (!strcmp(argv[1], "run")) return cmd_run(argc - 2, argv + 2);
-  if (!strcmp(argv[1], "source")) return cmd_source(argc - 2, argv + 2);
-  if (!strcmp(argv[1], "tune")) return cmd_tune(argc - 2, argv + 2);
-  if (!strcmp(argv[1], "db")) return cmd_db(argc - 2, argv + 2);
-  if (!strcmp(argv[1], "emit")) return cmd_emit(argc - 2, argv + 2);
-  if (!strcmp(argv[1], "lua")) return cmd_lua(argc - 2, argv + 2);
-  cli_error("unknown command '%s' (try septune --help)", argv[1]);
-  return CLI_USAGE;
+  const char *name = argv[1];
+  if (!strcmp(name, "-h") || !strcmp(name, "--help")) return help(0, NULL);
+  if (!strcmp(name, "help")) return help(argc - 2, argv + 2);
+  if (!strcmp(name, "--version")) {
+    printf("septune %s\n", septune_version());
+    return CLI_OK;
+  }
+  const command *c = find_command(name);
+  if (!c) {
+    cli_error("unknown command '%s' (try septune help)", name);
+    return CLI_USAGE;
+  }
+  /* The subcommand sees its own name as argv[0], as getopt_long wants. */
+  return c->run(argc - 1, argv + 1);
 }

@@ -36,6 +36,11 @@ extern "C" {
 #define SEPTUNE_VERSION_MINOR 1
 #define SEPTUNE_VERSION_PATCH 0
 
+/* The version of the library linked in, "MAJOR.MINOR.PATCH" (the build's
+ * project version, e.g. "0.1.0"); it may differ from the SEPTUNE_VERSION_*
+ * of the header a program was compiled with. A static string; never fails. */
+const char *septune_version(void);
+
 /* ------------------------------------------------------------------------ */
 /* Status and errors                                                         */
 
@@ -52,6 +57,10 @@ typedef enum septune_status {
 } septune_status;
 
 #define SEPTUNE_ERROR_MESSAGE_SIZE 512
+
+/* Sizes, with the terminating NUL, of the texts the API hands over. */
+#define SEPTUNE_KNOBS_SIZE 128   /* a canonical knob string "key=value,..." */
+#define SEPTUNE_OP_LINE_SIZE 512 /* septune_op_format of any valid op fits */
 
 typedef struct septune_error {
   septune_status status;
@@ -271,7 +280,7 @@ typedef struct septune_plan_info {
   septune_isa isa;
   septune_kernel_source source; /* which knobs: tuned, default, forced or generic */
   septune_kernel_build build;   /* where the code came from */
-  char knobs[128];       /* canonical "key=value,..." of the kernel's config;
+  char knobs[SEPTUNE_KNOBS_SIZE]; /* canonical "key=value,..." of the kernel's config;
                             "" for a generic kernel */
   char table[64];        /* the emitted table's name for SEPTUNE_BUILD_EMITTED, else "" */
 } septune_plan_info;

@@ -36,14 +36,18 @@ int septune_check_output(const septune_op *op, const float *want, const float *g
   return r.non_finite == 0 && r.worst_ratio <= 1.0;
 }
 
+unsigned long long septune_random_next(unsigned long long *state)
+{
+  unsigned long long s = *state ? *state : 0x9e3779b97f4a7c15ull;
+  s ^= s >> 12;
+  s ^= s << 25;
+  s ^= s >> 27;
+  *state = s;
+  return s * 0x2545f4914f6cdd1dull;
+}
+
 void septune_fill_random(float *x, size_t n, unsigned long long *seed)
 {
-  unsigned long long s = *seed ? *seed : 0x9e3779b97f4a7c15ull;
-  for (size_t i = 0; i < n; i++) {
-    s ^= s << 13;
-    s ^= s >> 7;
-    s ^= s << 17;
-    x[i] = (float)((double)(s >> 11) * (2.0 / 9007199254740992.0) - 1.0);
-  }
-  *seed = s;
+  for (size_t i = 0; i < n; i++)
+    x[i] = (float)((double)(septune_random_next(seed) >> 11) * (2.0 / 9007199254740992.0) - 1.0);
 }

@@ -1,6 +1,8 @@
 /*
- * check.h — comparing a kernel's output with the reference's, shared by the
- * tests, the septune command and (later) the tuner's validation step.
+ * check.h — comparing a kernel's output with the reference's, and the one
+ * generator of reproducible data; used by the tests, the benchmarks, the
+ * septune command and the tuner (its check of every candidate and the
+ * random order of its search).
  */
 #ifndef SEPTUNE_CHECK_H
 #define SEPTUNE_CHECK_H
@@ -23,7 +25,14 @@ typedef struct septune_check_result {
 int septune_check_output(const septune_op *op, const float *want, const float *got, size_t n,
                          septune_check_result *res);
 
-/* Fills x[0..n) with reproducible values in [-1, 1) from *seed (xorshift). */
+/* The next value of the xorshift64* sequence in *state (Marsaglia's
+ * xorshift, the output multiplied by an odd constant so that low bits mix
+ * too). A state of 0, which xorshift cannot leave, is taken as a fixed
+ * non-zero one. The same sequence on every platform. */
+unsigned long long septune_random_next(unsigned long long *state);
+
+/* Fills x[0..n) with reproducible values in [-1, 1) drawn from *seed
+ * (septune_random_next). */
 void septune_fill_random(float *x, size_t n, unsigned long long *seed);
 
 #endif

@@ -42,7 +42,7 @@ typedef struct septune_db_record {
   septune_op op;          /* the layer (stored as its canonical layer line) */
   septune_isa isa;        /* never AUTO */
   /* value */
-  char knobs[128];        /* canonical knob string */
+  char knobs[SEPTUNE_KNOBS_SIZE]; /* canonical knob string */
   double median_us;       /* median time per call of the chosen kernel */
   double min_us;
   double gflops;          /* from median_us */

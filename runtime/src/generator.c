@@ -96,8 +96,9 @@ static void push_op(lua_State *L, const septune_op *op)
     lua_setfield(L, -2, "act");
     set_num(L, "act_min", p->act_min); set_num(L, "act_max", p->act_max);
   }
-  char line[256];
-  if (septune_op_format(op, line, sizeof line) > 0) {
+  char line[SEPTUNE_OP_LINE_SIZE];
+  int len = septune_op_format(op, line, sizeof line);
+  if (len > 0 && (size_t)len < sizeof line) {
     lua_pushstring(L, line);
     lua_setfield(L, -2, "line");
   }

@@ -11,12 +11,13 @@
 
 #include <stddef.h>
 
+#include "internal.h"
 #include "septune.h"
 
 typedef struct septune_kernel_source_text {
   char *source;      /* malloc'd C source; free with septune_gen_free */
-  char symbol[96];   /* the kernel function's name in source */
-  char knobs[128];   /* the canonical knob string of the config rendered */
+  char symbol[SEPTUNE_SYMBOL_SIZE]; /* the kernel function's name in source */
+  char knobs[SEPTUNE_KNOBS_SIZE];   /* the canonical knob string of the config rendered */
 } septune_kernel_source_text;
 
 /* Renders the kernel for a valid op. isa must not be AUTO. knobs NULL or ""

@@ -18,6 +18,9 @@
 #define SEPTUNE_PRINTF(fmt, args)
 #endif
 
+/* A generated kernel's function name, with its NUL. */
+#define SEPTUNE_SYMBOL_SIZE 96
+
 /* ------------------------------------------------------------------------ */
 /* status.c                                                                  */
 

@@ -8,6 +8,7 @@
 #define SEPTUNE_PLAN_H
 
 #include "generic.h"
+#include "internal.h"
 #include "septune.h"
 
 struct septune_plan {
@@ -15,9 +16,9 @@ struct septune_plan {
   septune_isa isa;
   septune_kernel_source source_kind;
   septune_kernel_build build;
-  char knobs[128];
+  char knobs[SEPTUNE_KNOBS_SIZE];
   char table[64];          /* the emitted table's name, for SEPTUNE_BUILD_EMITTED */
-  char symbol[96];
+  char symbol[SEPTUNE_SYMBOL_SIZE];
   char *source;            /* JIT only: the generated C */
   void *jit;               /* JIT only: the compiled code (a septune_jit) */
   void (*release)(struct septune_plan *plan); /* frees jit; NULL when none */

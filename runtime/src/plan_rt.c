@@ -18,7 +18,7 @@ septune_status septune_plan_select_kernel(septune_plan *plan, const septune_plan
     return SEPTUNE_OK;
   }
   if (knobs && *knobs) {
-    char line[512];
+    char line[SEPTUNE_OP_LINE_SIZE];
     septune_op_format(&plan->op, line, sizeof line);
     return septune_error_set(err, SEPTUNE_ERR_UNSUPPORTED,
                              "plan: libseptune_rt has no emitted kernel for '%s' with knobs %s (it cannot "

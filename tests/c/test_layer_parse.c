@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "septune.h"
+#include "test_random.h"
 
 static septune_layer parse_ok(const char *line) {
   septune_layer layer;
@@ -298,16 +299,9 @@ static void test_null_args(void **state) {
 /* ------------------------------------------------------------------------ */
 /* format -> parse                                                           */
 
-static uint32_t rng_state = 2024u;
+static uint32_t rnd(void) { return (uint32_t)(rng() >> 40); }
 
-static uint32_t rnd(void) {
-  rng_state = rng_state * 1664525u + 1013904223u;
-  return rng_state >> 8;
-}
-
-static int64_t rnd_range(int64_t lo, int64_t hi) {
-  return lo + (int64_t)(rnd() % (uint32_t)(hi - lo + 1));
-}
+static int64_t rnd_range(int64_t lo, int64_t hi) { return pick(lo, hi); }
 
 /* A float from random bits (never NaN), sometimes a special value. */
 static float rnd_bound(void) {

@@ -1,6 +1,7 @@
 /*
- * test_random.h — the randomized tests' reproducible draws (xorshift64) and
- * their environment overrides (SEPTUNE_TEST_SEED, SEPTUNE_TEST_SHAPES).
+ * test_random.h — the randomized tests' reproducible draws (the runtime's
+ * septune_random_next) and their environment overrides (SEPTUNE_TEST_SEED,
+ * SEPTUNE_TEST_SHAPES).
  */
 #ifndef SEPTUNE_TEST_RANDOM_H
 #define SEPTUNE_TEST_RANDOM_H
@@ -8,15 +9,11 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "check.h"
+
 static unsigned long long rng_state;
 
-static inline uint64_t rng(void)
-{
-  rng_state ^= rng_state << 13;
-  rng_state ^= rng_state >> 7;
-  rng_state ^= rng_state << 17;
-  return rng_state;
-}
+static inline uint64_t rng(void) { return septune_random_next(&rng_state); }
 
 /* Uniform in [lo, hi]. */
 static inline int64_t pick(int64_t lo, int64_t hi) { return lo + (int64_t)(rng() % (uint64_t)(hi - lo + 1)); }

@@ -8,12 +8,14 @@
 #include <stddef.h>
 
 #include "db.h"
+#include "internal.h"
 #include "model_file.h"
 #include "septune.h"
 
 /* The longest table name: septune_plan_info.table holds it with its NUL. */
 #define EMIT_NAME_MAX 63
-#define EMIT_OPLINE_MAX 512
+/* NAME_ and the generator's symbol without its "septune_". */
+#define EMIT_SYMBOL_SIZE (EMIT_NAME_MAX + 1 + SEPTUNE_SYMBOL_SIZE)
 
 /* A growing text. Appends after an allocation failure are ignored and
  * remembered in oom, so that a builder checks once at the end. */
@@ -31,14 +33,14 @@ void emit_buf_free(emit_buf *b);
 /* One distinct op of the model and the kernel emitted for it. */
 typedef struct emit_kernel {
   septune_op op;
-  char line[EMIT_OPLINE_MAX];   /* canonical op line: the table's key */
+  char line[SEPTUNE_OP_LINE_SIZE]; /* canonical op line: the table's key */
   size_t *layers;               /* indices of the model's layers with this op */
   size_t nlayers;
   septune_isa isa;
   int tuned;                    /* rec holds the record when 1 */
   septune_db_record rec;
-  char knobs[128];              /* canonical knobs the kernel was rendered with */
-  char symbol[128];             /* the kernel function, NAME_<op>_<isa>_<hash> */
+  char knobs[SEPTUNE_KNOBS_SIZE]; /* canonical knobs the kernel was rendered with */
+  char symbol[EMIT_SYMBOL_SIZE];  /* the kernel function, NAME_<op>_<isa>_<hash> */
   char *source;                 /* the generator's source, renamed */
   emit_buf protos;              /* prototype of every non-static function */
   char file[EMIT_NAME_MAX + 32];

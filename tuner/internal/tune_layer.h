@@ -15,7 +15,7 @@
 #include "timing.h"
 
 typedef struct tune_candidate {
-  char knobs[128];
+  char knobs[SEPTUNE_KNOBS_SIZE];
   measure_outcome outcome;
   char reason[256];       /* "" when ok */
   double median_us;       /* screening median (rough for "slow") */
@@ -48,8 +48,8 @@ typedef struct tune_result {
   int ok;                     /* a kernel was chosen */
   char why[320];              /* when !ok: why the layer could not be tuned */
   septune_isa isa;
-  char default_knobs[128];
-  char knobs[128];            /* the chosen config (may equal the default) */
+  char default_knobs[SEPTUNE_KNOBS_SIZE];
+  char knobs[SEPTUNE_KNOBS_SIZE];            /* the chosen config (may equal the default) */
   bench_stats default_time;   /* interleaved final measurement */
   bench_stats tuned_time;
   size_t space_size;

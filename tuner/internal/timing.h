@@ -1,5 +1,6 @@
 /*
- * timing.h — measurement helpers shared by the benchmarks.
+ * timing.h — the tuner's clock and measurement helpers, also used by the
+ * benchmarks.
  *
  *   bench_now_us              monotonic clock (CLOCK_MONOTONIC) in microseconds
  *   bench_pin_cpu             pins the calling thread to one CPU
@@ -11,8 +12,8 @@
  *
  * Nothing here prints; all times are per call of the callback, in µs.
  */
-#ifndef SEPTUNE_BENCH_TIMING_H
-#define SEPTUNE_BENCH_TIMING_H
+#ifndef SEPTUNE_TIMING_H
+#define SEPTUNE_TIMING_H
 
 #include <stddef.h>
 
@@ -64,4 +65,4 @@ double bench_fma_peak_gflops(const char **isa);
 #ifdef __cplusplus
 }
 #endif
-#endif /* SEPTUNE_BENCH_TIMING_H */
+#endif /* SEPTUNE_TIMING_H */

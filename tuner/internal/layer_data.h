@@ -21,10 +21,20 @@ typedef struct layer_data {
   size_t n_in, n_out;
 } layer_data;
 
+/* Checks that running op (its tensors here, the reference output and the
+ * kernel's packed copy of the weights and bias) fits in the memory this
+ * machine has available now
+ * (MemAvailable of /proc/meminfo, else sysconf's available physical pages):
+ * a layer that does not is refused before anything is allocated, instead of
+ * driving the machine into swap or the OOM killer. Returns SEPTUNE_OK, or
+ * SEPTUNE_ERR_UNSUPPORTED with err giving both sizes. */
+septune_status layer_data_check_memory(const septune_op *op, septune_error *err);
+
 /* Allocates the tensors of a valid op (64-byte aligned), fills input, weights
  * and bias from a fixed seed and computes the reference output into want.
- * Returns SEPTUNE_OK, SEPTUNE_ERR_OUT_OF_MEMORY, or the reference's error;
- * err names the problem. On failure *d holds nothing to free. */
+ * Returns SEPTUNE_OK, SEPTUNE_ERR_UNSUPPORTED (layer_data_check_memory),
+ * SEPTUNE_ERR_OUT_OF_MEMORY, or the reference's error; err names the
+ * problem. On failure *d holds nothing to free. */
 septune_status layer_data_make(const septune_op *op, layer_data *d, septune_error *err);
 
 /* Frees what layer_data_make allocated; *d is zeroed. */

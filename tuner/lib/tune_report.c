@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json.h"
+
 /* A short shape for the table: "56x56x144 k3 s2" or "56x56 24->144". */
 static void short_shape(const septune_op *op, char *buf, size_t n)
 {
@@ -119,179 +121,99 @@ void tune_print_table(FILE *f, const tune_run *run)
 /* ------------------------------------------------------------------------ */
 /* JSON */
 
-static void json_string(FILE *f, const char *s)
+static void json_rejected(json_writer *w, const tune_result *r)
 {
-  fputc('"', f);
-  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-    if (*p == '"' || *p == '\\') fprintf(f, "\\%c", *p);
-    else if (*p == '\n') fputs("\\n", f);
-    else if (*p < 0x20) fprintf(f, "\\u%04x", *p);
-    else fputc(*p, f);
-  }
-  fputc('"', f);
-}
-
-/* Numbers JSON can carry: non-finite values become null. */
-static void json_number(FILE *f, double v)
-{
-  if (isfinite(v)) fprintf(f, "%.6g", v);
-  else fputs("null", f);
-}
-
-static void json_key(FILE *f, const char *key, int first)
-{
-  if (!first) fputc(',', f);
-  json_string(f, key);
-  fputc(':', f);
-}
-
-static void json_rejected(FILE *f, const tune_result *r)
-{
-  fputc('[', f);
-  int first = 1;
+  json_array_begin(w);
   for (size_t i = 0; i < r->n_cands; i++) {
     const tune_candidate *c = &r->cands[i];
     if (c->outcome == MEASURE_OK) continue;
-    if (!first) fputc(',', f);
-    first = 0;
-    fputc('{', f);
-    json_key(f, "knobs", 1);
-    json_string(f, c->knobs);
-    json_key(f, "outcome", 0);
-    json_string(f, measure_outcome_name(c->outcome));
-    json_key(f, "reason", 0);
-    json_string(f, c->reason);
-    fputc('}', f);
+    json_object_begin(w);
+    json_key_string(w, "knobs", c->knobs);
+    json_key_string(w, "outcome", measure_outcome_name(c->outcome));
+    json_key_string(w, "reason", c->reason);
+    json_object_end(w);
   }
-  fputc(']', f);
+  json_array_end(w);
 }
 
-static void json_layer(FILE *f, const tune_run *run, size_t i)
+static void json_layer(json_writer *w, const tune_run *run, size_t i)
 {
   const tune_shape *s = &run->shapes[run->shape_of[i]];
   const tune_result *r = &s->res;
   char nb[32];
-  fputc('{', f);
-  json_key(f, "name", 1);
-  json_string(f, layer_name(run, i, nb, sizeof nb));
-  json_key(f, "line", 0);
-  fprintf(f, "%d", run->m->layers[i].lineno);
-  json_key(f, "op", 0);
-  json_string(f, s->line);
-  json_key(f, "isa", 0);
-  json_string(f, septune_isa_name(r->isa));
-  json_key(f, "same_as", 0);
-  if (s->first_layer != i) json_string(f, layer_name(run, s->first_layer, nb, sizeof nb));
-  else fputs("null", f);
-  json_key(f, "tuned", 0);
-  fputs(r->ok ? "true" : "false", f);
-  json_key(f, "reason", 0);
-  if (r->ok) fputs("null", f);
-  else json_string(f, s->tuned ? r->why : "not tuned: the budget ran out");
-  json_key(f, "default_knobs", 0);
-  json_string(f, r->default_knobs);
-  json_key(f, "knobs", 0);
-  json_string(f, r->knobs);
+  json_object_begin(w);
+  json_key_string(w, "name", layer_name(run, i, nb, sizeof nb));
+  json_key_int(w, "line", run->m->layers[i].lineno);
+  json_key_string(w, "op", s->line);
+  json_key_string(w, "isa", septune_isa_name(r->isa));
+  json_key_string(w, "same_as", s->first_layer != i ? layer_name(run, s->first_layer, nb, sizeof nb) : NULL);
+  json_key_bool(w, "tuned", r->ok);
+  json_key_string(w, "reason", r->ok ? NULL : s->tuned ? r->why : "not tuned: the budget ran out");
+  json_key_string(w, "default_knobs", r->default_knobs);
+  json_key_string(w, "knobs", r->knobs);
   double def = has_default(r) ? r->default_time.median_us : NAN;
   double tuned = r->ok ? r->tuned_time.median_us : NAN;
-  json_key(f, "default_us", 0);
-  json_number(f, def);
-  json_key(f, "tuned_us", 0);
-  json_number(f, tuned);
-  json_key(f, "tuned_min_us", 0);
-  json_number(f, r->ok ? r->tuned_time.min_us : NAN);
-  json_key(f, "speedup", 0);
-  json_number(f, has_default(r) ? speedup(r) : NAN);
-  json_key(f, "flops", 0);
-  json_number(f, septune_op_flops(&s->op));
-  json_key(f, "default_gflops", 0);
-  json_number(f, has_default(r) ? gflops(&s->op, def) : NAN);
-  json_key(f, "gflops", 0);
-  json_number(f, r->ok ? gflops(&s->op, tuned) : NAN);
-  json_key(f, "intensity", 0);
-  json_number(f, roofline_intensity(&s->op));
+  json_key_number(w, "default_us", def);
+  json_key_number(w, "tuned_us", tuned);
+  json_key_number(w, "tuned_min_us", r->ok ? r->tuned_time.min_us : NAN);
+  json_key_number(w, "speedup", has_default(r) ? speedup(r) : NAN);
+  json_key_number(w, "flops", septune_op_flops(&s->op));
+  json_key_number(w, "default_gflops", has_default(r) ? gflops(&s->op, def) : NAN);
+  json_key_number(w, "gflops", r->ok ? gflops(&s->op, tuned) : NAN);
+  json_key_number(w, "intensity", roofline_intensity(&s->op));
   double limit = roofline_limit(&run->rf, &s->op);
-  json_key(f, "roofline_gflops", 0);
-  json_number(f, limit);
-  json_key(f, "roofline_pct", 0);
-  json_number(f, r->ok && limit > 0 ? 100 * gflops(&s->op, tuned) / limit : NAN);
+  json_key_number(w, "roofline_gflops", limit);
+  json_key_number(w, "roofline_pct", r->ok && limit > 0 ? 100 * gflops(&s->op, tuned) / limit : NAN);
   if (s->first_layer == i) {
-    json_key(f, "strategy", 0);
-    json_string(f, r->exhaustive ? "exhaustive" : "guided");
-    json_key(f, "space", 0);
-    fprintf(f, "%zu", r->space_size);
-    json_key(f, "candidates", 0);
-    fprintf(f, "%zu", r->n_cands);
-    json_key(f, "seconds", 0);
-    json_number(f, r->seconds);
-    json_key(f, "stored", 0);
-    fputs(s->stored ? "true" : "false", f);
-    json_key(f, "rejected", 0);
-    json_rejected(f, r);
+    json_key_string(w, "strategy", r->exhaustive ? "exhaustive" : "guided");
+    json_key_uint(w, "space", r->space_size);
+    json_key_uint(w, "candidates", r->n_cands);
+    json_key_number(w, "seconds", r->seconds);
+    json_key_bool(w, "stored", s->stored);
+    json_key(w, "rejected");
+    json_rejected(w, r);
   }
-  fputc('}', f);
+  json_object_end(w);
 }
 
-void tune_print_json(FILE *f, const tune_run *run)
+int tune_print_json(FILE *f, const tune_run *run)
 {
   tune_totals t;
+  json_writer w;
   tune_compute_totals(run, &t);
-  fputc('{', f);
-  json_key(f, "model", 1);
-  json_string(f, run->model);
-  json_key(f, "cpu", 0);
-  json_string(f, run->cpu);
-  json_key(f, "isa", 0);
-  json_string(f, septune_isa_name(run->isa));
-  json_key(f, "threads", 0);
-  fputs("1", f);
-  json_key(f, "seed", 0);
-  fprintf(f, "%llu", run->seed);
-  json_key(f, "budget_s", 0);
-  json_number(f, run->budget_s);
-  json_key(f, "database", 0);
-  json_string(f, run->db_path);
-  json_key(f, "ceilings", 0);
-  fputc('{', f);
-  json_key(f, "peak_gflops", 1);
-  json_number(f, run->rf.peak_gflops);
-  json_key(f, "peak_isa", 0);
-  json_string(f, run->rf.peak_isa ? run->rf.peak_isa : "");
-  json_key(f, "bw_l2_gbs", 0);
-  json_number(f, run->rf.bw_l2_gbs);
-  json_key(f, "bw_beyond_l2_gbs", 0);
-  json_number(f, run->rf.bw_far_gbs);
-  json_key(f, "l2_bytes", 0);
-  fprintf(f, "%zu", run->rf.l2_bytes);
-  fputc('}', f);
-  json_key(f, "layers", 0);
-  fputc('[', f);
-  for (size_t i = 0; i < run->m->n; i++) {
-    if (i) fputs(",\n", f);
-    json_layer(f, run, i);
-  }
-  fputc(']', f);
-  json_key(f, "totals", 0);
-  fputc('{', f);
-  json_key(f, "layers", 1);
-  fprintf(f, "%zu", t.layers);
-  json_key(f, "tuned_layers", 0);
-  fprintf(f, "%zu", t.tuned_layers);
-  json_key(f, "shapes", 0);
-  fprintf(f, "%zu", run->n_shapes);
-  json_key(f, "candidates", 0);
-  fprintf(f, "%zu", t.candidates);
-  json_key(f, "rejected", 0);
-  fprintf(f, "%zu", t.rejected);
-  json_key(f, "default_us", 0);
-  json_number(f, t.default_us);
-  json_key(f, "tuned_us", 0);
-  json_number(f, t.tuned_us);
-  json_key(f, "geomean_speedup", 0);
-  json_number(f, t.geomean_speedup);
-  json_key(f, "wall_s", 0);
-  json_number(f, run->wall_s);
-  fputs("}}\n", f);
+  json_document_begin(&w, f, "tune");
+  json_key_string(&w, "model", run->model);
+  json_key_string(&w, "cpu", run->cpu);
+  json_key_string(&w, "isa", septune_isa_name(run->isa));
+  json_key_int(&w, "threads", 1);
+  json_key_uint(&w, "seed", run->seed);
+  json_key_number(&w, "budget_s", run->budget_s);
+  json_key_string(&w, "database", run->db_path);
+  json_key(&w, "ceilings");
+  json_object_begin(&w);
+  json_key_number(&w, "peak_gflops", run->rf.peak_gflops);
+  json_key_string(&w, "peak_isa", run->rf.peak_isa ? run->rf.peak_isa : "");
+  json_key_number(&w, "bw_l2_gbs", run->rf.bw_l2_gbs);
+  json_key_number(&w, "bw_beyond_l2_gbs", run->rf.bw_far_gbs);
+  json_key_uint(&w, "l2_bytes", run->rf.l2_bytes);
+  json_object_end(&w);
+  json_key(&w, "layers");
+  json_array_begin(&w);
+  for (size_t i = 0; i < run->m->n; i++) json_layer(&w, run, i);
+  json_array_end(&w);
+  json_key(&w, "totals");
+  json_object_begin(&w);
+  json_key_uint(&w, "layers", t.layers);
+  json_key_uint(&w, "tuned_layers", t.tuned_layers);
+  json_key_uint(&w, "shapes", run->n_shapes);
+  json_key_uint(&w, "candidates", t.candidates);
+  json_key_uint(&w, "rejected", t.rejected);
+  json_key_number(&w, "default_us", t.default_us);
+  json_key_number(&w, "tuned_us", t.tuned_us);
+  json_key_number(&w, "geomean_speedup", t.geomean_speedup);
+  json_key_number(&w, "wall_s", run->wall_s);
+  json_object_end(&w);
+  return json_document_end(&w);
 }
 
 int tune_write_svg(const tune_run *run, const char *path, char *why, size_t why_size)

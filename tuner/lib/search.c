@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
+#include "septune.h"
+
 /* ------------------------------------------------------------------------ */
 /* Spaces */
 
@@ -51,7 +54,7 @@ static long split_knobs(char *buf, char **names, int *values, size_t max)
 /* Appends one configuration; the first one defines the knob names. */
 static int space_append(search_space *s, const char *line, size_t *cap, char *why, size_t why_size)
 {
-  char buf[512];
+  char buf[SEPTUNE_KNOBS_SIZE];
   char *names[MAX_KNOBS];
   int values[MAX_KNOBS];
   if (strlen(line) >= sizeof buf) {
@@ -104,7 +107,7 @@ int search_space_parse(const char *listing, search_space *s, char *why, size_t w
   const char *p = listing ? listing : "";
   while (*p) {
     size_t len = strcspn(p, "\n");
-    char line[512];
+    char line[SEPTUNE_KNOBS_SIZE];
     if (len >= sizeof line) {
       snprintf(why, why_size, "knob string too long: '%.40s...'", p);
       search_space_free(s);
@@ -156,15 +159,6 @@ void search_trace_free(search_trace *t)
   free(t->order);
   free(t->costs);
   memset(t, 0, sizeof *t);
-}
-
-/* splitmix64: small, fast, and the same sequence on every platform. */
-static unsigned long long next_random(unsigned long long *state)
-{
-  unsigned long long z = (*state += 0x9E3779B97F4A7C15ULL);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
 }
 
 typedef struct searcher {
@@ -265,7 +259,7 @@ int search_run(const search_space *s, const search_options *o, const search_call
     z.perm[i] = i;
   }
   for (size_t i = s->n - 1; i > 0; i--) {
-    size_t j = (size_t)(next_random(&rng) % (i + 1));
+    size_t j = (size_t)(septune_random_next(&rng) % (i + 1));
     size_t tmp = z.perm[i];
     z.perm[i] = z.perm[j];
     z.perm[j] = tmp;

@@ -14,7 +14,7 @@
 /* One distinct layer shape of the model, tuned once. */
 typedef struct tune_shape {
   septune_op op;
-  char line[256];          /* canonical layer line: the identity of the shape */
+  char line[SEPTUNE_OP_LINE_SIZE]; /* canonical layer line: the identity of the shape */
   size_t first_layer;      /* index of the first model layer with this shape */
   int tuned;               /* tune_layer ran (0: the budget ended first) */
   tune_result res;
@@ -49,8 +49,9 @@ void tune_compute_totals(const tune_run *run, tune_totals *t);
  * totals. */
 void tune_print_table(FILE *f, const tune_run *run);
 
-/* One JSON document on f. */
-void tune_print_json(FILE *f, const tune_run *run);
+/* One JSON document (json.h, kind "tune") on f. Returns 0, or -1 when
+ * writing failed. */
+int tune_print_json(FILE *f, const tune_run *run);
 
 /* The roofline chart of the distinct shapes. Returns 0 or -1 with why. */
 int tune_write_svg(const tune_run *run, const char *path, char *why, size_t why_size);
