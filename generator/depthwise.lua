@@ -3,8 +3,9 @@
 local T = require("template")
 local G = require("dw_geometry")
 local K = require("knobs")
-local C = require("c_text")
-local KT = require("kernel_text")
+local C = require("c_literal")
+local CA = require("c_activation")
+local NT = require("x86_nt_choice")
 local space = require("depthwise_knobs")
 
 local M = { space = space }
@@ -16,13 +17,13 @@ local function render_one(op, isa, k, symbol)
   local params = {
     op = op, g = g, isa = isa, k = k, symbol = symbol,
     shape = op.line, knobs = K.format(space, k),
-    act_c = C.activation(op, "acc", "            "),
+    act_c = CA.statements(op, "acc", "            "),
     lo = C.float(lo), hi = C.float(hi),
   }
   if isa == "scalar" then
     return T.render("depthwise_c.c.in", params)
   end
-  local X86 = require("dw_x86")
+  local X86 = require("x86_dw")
   local P = { op = op, g = g, k = k, isa = isa }
   local L = X86.layout(P)
   if k.loop == 0 then
@@ -49,13 +50,13 @@ local function render_one(op, isa, k, symbol)
   end
   params.covered = L.covered
   params.mask_lanes = (isa == "avx2") and (g.co % 8) or 0
-  KT.clobbers(params, X86.GPR_CLOBBERS)
+  NT.clobbers(params, X86.GPR_CLOBBERS)
   return T.render("depthwise_x86.c.in", params)
 end
 
 -- Returns the source for a valid op/isa/knobs (knobs already complete).
 function M.render(op, isa, k, symbol)
-  return KT.render_nt_choice(render_one, op, isa, k, symbol)
+  return NT.render(render_one, op, isa, k, symbol)
 end
 
 return M

@@ -13,8 +13,8 @@ M.PACK_LANES = 16
 
 function M.derive(op)
   local g = {}
-  g.oh = math.floor((op.h + op.pt + op.pb - op.dh * (op.kh - 1) - 1) / op.sh) + 1
-  g.ow = math.floor((op.w + op.pl + op.pr - op.dw * (op.kw - 1) - 1) / op.sw) + 1
+  g.oh = math.floor((op.h + op.pt + op.pb - op.dil_h * (op.kh - 1) - 1) / op.sh) + 1
+  g.ow = math.floor((op.w + op.pl + op.pr - op.dil_w * (op.kw - 1) - 1) / op.sw) + 1
   g.co = op.c * op.m
   -- With a multiplier the kernel reads an input expanded to co channels.
   g.ci = g.co
@@ -24,7 +24,7 @@ function M.derive(op)
   local lo, hi = nil, nil
   for ox = 0, g.ow - 1 do
     local first = ox * op.sw - op.pl
-    local last = first + (op.kw - 1) * op.dw
+    local last = first + (op.kw - 1) * op.dil_w
     if first >= 0 and last < op.w then
       lo = lo or ox
       hi = ox
@@ -37,7 +37,7 @@ function M.derive(op)
   g.row_lo, g.row_hi = g.oh, -1
   for oy = 0, g.oh - 1 do
     local first = oy * op.sh - op.pt
-    if first >= 0 and first + (op.kh - 1) * op.dh < op.h then
+    if first >= 0 and first + (op.kh - 1) * op.dil_h < op.h then
       g.row_lo = math.min(g.row_lo, oy)
       g.row_hi = oy
     end
@@ -47,7 +47,7 @@ end
 
 -- Input column of output column ox, tap kx; nil when it falls in padding.
 function M.input_col(op, ox, kx)
-  local ix = ox * op.sw - op.pl + kx * op.dw
+  local ix = ox * op.sw - op.pl + kx * op.dil_w
   if ix < 0 or ix >= op.w then return nil end
   return ix
 end

@@ -3,8 +3,9 @@
 -- shape and knobs, and renders the template for an ISA.
 local T = require("template")
 local K = require("knobs")
-local C = require("c_text")
-local KT = require("kernel_text")
+local C = require("c_literal")
+local CA = require("c_activation")
+local NT = require("x86_nt_choice")
 local space = require("pointwise_knobs")
 
 local M = { space = space }
@@ -35,7 +36,7 @@ function M.derive(op, isa, k)
   -- packed columns of all panels (the tail panel padded to whole vectors)
   g.ntot = isa == "scalar" and g.N or full * nr + (tail > 0 and math.ceil(tail / lanes) * lanes or 0)
   if isa ~= "scalar" then
-    local X86 = require("pw_x86")
+    local X86 = require("x86_pw")
     if full > 0 then
       g.panels[#g.panels + 1] = { count = full, first_col = 0, cols = nr, width = nr, mr = k.mr }
     end
@@ -81,12 +82,12 @@ local function render_one(op, isa, k, symbol)
   local params = {
     op = op, g = g, isa = isa, k = k, symbol = symbol,
     shape = op.line, knobs = K.format(space, k),
-    act_c = C.activation(op, "o[c]", "      "),
+    act_c = CA.statements(op, "o[c]", "      "),
     lo = C.float(lo), hi = C.float(hi),
   }
   if isa == "scalar" then return T.render("pointwise_c.c.in", params) end
 
-  local X86 = require("pw_x86")
+  local X86 = require("x86_pw")
   -- blocks[row group][k group][panel] = .byte text
   params.blocks = {}
   local mask_lanes = 0
@@ -108,14 +109,14 @@ local function render_one(op, isa, k, symbol)
     end
   end
   params.mask_lanes = isa == "avx2" and mask_lanes or 0
-  KT.clobbers(params, X86.GPR_CLOBBERS)
+  NT.clobbers(params, X86.GPR_CLOBBERS)
   return T.render("pointwise_x86.c.in", params)
 end
 
 -- Returns the source for a valid op/isa/knobs (knobs already complete).
 -- With nt=1 both kernel copies share the plain copy's packer.
 function M.render(op, isa, k, symbol)
-  return KT.render_nt_choice(render_one, op, isa, k, symbol, function(sym)
+  return NT.render(render_one, op, isa, k, symbol, function(sym)
     return string.format("long %s_packed_floats(void)\n{\n  return %s_st_packed_floats();\n}\n\n"
       .. "void %s_pack(const float *w, const float *bias, float *packed)\n{\n  %s_st_pack(w, bias, packed);\n}\n",
       sym, sym, sym, sym)

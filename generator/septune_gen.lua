@@ -3,7 +3,7 @@
 -- C source out.
 --
 -- op is a table with the fields of septune.h: kind ("dw" | "pw"), n h w,
--- dw: c kh kw sh sw dh dw pt pl pb pr m, pw: ci co, and bias (0|1),
+-- dw: c kh kw sh sw dil_h dil_w pt pl pb pr m, pw: ci co, and bias (0|1),
 -- act ("none" | "relu" | "relu6" | "clamp" | "hswish"), act_min, act_max,
 -- line (the canonical layer line).
 local K = require("knobs")

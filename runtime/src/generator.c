@@ -156,7 +156,7 @@ static void push_op(lua_State *L, const septune_op *op)
     set_int(L, "n", d->n); set_int(L, "h", d->h); set_int(L, "w", d->w); set_int(L, "c", d->c);
     set_int(L, "kh", d->kh); set_int(L, "kw", d->kw);
     set_int(L, "sh", d->stride_h); set_int(L, "sw", d->stride_w);
-    set_int(L, "dh", d->dilation_h); set_int(L, "dw", d->dilation_w);
+    set_int(L, "dil_h", d->dilation_h); set_int(L, "dil_w", d->dilation_w);
     set_int(L, "pt", d->pad_top); set_int(L, "pl", d->pad_left);
     set_int(L, "pb", d->pad_bottom); set_int(L, "pr", d->pad_right);
     set_int(L, "m", d->multiplier);

@@ -1,4 +1,4 @@
--- dw_x86.lua — the machine code of one depthwise output row, for SSE, AVX2
+-- x86_dw.lua — the machine code of one depthwise output row, for SSE, AVX2
 -- and AVX-512, built with the x86asm assembler.
 --
 -- The block computes one output row for every channel (minus the SSE tail,
@@ -16,7 +16,7 @@
 -- output column offsets and %rcx counts the column groups.
 local X = require("x86asm")
 local G = require("dw_geometry")
-local Act = require("x86_act")
+local Act = require("x86_activation")
 
 local M = {}
 
@@ -50,7 +50,7 @@ end
 -- vectors (the last one partial) and the scaffolding loops over tiles.
 function M.row_block(P, only)
   local op, g, k, isa = P.op, P.g, P.k, P.isa
-  local V = assert(VEC[only and only.vec or isa], "dw_x86: no vector ISA " .. tostring(isa))
+  local V = assert(VEC[only and only.vec or isa], "x86_dw: no vector ISA " .. tostring(isa))
   local b = X.block()
   local function e(fmt, ...) b:emit(string.format(fmt, ...)) end
   local function vr(i) return "%" .. V.name .. i end
@@ -211,7 +211,7 @@ function M.row_block(P, only)
       local taps = {}
       for ky = 0, op.kh - 1 do
         for kx = 0, op.kw - 1 do
-          local ix = (ox0 + j) * op.sw - op.pl + kx * op.dw
+          local ix = (ox0 + j) * op.sw - op.pl + kx * op.dil_w
           taps[#taps + 1] = { ky = ky, kx = kx, disp = ix * in_px }
         end
       end

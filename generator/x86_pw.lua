@@ -1,4 +1,4 @@
--- pw_x86.lua — the machine code of the pointwise GEMM for SSE, AVX2 and
+-- x86_pw.lua — the machine code of the pointwise GEMM for SSE, AVX2 and
 -- AVX-512, built with the x86asm assembler.
 --
 -- One block sweeps the rows of an M block for one weight panel and one K
@@ -16,7 +16,7 @@
 -- the panel through K, %ecx counts K-loop iterations, %r11d row tiles.
 local X = require("x86asm")
 local S = require("pointwise_knobs")
-local Act = require("x86_act")
+local Act = require("x86_activation")
 
 -- SSE's two-operand forms for the activation; packed also on a lane
 -- accumulator, whose other lanes are never stored.
@@ -78,7 +78,7 @@ end
 --   mask_lanes  AVX-512: lanes of the masked vector }
 function M.block(B)
   local isa = B.isa
-  local V = assert(VEC[isa], "pw_x86: no vector ISA " .. tostring(isa))
+  local V = assert(VEC[isa], "x86_pw: no vector ISA " .. tostring(isa))
   local b = X.block()
   local function e(fmt, ...) b:emit(string.format(fmt, ...)) end
   local function vr(i) return "%" .. V.name .. i end

@@ -1,4 +1,4 @@
--- x86_act.lua — the fused activation applied to an accumulator before its
+-- x86_activation.lua — the fused activation applied to an accumulator before its
 -- store, shared by the depthwise and pointwise machine code.
 --
 -- emit(e, act, A, T1, T2, const, legacy):

@@ -1,4 +1,4 @@
--- kernel_text.lua — C text every x86 kernel family emits the same way: the
+-- x86_nt_choice.lua — C text every x86 kernel family emits the same way: the
 -- clobber lists of its asm statements and, for nt=1, the choice between the
 -- streaming-store kernel and the plain one.
 local M = {}
@@ -27,7 +27,7 @@ local ARGS = "const float *in, float *out, const float *packed, const float *zer
 -- <symbol>_st without, and <symbol> picks one by the output's address.
 -- `forward(symbol)` returns further C the family needs at <symbol> (e.g.
 -- its packer, taken from the _st copy).
-function M.render_nt_choice(render_one, op, isa, k, symbol, forward)
+function M.render(render_one, op, isa, k, symbol, forward)
   if k.nt ~= 1 then return render_one(op, isa, k, symbol) end
   local plain = {}
   for n, v in pairs(k) do plain[n] = v end
