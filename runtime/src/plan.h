@@ -15,6 +15,7 @@ struct septune_plan {
   septune_isa isa;
   septune_kernel_source source_kind;
   septune_kernel_build build;
+  septune_cache_budget budget; /* this CPU's, for the default knobs and the generic kernels */
   char knobs[128];
   char table[64];          /* the emitted table's name, for SEPTUNE_BUILD_EMITTED */
   char symbol[96];
