@@ -2,14 +2,9 @@
 -- output size, the channel count the vector code sees, and which output
 -- columns read only real input (the interior) versus padding (the borders).
 
+local I = require("isa")
+
 local M = {}
-
--- Lanes per vector for each ISA's vector code.
-M.lanes = { scalar = 1, sse = 4, avx2 = 8, avx512 = 16 }
-
--- Packed weights hold every channel count rounded up to this many lanes, so
--- one packing serves every ISA: [bias][kh*kw taps], each CO_PAD floats.
-M.PACK_LANES = 16
 
 function M.derive(op)
   local g = {}
@@ -18,7 +13,8 @@ function M.derive(op)
   g.co = op.c * op.m
   -- With a multiplier the kernel reads an input expanded to co channels.
   g.ci = g.co
-  g.co_pad = math.ceil(g.co / M.PACK_LANES) * M.PACK_LANES
+  -- one packing serves every ISA: [bias][kh*kw taps], co_pad floats each
+  g.co_pad = math.ceil(g.co / I.PACK_LANES) * I.PACK_LANES
   g.taps = op.kh * op.kw
   -- Columns whose every tap lands inside the input row.
   local lo, hi = nil, nil

@@ -6,7 +6,18 @@
 -- dw: c kh kw sh sw dil_h dil_w pt pl pb pr m, pw: ci co, and bias (0|1),
 -- act ("none" | "relu" | "relu6" | "clamp" | "hswish"), act_min, act_max,
 -- line (the canonical layer line).
+--
+-- opts, the last argument of every function, carries
+--   hw      the target's caches as runtime/src/cache_budget.h budgets them:
+--           { l1d, l2, l3, resident, panel, m_block } in bytes; the default
+--           knobs follow them
+--   prefix  the first part of the kernel's symbols (a C identifier;
+--           default "septune")
+--
+-- The generator runs hosted by the runtime: generator.c preloads the module
+-- "septune_host" (the runtime's numbers, see isa.lua and the knob spaces).
 local K = require("knobs")
+local ABI = require("kernel_abi")
 
 local M = {}
 
@@ -32,26 +43,38 @@ local function hash(s)
   return bit.tohex(h)
 end
 
-local function resolve(op, isa, knob_string)
+local function hw_of(opts)
+  local hw = opts and opts.hw
+  if type(hw) ~= "table" then error("generator: opts.hw (the target's cache budgets) is missing", 0) end
+  return hw
+end
+
+local function resolve(op, isa, knob_string, opts)
   local fam = family(op)
   local given = K.parse(fam.space, knob_string)
-  local k = K.complete(fam.space, op, isa, given, fam.space.default(op, isa))
+  local k = K.complete(fam.space, op, isa, given, fam.space.default(op, isa, hw_of(opts)))
   return fam, k
 end
 
--- Returns source, symbol, canonical knob string.
-function M.render(op, isa, knob_string)
-  local fam, k = resolve(op, isa, knob_string)
+-- Returns the source, the kernel's symbol, the canonical knob string, and
+-- what the source exports: { { role =, name =, declaration = }, ... }, the
+-- kernel first (kernel_abi.exports).
+function M.render(op, isa, knob_string, opts)
+  local fam, k = resolve(op, isa, knob_string, opts)
   local knobs = K.format(fam.space, k)
-  local symbol = string.format("septune_%s_%s_%s", op.kind, isa,
+  local prefix = opts.prefix or "septune"
+  if type(prefix) ~= "string" or not prefix:match("^[%a_][%w_]*$") then
+    error("generator: symbol prefix '" .. tostring(prefix) .. "' is not a C identifier", 0)
+  end
+  local symbol = string.format("%s_%s_%s_%s", prefix, op.kind, isa,
     hash(tostring(op.line) .. "|" .. isa .. "|" .. knobs .. "|" .. M.TEMPLATE_VERSION))
   local source = fam.render(op, isa, k, symbol)
-  return source, symbol, knobs
+  return source, symbol, knobs, ABI.exports(op.kind, symbol)
 end
 
 -- The canonical default knob string for op on isa.
-function M.default_knobs(op, isa)
-  local fam, k = resolve(op, isa, nil)
+function M.default_knobs(op, isa, _, opts)
+  local fam, k = resolve(op, isa, nil, opts)
   return K.format(fam.space, k)
 end
 

@@ -20,6 +20,8 @@
 --          output then leaves the caches, so the next layer reads it from
 --          memory. Never the default; the tuner measures it per layer.
 local G = require("dw_geometry")
+local I = require("isa")
+local ABI = require("kernel_abi")
 
 local S = {}
 
@@ -33,18 +35,18 @@ S.knobs = {
   { name = "nt",    values = { 0, 1 } },
 }
 
-S.registers = { sse = 16, avx2 = 16, avx512 = 32 }
-
 -- Vector registers a configuration needs: accumulators, weights if held,
--- temporaries (an input or activation temporary; SSE has no FMA and no
--- unaligned memory operands, so it needs two; AVX2's masked tail needs a mask).
+-- temporaries (an input or activation temporary; legacy SSE has no FMA and
+-- no unaligned memory operands, so it needs two; a tail masked by a vector
+-- register (AVX2) needs that register).
 function S.vector_registers(op, isa, k)
   local g = G.derive(op)
+  local V = I.get(isa)
   local n = k.ct * k.wt
   if k.wreg == 1 then n = n + g.taps * k.ct end
   local temps = 1
-  if isa == "sse" then temps = 2 end
-  if isa == "avx2" and g.co % 8 ~= 0 then temps = 2 end
+  if not V.vex then temps = 2 end
+  if V.mask == "vector" and g.co % V.lanes ~= 0 then temps = 2 end
   return n + temps
 end
 
@@ -57,19 +59,23 @@ function S.valid(op, isa, k)
     return true
   end
   local g = G.derive(op)
-  local lanes = G.lanes[isa]
+  local V = I.get(isa)
+  local lanes = V.lanes
   local vectors = math.ceil(g.co / lanes)
   if k.ct > vectors then
     return false, string.format("ct=%d exceeds the %d vectors of %d channels", k.ct, vectors, g.co)
   end
-  if k.order == 2 and (k.wreg ~= 1 or isa == "sse") then
+  if k.order == 2 and (k.wreg ~= 1 or not V.vex) then
     return false, "order=2 keeps inputs in a register and needs wreg=1 and FMA (not sse)"
   end
-  if op.kh > 7 then return false, "kh > 7 needs more row registers than x86-64 has" end
-  if k.nt == 1 and (isa == "sse" or g.co % lanes ~= 0) then
+  local row_regs = #ABI.REGS.dw.tap_rows
+  if op.kh > row_regs then
+    return false, string.format("kh > %d needs more row registers than x86-64 has", row_regs)
+  end
+  if k.nt == 1 and (not V.vex or g.co % lanes ~= 0) then
     return false, string.format("nt=1 needs avx2/avx512 and whole vectors of channels (co=%d)", g.co)
   end
-  local need, have = S.vector_registers(op, isa, k), S.registers[isa]
+  local need, have = S.vector_registers(op, isa, k), V.registers
   if need > have then
     return false, string.format("needs %d vector registers, %s has %d", need, isa, have)
   end
@@ -79,19 +85,19 @@ function S.valid(op, isa, k)
   return true
 end
 
--- The heuristic default: enough independent accumulators to hide the FMA
--- latency (two FMA ports x four cycles), weights in registers when they fit,
--- each input vector loaded once (order=2) when the weights are in registers,
--- and channel tiles outermost when the layer's tensors fit in L2, so a
--- tile's rows stay in L1 (rows outermost streams big layers better).
-S.L2_BYTES = 1.5 * 1024 * 1024
-
-function S.default(op, isa)
+-- The heuristic default for the caches `hw` (septune_gen.lua): enough
+-- independent accumulators to hide the FMA latency (two FMA ports x four
+-- cycles), weights in registers when they fit, each input vector loaded
+-- once (order=2) when the weights are in registers, and channel tiles
+-- outermost when the layer's tensors stay in L2 (hw.resident), so a tile's
+-- rows stay in L1 (rows outermost streams big layers better).
+function S.default(op, isa, hw)
   if isa == "scalar" then return { ct = 1, wt = 1, wreg = 0, order = 0, pf = 0, loop = 0, nt = 0 } end
   local g = G.derive(op)
-  local vectors = math.ceil(g.co / G.lanes[isa])
+  local V = I.get(isa)
+  local vectors = math.ceil(g.co / V.lanes)
   local bytes = 4 * op.n * (op.h * op.w * g.ci + g.oh * g.ow * g.co)
-  local loop = bytes <= S.L2_BYTES and 1 or 0
+  local loop = bytes <= hw.resident and 1 or 0
   local candidates = {
     { ct = 2, wt = 4, wreg = 1 }, { ct = 2, wt = 3, wreg = 1 },
     { ct = 1, wt = 8, wreg = 1 }, { ct = 1, wt = 6, wreg = 1 }, { ct = 1, wt = 4, wreg = 1 },
@@ -100,7 +106,7 @@ function S.default(op, isa)
   for _, c in ipairs(candidates) do
     for wt = c.wt, 1, -1 do
       local k = { ct = math.min(c.ct, vectors), wt = wt, wreg = c.wreg, pf = 0, loop = loop, nt = 0 }
-      k.order = (c.wreg == 1 and isa ~= "sse") and 2 or 0
+      k.order = (c.wreg == 1 and V.vex) and 2 or 0
       if S.valid(op, isa, k) then return k end
     end
   end

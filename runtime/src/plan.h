@@ -18,7 +18,7 @@ struct septune_plan {
   septune_cache_budget budget; /* this CPU's, for the default knobs and the generic kernels */
   char knobs[128];
   char table[64];          /* the emitted table's name, for SEPTUNE_BUILD_EMITTED */
-  char symbol[96];
+  char symbol[128];         /* the kernel's name: SEPTUNE_GEN_SYMBOL_SIZE of generator.h */
   char *source;            /* JIT only: the generated C */
   void *jit;               /* JIT only: the compiled code (a septune_jit) */
   void (*release)(struct septune_plan *plan); /* frees jit; NULL when none */
