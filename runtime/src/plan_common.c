@@ -159,11 +159,25 @@ static void run_generic(const septune_plan *plan, const float *input, float *out
   plan->generic->dw(&view, &plan->budget, plan->packed, input, output);
 }
 
+/* 1 when the op's input at `input` and its output at `output` share a
+ * byte. The plan's op is valid, so the sizes fit size_t. */
+static int tensors_overlap(const septune_plan *plan, const float *input, const float *output)
+{
+  size_t in_n = 0, out_n = 0;
+  septune_op_tensor_sizes(&plan->op, &in_n, &out_n, NULL, NULL, NULL);
+  uintptr_t in = (uintptr_t)input, out = (uintptr_t)output;
+  return in < out ? out - in < in_n * sizeof(float) : in - out < out_n * sizeof(float);
+}
+
 static septune_status execute(const septune_plan *plan, septune_kernel_fn kernel, const float *input,
                               float *output, septune_error *err)
 {
   if (!input) return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT, "execute: input is NULL");
   if (!output) return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT, "execute: output is NULL");
+  if (tensors_overlap(plan, input, output))
+    return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT,
+                             "execute: input and output overlap (input at %p, output at %p): the kernels need "
+                             "separate tensors", (const void *)input, (const void *)output);
   float *scratch = NULL;
   if (plan->scratch_floats) {
     scratch = alloc_floats(plan->scratch_floats);
