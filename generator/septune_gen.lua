@@ -43,6 +43,38 @@ local function hash(s)
   return bit.tohex(h)
 end
 
+-- Lua computes in doubles, exact for integers below 2^53: sizes beyond
+-- would print wrong into the C source. An error starting "unsupported: "
+-- reaches the caller as SEPTUNE_ERR_UNSUPPORTED.
+local EXACT = 2 ^ 53
+
+local function unsupported(op, isa, why)
+  error(string.format("unsupported: %s on %s: %s", tostring(op.line or op.kind), isa, why), 0)
+end
+
+-- The element counts of op's tensors, each with what it is.
+local function tensor_sizes(op)
+  if op.kind == "pw" then
+    local px = op.n * op.h * op.w
+    return { { px * op.ci, "n*h*w*ci" }, { px * op.co, "n*h*w*co" }, { op.ci * op.co, "ci*co" } }
+  end
+  local g = require("dw_geometry").derive(op)
+  return { { op.n * op.h * op.w * g.ci, "n*h*w*c*m" }, { op.n * g.oh * g.ow * g.co, "n*oh*ow*c*m" },
+           { (g.taps + 1) * g.co_pad, "(kh*kw+1)*c*m" } }
+end
+
+-- Raises "unsupported: ..." when the generator cannot serve op on isa.
+local function check_supported(fam, op, isa)
+  for _, t in ipairs(tensor_sizes(op)) do
+    if t[1] >= EXACT then
+      unsupported(op, isa, string.format("%s = %.0f elements, more than the generator counts exactly (2^53)",
+        t[2], t[1]))
+    end
+  end
+  local why = fam.space.unsupported(op, isa)
+  if why then unsupported(op, isa, why) end
+end
+
 local function hw_of(opts)
   local hw = opts and opts.hw
   if type(hw) ~= "table" then error("generator: opts.hw (the target's cache budgets) is missing", 0) end
@@ -51,6 +83,7 @@ end
 
 local function resolve(op, isa, knob_string, opts)
   local fam = family(op)
+  check_supported(fam, op, isa)
   local given = K.parse(fam.space, knob_string)
   local k = K.complete(fam.space, op, isa, given, fam.space.default(op, isa, hw_of(opts)))
   return fam, k
@@ -81,6 +114,7 @@ end
 -- Every valid knob string of the space, one per line.
 function M.space(op, isa)
   local fam = family(op)
+  check_supported(fam, op, isa)
   local lines = {}
   for _, k in ipairs(K.enumerate(fam.space, op, isa)) do lines[#lines + 1] = K.format(fam.space, k) end
   return table.concat(lines, "\n")

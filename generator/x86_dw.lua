@@ -23,6 +23,12 @@ local M = {}
 local R = A.REGS.dw
 local RD = A.RECORD_REG
 
+-- A border run of columns that read the same taps becomes a loop from this
+-- many columns on; shorter ones, the borders of any usual padding and
+-- dilation, are unrolled: they share groups with their neighbours and need
+-- no counter.
+M.BORDER_LOOP_COLUMNS = 32
+
 local function addr(disp, base, index)
   if index then return string.format("%d(%s,%s,1)", disp, base, index) end
   return string.format("%d(%s)", disp, base)
@@ -119,7 +125,7 @@ function M.row_block(P, only)
       local uses, order_keys = {}, {}
       for _, c in ipairs(cols) do
         for _, tap in ipairs(c.taps) do
-          local key = tap.ky * 1e9 + tap.disp
+          local key = tap.ky * 2 ^ 32 + tap.disp -- displacements stay below 2^31
           if not uses[key] then uses[key] = {}; order_keys[#order_keys + 1] = key end
           table.insert(uses[key], { c = c, tap = tap })
         end
@@ -179,14 +185,15 @@ function M.row_block(P, only)
     return cols
   end
 
-  -- Columns j of an interior group relative to the column offset registers;
-  -- the group's first column is output column `ox0` when the offsets are 0.
-  local function interior_group(ox0, width)
+  -- Columns j of a group in a run of columns that read taps `kxs`,
+  -- relative to the column offset registers; the group's first column is
+  -- output column `ox0` when the offsets are 0.
+  local function run_group(ox0, width, kxs)
     local cols = {}
     for j = 0, width - 1 do
       local taps = {}
       for ky = 0, op.kh - 1 do
-        for kx = 0, op.kw - 1 do
+        for _, kx in ipairs(kxs) do
           local ix = (ox0 + j) * op.sw - op.pl + kx * op.dil_w
           taps[#taps + 1] = { ky = ky, kx = kx, disp = ix * in_px }
         end
@@ -211,24 +218,31 @@ function M.row_block(P, only)
     end
     if V.mask == "vector" and partial then e("vmovups %s, %s", addr(A.const_offset("mask"), RD), MASK) end
     if row_loop then b:label("rows") end
-    -- groups of wt columns from column 0; a run of groups whose columns
-    -- are all interior is a loop over the column offset registers
-    local ox = 0
+    -- Groups of wt columns from column 0. Groups whose columns all read
+    -- the same taps are a loop over the column offset registers: the
+    -- interior when it has two groups or more, a border run (of huge
+    -- padding or dilation) when it spans M.BORDER_LOOP_COLUMNS; the rest
+    -- are addressed absolutely. So the code is a few groups long, however
+    -- wide the row.
+    local ox, r = 0, 1
     while ox < g.ow do
-      local run = 0
-      if g.n_int > 0 and ox >= g.int_lo then run = math.floor((g.int_hi - ox + 1) / k.wt) end
-      if run >= 2 then
-        e("xor %s, %s", A.reg32(R.col_in), A.reg32(R.col_in))
+      while g.col_runs[r].hi < ox do r = r + 1 end
+      local run = g.col_runs[r]
+      local span = run.hi - ox + 1
+      local groups = math.floor(span / k.wt)
+      if groups >= 2 and (#run.kx == op.kw or span >= M.BORDER_LOOP_COLUMNS) then
+        local reads = #run.kx > 0 -- columns all in the padding read nothing
+        if reads then e("xor %s, %s", A.reg32(R.col_in), A.reg32(R.col_in)) end
         e("xor %s, %s", A.reg32(R.col_out), A.reg32(R.col_out))
         local top = fresh("cols")
-        e("mov $%d, %s", run, A.reg32(R.cols))
+        e("mov $%d, %s", groups, A.reg32(R.cols))
         b:label(top)
-        group(interior_group(ox, k.wt), nv, partial, R.col_in, R.col_out)
-        e("add $%d, %s", k.wt * op.sw * in_px, R.col_in)
+        group(run_group(ox, k.wt, run.kx), nv, partial, R.col_in, R.col_out)
+        if reads then e("add $%d, %s", k.wt * op.sw * in_px, R.col_in) end
         e("add $%d, %s", k.wt * out_px, R.col_out)
         e("dec %s", A.reg32(R.cols))
         e("jnz %s", top)
-        ox = ox + run * k.wt
+        ox = ox + groups * k.wt
       else
         local width = math.min(k.wt, g.ow - ox)
         group(absolute_group(ox, width), nv, partial)

@@ -10,7 +10,8 @@
 --          chains interleave); 1: column-outer (one column's taps at a time);
 --          2: input-stationary (each input vector loaded once into a register
 --          and multiplied into every column that reads it; needs wreg=1)
---   pf     1: prefetch the input row the next output row will need
+--   pf     1: prefetch the input row the next output row will need (one
+--          prefetch per pixel, unrolled: rows of at most PF_MAX_WIDTH)
 --   loop   0: output rows outer, channel tiles inside the machine code;
 --          1: channel tiles outer, so a tile's input rows stay in L1 from one
 --          output row to the next
@@ -50,6 +51,35 @@ function S.vector_registers(op, isa, k)
   return n + temps
 end
 
+S.PF_MAX_WIDTH = 1024
+
+-- The machine code reaches rows, weights and the strides between rows with
+-- 32-bit displacements and immediates; keep clear of 2 GiB by the vectors
+-- a block adds to them.
+local DISP_MAX = 2 ^ 31 - 4096
+
+-- nil when the x86 kernels can serve op on isa whatever the knobs, else
+-- why not, naming the dimension.
+function S.unsupported(op, isa)
+  if isa == "scalar" then return nil end
+  local g = G.derive(op)
+  local in_row = op.w * g.ci * 4
+  if (op.sh + 1) * in_row > DISP_MAX then
+    return string.format("w=%.0f with c*m=%.0f channels and stride %.0f: an input row of %.0f bytes and the row a "
+      .. "stride below it are beyond the 2 GiB the x86 kernels address (isa=scalar has no such limit)",
+      op.w, g.ci, op.sh, in_row)
+  end
+  if g.ow * g.co * 4 > DISP_MAX then
+    return string.format("output width ow=%.0f with c*m=%.0f channels: an output row of %.0f bytes is beyond the "
+      .. "2 GiB the x86 kernels address (isa=scalar has no such limit)", g.ow, g.co, g.ow * g.co * 4)
+  end
+  if (g.taps + 1) * g.co_pad * 4 > DISP_MAX then
+    return string.format("kh*kw=%.0f taps of c*m=%.0f channels: %.0f bytes of weights are beyond the 2 GiB the "
+      .. "x86 kernels address (isa=scalar has no such limit)", g.taps, g.co, (g.taps + 1) * g.co_pad * 4)
+  end
+  return nil
+end
+
 function S.valid(op, isa, k)
   if isa == "scalar" then
     -- The portable template has no knobs of its own: only the default point.
@@ -81,6 +111,10 @@ function S.valid(op, isa, k)
   end
   if k.wt > g.ow then
     return false, string.format("wt=%d exceeds the %d output columns", k.wt, g.ow)
+  end
+  if k.pf == 1 and op.w > S.PF_MAX_WIDTH then
+    return false, string.format("pf=1 prefetches each of the w=%.0f input pixels of a row: w <= %d", op.w,
+      S.PF_MAX_WIDTH)
   end
   return true
 end

@@ -59,6 +59,35 @@ local SCALAR_DEFAULT = { mr = 1, nr = 4, kc = 0, mc = 0, pf = 0, ku = 1, nt = 0 
 
 local function pixels(op) return op.n * op.h * op.w end
 
+-- The largest declared value of knob `name`.
+local function largest(name)
+  for _, d in ipairs(S.knobs) do
+    if d.name == name then return math.max(unpack(d.values)) end
+  end
+end
+
+-- The machine code reaches a row tile, the panels two ahead (pf bit 1) and
+-- the strides between them with 32-bit displacements and immediates, and
+-- counts row tiles in a 32-bit register.
+local DISP_MAX = 2 ^ 31 - 4096
+local COUNT_MAX = 2 ^ 31 - 1
+
+-- nil when the x86 kernels can serve op on isa whatever the knobs, else
+-- why not, naming the dimension.
+function S.unsupported(op, isa)
+  if isa == "scalar" then return nil end
+  local rows, width = largest("mr"), largest("nr")
+  if rows * math.max(op.ci, op.co) * 4 > DISP_MAX then
+    return string.format("ci=%.0f, co=%.0f: a tile of %d rows spans more than the 2 GiB the x86 kernels address "
+      .. "(isa=scalar has no such limit)", op.ci, op.co, rows)
+  end
+  if 3 * op.ci * width * 4 > DISP_MAX then
+    return string.format("ci=%.0f: three weight panels of %d columns span more than the 2 GiB the x86 kernels "
+      .. "address (isa=scalar has no such limit)", op.ci, width)
+  end
+  return nil
+end
+
 function S.valid(op, isa, k)
   if isa == "scalar" then
     for name, v in pairs(SCALAR_DEFAULT) do
@@ -85,8 +114,12 @@ function S.valid(op, isa, k)
     return false, string.format("kc=%d does not split ci=%d (use kc=0)", k.kc, op.ci)
   end
   if k.mc ~= 0 and (k.mc < 2 * k.mr or k.mc >= M) then
-    return false, string.format("mc=%d must be 0 or hold >= 2 row tiles of mr=%d and split the %d pixels",
+    return false, string.format("mc=%d must be 0 or hold >= 2 row tiles of mr=%d and split the %.0f pixels",
       k.mc, k.mr, M)
+  end
+  if k.mc == 0 and M / k.mr > COUNT_MAX then
+    return false, string.format("mc=0 sweeps the %.0f pixels in one block of more row tiles than a 32-bit count "
+      .. "holds: give mc", M)
   end
   if k.nt == 1 and (not V.vex or op.co % lanes ~= 0 or k.kc ~= 0) then
     return false, string.format("nt=1 needs avx2/avx512, whole vectors of co=%d and kc=0", op.co)
@@ -156,6 +189,8 @@ function S.default(op, isa, hw)
       if v <= mc_max and v >= 2 * k.mr and v < M then k.mc = v; break end
     end
   end
+  -- every block's row tiles counted in 32 bits
+  if k.mc == 0 and M / k.mr > COUNT_MAX then k.mc = largest("mc") end
   while k.ku > kc do k.ku = k.ku / 2 end
   local ok = S.valid(op, isa, k)
   if not ok then k.mc = 0; k.kc = 0; k.ku = 1 end

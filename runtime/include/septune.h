@@ -310,7 +310,10 @@ septune_status septune_kernel_table_check(const septune_kernel_table *table, sep
  *   SEPTUNE_ERR_INVALID_ARGUMENT  NULL op/weights/plan, bias NULL while
  *                                 has_bias, invalid op, malformed knobs
  *   SEPTUNE_ERR_UNSUPPORTED       forced ISA the CPU lacks, knobs invalid for
- *                                 this shape and ISA; libseptune_rt: knobs
+ *                                 this shape and ISA, a shape the ISA's
+ *                                 generated kernels cannot address (rows or
+ *                                 weights of 2 GiB and more; the message
+ *                                 names the dimension); libseptune_rt: knobs
  *                                 that no emitted entry has (it cannot JIT);
  *                                 an options.kernels table that fails
  *                                 septune_kernel_table_check

@@ -273,6 +273,21 @@ static int copy_field(lua_State *L, int idx, char *dst, size_t n)
 
 static const char *const role_names[] = { "kernel", "packed_floats", "pack" };
 
+/* The longest symbol prefix: its symbols then fit SEPTUNE_GEN_SYMBOL_SIZE. */
+#define PREFIX_MAX 63
+
+/* 1 when s is a C identifier of at most PREFIX_MAX characters. */
+static int is_prefix(const char *s)
+{
+  size_t n = 0;
+  for (; s[n]; n++) {
+    char c = s[n];
+    int alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+    if (!alpha && !(n > 0 && c >= '0' && c <= '9')) return 0;
+  }
+  return n > 0 && n <= PREFIX_MAX;
+}
+
 /* Reads the exports list at stack index idx into out->exports. Returns 0,
  * or -1 when it is not a list of { role, name, declaration } that fit. */
 static int read_exports(lua_State *L, int idx, septune_kernel_source_text *out)
@@ -328,6 +343,10 @@ septune_status septune_gen_render_request(const septune_op *op, septune_isa isa,
                              !op ? "op" : !out ? "out" : "req");
   if (isa == SEPTUNE_ISA_AUTO)
     return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT, "generator: isa must be resolved, not auto");
+  if (req->prefix && !is_prefix(req->prefix))
+    return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT,
+                             "generator: symbol prefix '%.80s' is not a C identifier of 1 to %d characters",
+                             req->prefix, PREFIX_MAX);
   memset(out, 0, sizeof *out);
   septune_cache_budget own;
   if (!req->budget) septune_cpu_cache_budget(&own);

@@ -49,13 +49,15 @@ typedef struct septune_kernel_source_text {
 /* A render's options beyond op and ISA; every field may be NULL. */
 typedef struct septune_gen_request {
   const char *knobs;                  /* NULL or "": the heuristic default */
-  const char *prefix;                 /* the symbols' first part, a C identifier; NULL: "septune" */
+  const char *prefix;                 /* the symbols' first part, a C identifier of at most 63
+                                         characters; NULL: "septune" */
   const septune_cache_budget *budget; /* the target's caches, which the default follows; NULL: this CPU's */
 } septune_gen_request;
 
 /* Renders the kernel for a valid op. isa must not be AUTO. Returns
  * SEPTUNE_OK and fills *out, or:
- *   SEPTUNE_ERR_INVALID_ARGUMENT  NULL arguments, or AUTO isa
+ *   SEPTUNE_ERR_INVALID_ARGUMENT  NULL arguments, AUTO isa, or a prefix that is
+ *                                 not such an identifier
  *   SEPTUNE_ERR_UNSUPPORTED       knobs malformed or invalid for this shape and
  *                                 ISA, or a shape the ISA's kernels cannot
  *                                 address (err has the generator's reason)
