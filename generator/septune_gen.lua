@@ -63,8 +63,19 @@ local function tensor_sizes(op)
            { (g.taps + 1) * g.co_pad, "(kh*kw+1)*c*m" } }
 end
 
+-- op's integer fields and their names in a layer line
+local DIMENSIONS = { { "n" }, { "h" }, { "w" }, { "c" }, { "kh" }, { "kw" }, { "sh" }, { "sw" }, { "dil_h", "dh" },
+                     { "dil_w", "dw" }, { "pt", "pad top" }, { "pl", "pad left" }, { "pb", "pad bottom" },
+                     { "pr", "pad right" }, { "m" }, { "ci" }, { "co" } }
+
 -- Raises "unsupported: ..." when the generator cannot serve op on isa.
 local function check_supported(fam, op, isa)
+  for _, d in ipairs(DIMENSIONS) do
+    local v = op[d[1]]
+    if v and v >= EXACT then
+      unsupported(op, isa, string.format("%s=%.0f is more than the generator counts exactly (2^53)", d[2] or d[1], v))
+    end
+  end
   for _, t in ipairs(tensor_sizes(op)) do
     if t[1] >= EXACT then
       unsupported(op, isa, string.format("%s = %.0f elements, more than the generator counts exactly (2^53)",

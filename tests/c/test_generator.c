@@ -175,6 +175,8 @@ static void test_huge_shapes_refused(void **state)
     { "dw h=4 w=4 c=300000000 k=3", SEPTUNE_ISA_AVX2, "c*m=300000000" },
     { "pw h=2 w=2 ci=30000000 co=5", SEPTUNE_ISA_AVX2, "ci=30000000" },
     { "pw h=1000 w=100000000000000 ci=3 co=5", SEPTUNE_ISA_SCALAR, "n*h*w*ci" },
+    { "dw h=1 w=1 c=1 kh=1 kw=3 d=1000000000000000000 pad=1,1000000000000000000,0,1000000000000000000",
+      SEPTUNE_ISA_SCALAR, "dh=1000000000000000000" },
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     septune_kernel_source_text text;
