@@ -122,7 +122,9 @@ static void read_cpu(cpu_info *ci) {
 /* Cache sizes: the "deterministic cache parameters" leaf (4 on Intel,
  * 0x8000001D on AMD and Hygon when CPUID says TOPOEXT), else AMD's legacy
  * leaves 0x80000005 (L1d) and 0x80000006 (L2, L3), which Intel fills for L2
- * only. Virtual machines often leave the first empty and the second set. */
+ * only. Virtual machines often leave the first empty and the second set.
+ * The legacy L3 may be the whole package's rather than one instance's; no
+ * budget depends on L3. */
 static void read_cpu_caches(cpu_info *ci, unsigned max_leaf, unsigned max_ext) {
   unsigned r[4];
   int intel = strcmp(ci->vendor, "GenuineIntel") == 0;
