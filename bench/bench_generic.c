@@ -123,6 +123,15 @@ static int parse_args(int argc, char **argv, options *o)
 
 /* ---- the two kernels behind timing callbacks ------------------------------------ */
 
+/* This CPU's cache budgets, which the generic kernels' blocking follows. */
+static const septune_cache_budget *cpu_budget(void)
+{
+  static septune_cache_budget b;
+  static int ready;
+  if (!ready) septune_cpu_cache_budget(&b), ready = 1;
+  return &b;
+}
+
 typedef struct generic_run {
   const septune_generic_kernels *k;
   const septune_op *op;
@@ -133,8 +142,8 @@ typedef struct generic_run {
 static int generic_call(void *p)
 {
   generic_run *g = p;
-  if (g->op->kind == SEPTUNE_OP_DEPTHWISE) g->k->dw(&g->op->u.dw, g->packed, g->in, g->out);
-  else g->k->pw(&g->op->u.pw, g->packed, g->in, g->out);
+  if (g->op->kind == SEPTUNE_OP_DEPTHWISE) g->k->dw(&g->op->u.dw, cpu_budget(), g->packed, g->in, g->out);
+  else g->k->pw(&g->op->u.pw, cpu_budget(), g->packed, g->in, g->out);
   return 0;
 }
 
@@ -170,10 +179,12 @@ static void tensors_free(tensors *t)
   memset(t, 0, sizeof *t);
 }
 
-/* The depthwise layout of generic.h: bias row then tap rows of round_up(c, 16). */
+/* The depthwise layout of generic.h: bias row then tap rows of
+ * round_up(c, SEPTUNE_KERNEL_PACK_LANES). */
 static float *pack_dw(const septune_depthwise_desc *d, const float *w, const float *b)
 {
-  size_t c = (size_t)d->c, cpad = (c + 15) / 16 * 16, taps = (size_t)(d->kh * d->kw);
+  size_t c = (size_t)d->c, taps = (size_t)(d->kh * d->kw);
+  size_t cpad = (c + SEPTUNE_KERNEL_PACK_LANES - 1) / SEPTUNE_KERNEL_PACK_LANES * SEPTUNE_KERNEL_PACK_LANES;
   float *p = alloc_floats((1 + taps) * cpad);
   if (!p) return NULL;
   memset(p, 0, (1 + taps) * cpad * sizeof(float));
@@ -216,8 +227,8 @@ static int tensors_make(const septune_op *op, const septune_generic_kernels *k, 
   if (op->kind == SEPTUNE_OP_DEPTHWISE) {
     t->packed = pack_dw(&op->u.dw, t->w, bias);
   } else {
-    t->packed = alloc_floats(k->pw_packed_floats(&op->u.pw));
-    if (t->packed) k->pw_pack(&op->u.pw, t->w, bias, t->packed);
+    t->packed = alloc_floats(k->pw_packed_floats(&op->u.pw, cpu_budget()));
+    if (t->packed) k->pw_pack(&op->u.pw, cpu_budget(), t->w, bias, t->packed);
   }
   if (!t->packed) goto oom;
   return 0;

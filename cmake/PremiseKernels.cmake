@@ -15,6 +15,8 @@ set(SEPTUNE_PREMISE_SHAPES
 set(SEPTUNE_PREMISE_ISAS scalar sse avx2 avx512)
 
 set(_dir "${CMAKE_BINARY_DIR}/premise")
+# Every generator and template file: a kernel is rebuilt whichever of them changes.
+file(GLOB _generator_files CONFIGURE_DEPENDS "${CMAKE_SOURCE_DIR}/generator/*.lua" "${CMAKE_SOURCE_DIR}/templates/*")
 set(_sources)
 set(_table "")
 set(_i 0)
@@ -25,17 +27,7 @@ foreach(shape IN LISTS SEPTUNE_PREMISE_SHAPES)
     add_custom_command(OUTPUT "${_out}"
       COMMAND ${CMAKE_COMMAND} -E make_directory "${_dir}"
       COMMAND septune_cli source ${_args} --isa ${isa} > "${_out}"
-      DEPENDS septune_cli
-              "${CMAKE_SOURCE_DIR}/templates/depthwise_x86.c.in"
-              "${CMAKE_SOURCE_DIR}/templates/depthwise_c.c.in"
-              "${CMAKE_SOURCE_DIR}/templates/depthwise_knobs.lua"
-              "${CMAKE_SOURCE_DIR}/generator/dw_x86.lua"
-              "${CMAKE_SOURCE_DIR}/generator/depthwise.lua"
-              "${CMAKE_SOURCE_DIR}/templates/pointwise_x86.c.in"
-              "${CMAKE_SOURCE_DIR}/templates/pointwise_c.c.in"
-              "${CMAKE_SOURCE_DIR}/templates/pointwise_knobs.lua"
-              "${CMAKE_SOURCE_DIR}/generator/pw_x86.lua"
-              "${CMAKE_SOURCE_DIR}/generator/pointwise.lua"
+      DEPENDS septune_cli ${_generator_files}
       COMMENT "septune source ${shape} --isa ${isa}"
       VERBATIM)
     list(APPEND _sources "${_out}")

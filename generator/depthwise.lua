@@ -3,26 +3,26 @@
 local T = require("template")
 local G = require("dw_geometry")
 local K = require("knobs")
-local C = require("c_text")
-local KT = require("kernel_text")
+local CA = require("c_activation")
+local NT = require("x86_nt_choice")
+local ABI = require("kernel_abi")
+local I = require("isa")
 local space = require("depthwise_knobs")
 
 local M = { space = space }
 
-local function render_one(op, isa, k, symbol)
+-- names: see x86_nt_choice.render (the depthwise family has no packer).
+local function render_one(op, isa, k, names)
   local g = G.derive(op)
-  local lo, hi = 0, 6
-  if op.act == "clamp" then lo, hi = op.act_min, op.act_max end
   local params = {
-    op = op, g = g, isa = isa, k = k, symbol = symbol,
+    op = op, g = g, isa = isa, k = k, symbol = names.kernel, linkage = names.linkage, abi = ABI,
     shape = op.line, knobs = K.format(space, k),
-    act_c = C.activation(op, "acc", "            "),
-    lo = C.float(lo), hi = C.float(hi),
+    act_c = CA.statements(op, "acc", "            "),
   }
   if isa == "scalar" then
     return T.render("depthwise_c.c.in", params)
   end
-  local X86 = require("dw_x86")
+  local X86 = require("x86_dw")
   local P = { op = op, g = g, k = k, isa = isa }
   local L = X86.layout(P)
   if k.loop == 0 then
@@ -41,21 +41,22 @@ local function render_one(op, isa, k, symbol)
     params.tile_blocks = tiles
   end
   if L.lane_tail > 0 then
-    -- few lanes, weights from memory: the accumulators must fit 16 registers
-    local kt = { ct = L.lane_tail, wt = math.min(k.wt, math.floor(12 / L.lane_tail)), wreg = 0, order = 0,
+    -- few lanes, weights from memory: the accumulators must leave room for
+    -- the temporaries
+    local regs = I.sse1.registers - 4
+    local kt = { ct = L.lane_tail, wt = math.min(k.wt, math.floor(regs / L.lane_tail)), wreg = 0, order = 0,
                  pf = 0, loop = k.loop }
     local PT = { op = op, g = g, k = kt, isa = isa }
     params.tail_asm = X86.row_block(PT, { nv = L.lane_tail, partial = false, vec = "sse1" }):to_c_bytes("")
   end
   params.covered = L.covered
-  params.mask_lanes = (isa == "avx2") and (g.co % 8) or 0
-  KT.clobbers(params, X86.GPR_CLOBBERS)
+  params.mask_lanes = L.vector_mask_lanes
   return T.render("depthwise_x86.c.in", params)
 end
 
 -- Returns the source for a valid op/isa/knobs (knobs already complete).
 function M.render(op, isa, k, symbol)
-  return KT.render_nt_choice(render_one, op, isa, k, symbol)
+  return NT.render(render_one, op, isa, k, symbol)
 end
 
 return M

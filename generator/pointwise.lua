@@ -3,8 +3,10 @@
 -- shape and knobs, and renders the template for an ISA.
 local T = require("template")
 local K = require("knobs")
-local C = require("c_text")
-local KT = require("kernel_text")
+local CA = require("c_activation")
+local NT = require("x86_nt_choice")
+local ABI = require("kernel_abi")
+local I = require("isa")
 local space = require("pointwise_knobs")
 
 local M = { space = space }
@@ -22,20 +24,22 @@ local M = { space = space }
 --   k_groups      { count, first, len, init, final }: K blocks of equal role
 function M.derive(op, isa, k)
   local g = { M = op.n * op.h * op.w, K = op.ci, N = op.co }
-  local lanes = space.lanes[isa] or 1
+  local lanes = I.get(isa).lanes
   local nr = k.nr
   local full = math.floor(g.N / nr)
   local tail = g.N - full * nr
   g.nr = nr
   g.full_cols = full * nr
   g.panels = {}
-  local packed = math.ceil(g.N / 16) * 16
-  if isa ~= "scalar" then packed = math.ceil((full * nr + math.ceil(tail / lanes) * lanes) / 16) * 16 end
+  -- the bias row padded to whole vectors of the widest ISA
+  local P = I.WIDEST_LANES
+  local packed = math.ceil(g.N / P) * P
+  if isa ~= "scalar" then packed = math.ceil((full * nr + math.ceil(tail / lanes) * lanes) / P) * P end
   g.bias_floats = packed
   -- packed columns of all panels (the tail panel padded to whole vectors)
   g.ntot = isa == "scalar" and g.N or full * nr + (tail > 0 and math.ceil(tail / lanes) * lanes or 0)
   if isa ~= "scalar" then
-    local X86 = require("pw_x86")
+    local X86 = require("x86_pw")
     if full > 0 then
       g.panels[#g.panels + 1] = { count = full, first_col = 0, cols = nr, width = nr, mr = k.mr }
     end
@@ -74,21 +78,20 @@ function M.derive(op, isa, k)
   return g
 end
 
-local function render_one(op, isa, k, symbol)
+-- names: see x86_nt_choice.render.
+local function render_one(op, isa, k, names)
   local g = M.derive(op, isa, k)
-  local lo, hi = 0, 6
-  if op.act == "clamp" then lo, hi = op.act_min, op.act_max end
   local params = {
-    op = op, g = g, isa = isa, k = k, symbol = symbol,
-    shape = op.line, knobs = K.format(space, k),
-    act_c = C.activation(op, "o[c]", "      "),
-    lo = C.float(lo), hi = C.float(hi),
+    op = op, g = g, isa = isa, k = k, symbol = names.kernel, linkage = names.linkage, packer = names.packer,
+    abi = ABI, shape = op.line, knobs = K.format(space, k),
+    act_c = CA.statements(op, "o[c]", "      "),
   }
   if isa == "scalar" then return T.render("pointwise_c.c.in", params) end
 
-  local X86 = require("pw_x86")
+  local X86 = require("x86_pw")
   -- blocks[row group][k group][panel] = .byte text
   params.blocks = {}
+  local lanes = I.get(isa).lanes
   local mask_lanes = 0
   for ri, rg in ipairs(g.row_groups) do
     params.blocks[ri] = {}
@@ -98,28 +101,22 @@ local function render_one(op, isa, k, symbol)
         local B = {
           isa = isa, act = op.act, lda = g.K, ldc = g.N, width = pg.width, cols = pg.cols,
           rows = rg.rows, mr = pg.mr, ksteps = kg.len, ku = math.min(k.ku, kg.len),
-          init = kg.init, final = kg.final, pf = k.pf, mask_lanes = pg.cols % space.lanes[isa],
+          init = kg.init, final = kg.final, pf = k.pf, mask_lanes = pg.cols % lanes,
           nt = k.nt == 1,
         }
         if k.pf >= 2 and (pi < #g.panels or pg.count > 1) then B.pf_next = kg.len * pg.width * 4 end
-        if pg.cols % space.lanes[isa] ~= 0 then mask_lanes = pg.cols % space.lanes[isa] end
+        if pg.cols % lanes ~= 0 then mask_lanes = pg.cols % lanes end
         params.blocks[ri][ki][pi] = X86.block(B):to_c_bytes("")
       end
     end
   end
-  params.mask_lanes = isa == "avx2" and mask_lanes or 0
-  KT.clobbers(params, X86.GPR_CLOBBERS)
+  params.mask_lanes = I.get(isa).mask == "vector" and mask_lanes or 0
   return T.render("pointwise_x86.c.in", params)
 end
 
 -- Returns the source for a valid op/isa/knobs (knobs already complete).
--- With nt=1 both kernel copies share the plain copy's packer.
 function M.render(op, isa, k, symbol)
-  return KT.render_nt_choice(render_one, op, isa, k, symbol, function(sym)
-    return string.format("long %s_packed_floats(void)\n{\n  return %s_st_packed_floats();\n}\n\n"
-      .. "void %s_pack(const float *w, const float *bias, float *packed)\n{\n  %s_st_pack(w, bias, packed);\n}\n",
-      sym, sym, sym, sym)
-  end)
+  return NT.render(render_one, op, isa, k, symbol)
 end
 
 return M

@@ -6,12 +6,18 @@
 -- `${expr}` re-indents every line of a multi-line value to its own indentation,
 -- so a whole machine-code block can be spliced in readably.
 --
--- Each template line compiles to exactly one Lua line, so a Lua error's line
--- number is the template's line number; errors are reported as
--- "templates/<name>:<line>: <message>".
+-- An integer value is written as its exact digits (c_literal.int), any
+-- other value by tostring. Each template line compiles to exactly one Lua
+-- line, so a Lua error's line number is the template's line number; errors
+-- are reported as "templates/<name>:<line>: <message>".
 --
 --   local T = require("template")
---   local src = T.render("dw_avx512.c.in", { shape = "...", knobs = {...}, ... })
+--   local src = T.render("depthwise_x86.c.in", { op = op, g = g, ..., shape = op.line, knobs = "ct=2,wt=4" })
+--
+-- The source starts with a header comment naming the template, the shape
+-- and the knobs (params.shape, params.knobs).
+
+local CL = require("c_literal")
 
 local M = {}
 
@@ -23,10 +29,6 @@ local cache = {}
 function M.set_dir(dir)
   template_dir = dir
   cache = {}
-end
-
-function M.dir()
-  return template_dir
 end
 
 -- Lua's %q escapes a newline as backslash-newline, which would add a Lua line
@@ -118,11 +120,10 @@ local function read_template(name)
   return text
 end
 
--- Formats a value for C text: integers without a fraction or exponent.
+-- Formats a value for C text: an integer as its exact digits (c_literal;
+-- an error when it is beyond the integers Lua holds exactly).
 local function to_text(v)
-  if type(v) == "number" and v == math.floor(v) and math.abs(v) < 2 ^ 53 then
-    return string.format("%.0f", v)
-  end
+  if type(v) == "number" and v == math.floor(v) then return CL.int(v) end
   return tostring(v)
 end
 

@@ -20,6 +20,9 @@
 --        (no read-for-ownership: less memory traffic for a layer too big
 --        for L2, but the output leaves the caches for the next layer).
 --        Needs whole vectors of co and one K block. Never the default.
+local I = require("isa")
+local Host = require("septune_host")
+
 local S = {}
 
 S.knobs = {
@@ -32,34 +35,58 @@ S.knobs = {
   { name = "nt", values = { 0, 1 } },
 }
 
-S.lanes = { sse = 4, avx2 = 8, avx512 = 16 }
-S.registers = { sse = 16, avx2 = 16, avx512 = 32 }
-
 -- Vector registers a tile of `rows` x `vectors` needs: one accumulator per
 -- row and vector, plus
---   AVX-512/AVX2: the tile's weight vectors and one broadcast input (with a
---                 single vector AVX-512 folds the broadcast into the FMA,
---                 but the activation still wants a temporary);
---   SSE:          no FMA, weights read from memory: a broadcast input and a
---                 product temporary.
+--   VEX/EVEX:   the tile's weight vectors and one broadcast input (with a
+--               single vector AVX-512 folds the broadcast into the FMA,
+--               but the activation still wants a temporary);
+--   legacy SSE: no FMA, weights read from memory: a broadcast input and a
+--               product temporary.
 function S.vector_registers(isa, rows, vectors)
-  if isa == "sse" then return rows * vectors + 2 end
+  if not I.get(isa).vex then return rows * vectors + 2 end
   return rows * vectors + vectors + 1
 end
 
 -- The most rows a tile of `vectors` vectors can have on isa (0 if none fit).
 function S.max_rows(isa, vectors)
-  local have = S.registers[isa]
+  local have = I.get(isa).registers
   local rows = 0
   while S.vector_registers(isa, rows + 1, vectors) <= have do rows = rows + 1 end
   return rows
 end
 
-S.L2_BYTES = 1.5 * 1024 * 1024
-
 local SCALAR_DEFAULT = { mr = 1, nr = 4, kc = 0, mc = 0, pf = 0, ku = 1, nt = 0 }
 
 local function pixels(op) return op.n * op.h * op.w end
+
+-- The largest declared value of knob `name`.
+local function largest(name)
+  for _, d in ipairs(S.knobs) do
+    if d.name == name then return math.max(unpack(d.values)) end
+  end
+end
+
+-- The machine code reaches a row tile, the panels two ahead (pf bit 1) and
+-- the strides between them with 32-bit displacements and immediates, and
+-- counts row tiles in a 32-bit register.
+local DISP_MAX = 2 ^ 31 - 4096
+local COUNT_MAX = 2 ^ 31 - 1
+
+-- nil when the x86 kernels can serve op on isa whatever the knobs, else
+-- why not, naming the dimension.
+function S.unsupported(op, isa)
+  if isa == "scalar" then return nil end
+  local rows, width = largest("mr"), largest("nr")
+  if rows * math.max(op.ci, op.co) * 4 > DISP_MAX then
+    return string.format("ci=%.0f, co=%.0f: a tile of %d rows spans more than the 2 GiB the x86 kernels address "
+      .. "(isa=scalar has no such limit)", op.ci, op.co, rows)
+  end
+  if 3 * op.ci * width * 4 > DISP_MAX then
+    return string.format("ci=%.0f: three weight panels of %d columns span more than the 2 GiB the x86 kernels "
+      .. "address (isa=scalar has no such limit)", op.ci, width)
+  end
+  return nil
+end
 
 function S.valid(op, isa, k)
   if isa == "scalar" then
@@ -68,7 +95,8 @@ function S.valid(op, isa, k)
     end
     return true
   end
-  local lanes = S.lanes[isa]
+  local V = I.get(isa)
+  local lanes = V.lanes
   if k.nr % lanes ~= 0 then return false, string.format("nr=%d is not a multiple of %d lanes", k.nr, lanes) end
   local vectors = k.nr / lanes
   if vectors > 6 then return false, string.format("nr=%d is more than 6 vectors", k.nr) end
@@ -76,7 +104,7 @@ function S.valid(op, isa, k)
   if k.nr - lanes >= op.co then
     return false, string.format("nr=%d is wider than co=%d needs", k.nr, op.co)
   end
-  local need, have = S.vector_registers(isa, k.mr, vectors), S.registers[isa]
+  local need, have = S.vector_registers(isa, k.mr, vectors), V.registers
   if need > have then
     return false, string.format("mr=%d x nr=%d needs %d vector registers, %s has %d", k.mr, k.nr, need, isa, have)
   end
@@ -86,10 +114,14 @@ function S.valid(op, isa, k)
     return false, string.format("kc=%d does not split ci=%d (use kc=0)", k.kc, op.ci)
   end
   if k.mc ~= 0 and (k.mc < 2 * k.mr or k.mc >= M) then
-    return false, string.format("mc=%d must be 0 or hold >= 2 row tiles of mr=%d and split the %d pixels",
+    return false, string.format("mc=%d must be 0 or hold >= 2 row tiles of mr=%d and split the %.0f pixels",
       k.mc, k.mr, M)
   end
-  if k.nt == 1 and (isa == "sse" or op.co % lanes ~= 0 or k.kc ~= 0) then
+  if k.mc == 0 and M / k.mr > COUNT_MAX then
+    return false, string.format("mc=0 sweeps the %.0f pixels in one block of more row tiles than a 32-bit count "
+      .. "holds: give mc", M)
+  end
+  if k.nt == 1 and (not V.vex or op.co % lanes ~= 0 or k.kc ~= 0) then
     return false, string.format("nt=1 needs avx2/avx512, whole vectors of co=%d and kc=0", op.co)
   end
   local kc = k.kc == 0 and op.ci or k.kc
@@ -97,21 +129,20 @@ function S.valid(op, isa, k)
   return true
 end
 
--- Share of the padded work that is real: cols of `width`-wide panels.
-local function fill(total, width) return total / (math.ceil(total / width) * width) end
-
--- The heuristic default. The FMA ports want >= 8 independent accumulators
--- and as few loads per FMA as possible, so the tile is as large as the
--- register file allows; among those, the shape that wastes least on the
--- channel and pixel remainders wins. The weights of a K block stay in L1
--- (<= 32 KiB per panel) and a row block of the input in L2.
-function S.default(op, isa)
+-- The heuristic default for the caches `hw` (septune_gen.lua). The FMA
+-- ports want >= 8 independent accumulators and as few loads per FMA as
+-- possible, so the tile is as large as the register file allows; among
+-- those, the best by the runtime's tile score (runtime/src/cache_budget.h:
+-- least waste on the channel and pixel remainders, few loads per FMA). The
+-- weights of a K block stay in L1 (the panel budget) and a row block of the
+-- input in L2 (the M-block budget).
+function S.default(op, isa, hw)
   if isa == "scalar" then
     local k = {}
     for n, v in pairs(SCALAR_DEFAULT) do k[n] = v end
     return k
   end
-  local lanes = S.lanes[isa]
+  local lanes = I.get(isa).lanes
   local M = pixels(op)
   local best, best_score
   local mrs = S.knobs[1].values
@@ -121,7 +152,7 @@ function S.default(op, isa)
   -- Streaming layers also want each output row written in one pass: one
   -- panel as wide as co when it fits the registers (112x112 16->96: one
   -- 96-wide panel of 4-row tiles 1.3x faster than two 48-wide ones).
-  local streaming = 4 * M * (op.ci + op.co) > S.L2_BYTES
+  local streaming = 4 * M * (op.ci + op.co) > hw.resident
   for vectors = 1, 6 do
     local nr = vectors * lanes
     local single = nr >= op.co
@@ -135,33 +166,31 @@ function S.default(op, isa)
     for i = #mrs, 1, -1 do
       local mr = mrs[i]
       if mr <= rows and mr > rows - 4 and nr - lanes < op.co then
-        local eff = fill(op.co, nr) * fill(M, mr)
-        -- loads per FMA: (mr broadcasts + the weight vectors) / (mr * vectors)
-        local loads = (mr + vectors) / (mr * vectors)
-        if isa == "avx512" and vectors == 1 then loads = (mr + 1) / mr end
-        local score = eff * (1 - 0.25 * math.max(0, loads - 0.45))
-        if streaming and single then score = score * 1.1 end
+        local score = Host.pw_tile_score(M, op.co, mr, vectors, nr, streaming)
         if not best_score or score > best_score + 1e-9 then best, best_score = { mr = mr, nr = nr }, score end
       end
     end
   end
   if not best then best = { mr = 1, nr = lanes } end
   local k = { mr = best.mr, nr = best.nr, kc = 0, mc = 0, pf = 0, ku = 4, nt = 0 }
-  -- K block: the panel's kc x nr floats within 32 KiB of L1
-  local kc_max = math.floor(32768 / (4 * k.nr))
+  -- K block: the panel's kc x nr floats within the panel budget of L1
+  local kc_max = math.floor(hw.panel / (4 * k.nr))
   if op.ci > kc_max then
     for _, v in ipairs({ 512, 384, 256, 192, 128, 64, 32 }) do
       if v <= kc_max and v < op.ci then k.kc = v; break end
     end
   end
   local kc = k.kc == 0 and op.ci or k.kc
-  -- M block: the input rows of a block (mc x kc floats) within ~256 KiB
-  local mc_max = math.floor(262144 / (4 * kc))
+  -- M block: the input rows of a block (mc x kc floats) within the M-block
+  -- budget of L2
+  local mc_max = math.floor(hw.m_block / (4 * kc))
   if M > mc_max and op.co > k.nr then
     for _, v in ipairs({ 1536, 768, 384, 192, 96, 48 }) do
       if v <= mc_max and v >= 2 * k.mr and v < M then k.mc = v; break end
     end
   end
+  -- every block's row tiles counted in 32 bits
+  if k.mc == 0 and M / k.mr > COUNT_MAX then k.mc = largest("mc") end
   while k.ku > kc do k.ku = k.ku / 2 end
   local ok = S.valid(op, isa, k)
   if not ok then k.mc = 0; k.kc = 0; k.ku = 1 end

@@ -8,10 +8,11 @@
  *
  * One kernel per distinct layer (by canonical op line, in model order): the
  * tuning database's record for it when there is one (TUNED), else the
- * heuristic default (DEFAULT). Files in DIR: NAME.h, NAME_table.c and
- * NAME_kNN.c, NN the kernel's index in the table. Every kernel symbol
- * "septune_<rest>" becomes "NAME_<rest>", so tables of different names can
- * be linked into one program. Nothing is written until every kernel has
+ * heuristic default (DEFAULT), for the caches of the CPU the records are
+ * for. Files in DIR: NAME.h, NAME_table.c and NAME_kNN.c, NN the kernel's
+ * index in the table. The generator names every kernel's functions
+ * "NAME_<rest>", so tables of different names can be linked into one
+ * program. Nothing is written until every kernel has
  * rendered; then the files go in as a set (emit_files.c).
  */
 #include <errno.h>
@@ -207,7 +208,6 @@ static void plan_free(emit_plan *p)
   for (size_t i = 0; i < p->nk; i++) {
     free(p->k[i].layers);
     free(p->k[i].source);
-    emit_buf_free(&p->k[i].protos);
   }
   free(p->k);
   model_file_free(&p->m);
@@ -269,6 +269,7 @@ typedef struct emit_db {
   char note[PATH_BUF + 64];  /* what the header says about it */
   char cpu[256];             /* whose records count */
   int own_cpu;               /* cpu is this machine's signature */
+  septune_cache_budget budget; /* its caches, for the default knobs */
   int tv;                    /* current template version */
 } emit_db;
 
@@ -335,28 +336,39 @@ static septune_isa default_isa(const emit_options *o)
   return isa != SEPTUNE_ISA_AUTO ? isa : septune_cpu_best_isa();
 }
 
+/* The caches the default knobs are for: --cpu's (its signature's last
+ * field; the sizes it does not give are the generator's stand-ins), else
+ * this machine's. */
+static void target_budget(const emit_options *o, septune_cache_budget *b)
+{
+  septune_caches c = { 0, 0, 0 };
+  if (!o->cpu) {
+    septune_cpu_cache_budget(b);
+    return;
+  }
+  const char *field = strrchr(o->cpu, ':');
+  if (field && septune_caches_parse(field + 1, &c) != 0)
+    fprintf(stderr, "septune: emit: warning: --cpu %s: no cache sizes in its last field; default knobs assume "
+                    "typical caches\n", o->cpu);
+  septune_cache_budget_of(&c, b);
+}
+
 /* ---- rendering ---------------------------------------------------------- */
 
-/* Renders k with knobs (NULL: default) and takes the source under the
- * table's name. Returns the generator's status; err says why. */
-static septune_status render(const char *name, emit_kernel *k, const char *knobs, septune_error *err)
+/* Renders k with knobs (NULL: default) under the table's name and takes
+ * the source. Returns the generator's status; err says why. */
+static septune_status render(const char *name, const emit_db *d, emit_kernel *k, const char *knobs,
+                             septune_error *err)
 {
   septune_kernel_source_text text;
-  septune_status st = septune_gen_render(&k->op, k->isa, knobs, &text, err);
+  septune_gen_request req = { knobs, name, &d->budget };
+  septune_status st = septune_gen_render_request(&k->op, k->isa, &req, &text, err);
   if (st != SEPTUNE_OK) return st;
-  const char *rest = strncmp(text.symbol, "septune_", 8) == 0 ? text.symbol + 8 : text.symbol;
-  if ((size_t)snprintf(k->symbol, sizeof k->symbol, "%s_%s", name, rest) >= sizeof k->symbol) {
-    septune_gen_free(&text);
-    snprintf(err->message, sizeof err->message, "kernel symbol too long");
-    return SEPTUNE_ERR_GENERATOR;
-  }
+  snprintf(k->symbol, sizeof k->symbol, "%s", text.symbol);
   snprintf(k->knobs, sizeof k->knobs, "%s", text.knobs);
-  k->source = emit_replace(text.source, text.symbol, k->symbol);
-  septune_gen_free(&text);
-  if (!k->source) {
-    snprintf(err->message, sizeof err->message, "out of memory");
-    return SEPTUNE_ERR_OUT_OF_MEMORY;
-  }
+  k->nexports = text.nexports;
+  memcpy(k->exports, text.exports, sizeof k->exports);
+  k->source = text.source;
   return SEPTUNE_OK;
 }
 
@@ -369,7 +381,7 @@ static int render_kernel(const emit_options *o, const emit_db *d, emit_plan *p, 
   const septune_db_record *r = find_record(d, k, o->isa);
   if (r) {
     k->isa = r->isa;
-    if (render(p->name, k, r->knobs, &err) == SEPTUNE_OK) {
+    if (render(p->name, d, k, r->knobs, &err) == SEPTUNE_OK) {
       k->tuned = 1;
       k->rec = *r;
     } else {
@@ -379,15 +391,10 @@ static int render_kernel(const emit_options *o, const emit_db *d, emit_plan *p, 
   }
   if (!k->tuned) {
     k->isa = default_isa(o);
-    if (render(p->name, k, NULL, &err) != SEPTUNE_OK) {
+    if (render(p->name, d, k, NULL, &err) != SEPTUNE_OK) {
       cli_error("emit: %s on %s: %s", k->line, septune_isa_name(k->isa), err.message);
       return CLI_FAILED;
     }
-  }
-  const char *why = emit_scan_functions(k);
-  if (why) {
-    cli_error("emit: %s on %s: %s", k->line, septune_isa_name(k->isa), why);
-    return CLI_FAILED;
   }
   for (emit_kernel *e = p->k; e < k; e++) {
     if (!strcmp(e->symbol, k->symbol)) {
@@ -566,6 +573,7 @@ int cmd_emit(int argc, char **argv)
     d.own_cpu = !o.cpu;
     if (o.cpu) snprintf(d.cpu, sizeof d.cpu, "%s", o.cpu);
     else septune_cpu_signature(d.cpu, sizeof d.cpu);
+    target_budget(&o, &d.budget);
   }
   for (size_t j = 0; rc == CLI_OK && j < p.nk; j++) rc = render_kernel(&o, &d, &p, &p.k[j]);
   if (rc == CLI_OK) rc = write_files(&o, &d, &p);

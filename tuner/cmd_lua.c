@@ -18,6 +18,7 @@
 #include <lualib.h>
 
 #include "cli.h"
+#include "generator.h"
 #include "lua_root.h"
 
 const char cli_lua_help[] =
@@ -87,6 +88,7 @@ int cmd_lua(int argc, char **argv)
     return CLI_FAILED;
   }
   luaL_openlibs(L);
+  septune_gen_preload_host(L);
   add_module_path(L, root);
   set_arg(L, argc, argv);
 

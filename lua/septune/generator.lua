@@ -6,9 +6,15 @@
 --   local source, symbol, knobs = gen.render("dw h=56 w=56 c=144 k=3 s=1 pad=same", "avx2", "ct=2")
 --   for _, k in ipairs(gen.space("pw h=14 w=14 ci=384 co=64", "avx512")) do print(k) end
 --
+-- The module runs inside `septune lua`: the generator takes some numbers
+-- from the runtime that hosts it (the pack width, the pointwise tile score,
+-- this CPU's cache budgets: the Lua module "septune_host", which the septune
+-- executable preloads), so that it renders exactly what plans and `septune
+-- source` render. Under a plain luajit, requiring it raises an error that
+-- says so.
+--
 -- layer: a layer line (the model-file format) or a septune_op cdata; lines
--- are parsed by septune's C parser through require "septune" (so the script
--- needs libseptune_rt.so or `septune lua`, see septune.lua). isa: "scalar",
+-- are parsed by septune's C parser through require "septune". isa: "scalar",
 -- "sse", "avx2", "avx512", or nil/"auto" for the best this CPU runs; any ISA
 -- can be rendered on any machine. Errors (a bad line, knobs invalid for the
 -- shape) are raised as Lua errors with the parser's or generator's message.
@@ -31,7 +37,13 @@ M.root = (env_root and env_root ~= "") and env_root or lua_dir:match("^(.+)/[^/]
 
 package.path = string.format("%s/generator/?.lua;%s/templates/?.lua;%s", M.root, M.root, package.path)
 SEPTUNE_LUA_ROOT = M.root
+local have_host, host = pcall(require, "septune_host")
+if not have_host then
+  error("septune.generator: runs inside `septune lua` (the generator needs the runtime that hosts it: "
+    .. "the septune executable preloads septune_host)", 0)
+end
 local gen = require("septune_gen")
+local opts = { hw = host.hw }
 
 local function isa_name(isa)
   if isa == nil or isa == "auto" then return septune.best_isa() end
@@ -47,7 +59,7 @@ function M.op(layer)
     local d = op.u.dw
     t = {
       kind = "dw", n = d.n, h = d.h, w = d.w, c = d.c, kh = d.kh, kw = d.kw,
-      sh = d.stride_h, sw = d.stride_w, dh = d.dilation_h, dw = d.dilation_w,
+      sh = d.stride_h, sw = d.stride_w, dil_h = d.dilation_h, dil_w = d.dilation_w,
       pt = d.pad_top, pl = d.pad_left, pb = d.pad_bottom, pr = d.pad_right,
       m = d.multiplier, bias = d.has_bias, act = d.act, act_min = d.act_min, act_max = d.act_max,
     }
@@ -67,16 +79,17 @@ function M.op(layer)
   return t
 end
 
--- The kernel's C source, its function's name and the canonical knob string
--- (knobs nil or "" for the heuristic default).
+-- The kernel's C source, its function's name, the canonical knob string
+-- (knobs nil or "" for the heuristic default) and what the source exports
+-- ({ { role =, name =, declaration = }, ... }, the kernel first).
 function M.render(layer, isa, knobs)
   if knobs == "" then knobs = nil end
-  return gen.render(M.op(layer), isa_name(isa), knobs)
+  return gen.render(M.op(layer), isa_name(isa), knobs, opts)
 end
 
 -- The default knob string for the layer on isa.
 function M.default_knobs(layer, isa)
-  return gen.default_knobs(M.op(layer), isa_name(isa))
+  return gen.default_knobs(M.op(layer), isa_name(isa), nil, opts)
 end
 
 -- Every valid knob string of the layer's search space on isa, as an array.

@@ -325,7 +325,10 @@ septune_status septune_kernel_table_check(const septune_kernel_table *table, sep
  *   SEPTUNE_ERR_INVALID_ARGUMENT  NULL op/weights/plan, bias NULL while
  *                                 has_bias, invalid op, malformed knobs
  *   SEPTUNE_ERR_UNSUPPORTED       forced ISA the CPU lacks, knobs invalid for
- *                                 this shape and ISA; libseptune_rt: knobs
+ *                                 this shape and ISA, a shape the ISA's
+ *                                 generated kernels cannot address (rows or
+ *                                 weights of 2 GiB and more; the message
+ *                                 names the dimension); libseptune_rt: knobs
  *                                 that no emitted entry has (it cannot JIT);
  *                                 an options.kernels table that fails
  *                                 septune_kernel_table_check
@@ -339,9 +342,14 @@ septune_status septune_plan_create(const septune_op *op, const float *weights, c
                                    const septune_plan_options *opts, septune_plan **plan,
                                    septune_error *err);
 
-/* Runs the plan on one input. input and output must not overlap. Returns
- * SEPTUNE_ERR_INVALID_ARGUMENT for a NULL plan, input or output. Safe to call
- * concurrently on one plan. */
+/* Runs the plan on one input. Returns SEPTUNE_OK, or
+ *   SEPTUNE_ERR_INVALID_ARGUMENT  a NULL plan, input or output, or input and
+ *                                 output that overlap (the byte ranges of
+ *                                 the op's input and output tensors share a
+ *                                 byte: no kernel computes in place)
+ *   SEPTUNE_ERR_OUT_OF_MEMORY     depthwise with multiplier > 1: no room for
+ *                                 the expanded input
+ * Safe to call concurrently on one plan. */
 septune_status septune_execute(const septune_plan *plan, const float *input, float *output,
                                septune_error *err);
 

@@ -12,10 +12,12 @@
  *               multiplier m > 1, `in` is the input with every channel
  *               repeated m times (channel c*m + j holds input channel c).
  *     packed    pointwise: what pack() wrote into packed_floats() floats.
- *               depthwise: rows of co_pad = round_up(c*m, 16) floats, the bias
- *               (zeros when none) then one row per tap in [kh][kw] order,
- *               the padding zero.
- *     zero_row  depthwise: w*c*m + 16 zero floats; pointwise: unused.
+ *               depthwise: rows of co_pad = round_up(c*m,
+ *               SEPTUNE_KERNEL_PACK_LANES) floats, the bias (zeros when
+ *               none) then one row per tap in [kh][kw] order, the padding
+ *               zero.
+ *     zero_row  depthwise: w*c*m + SEPTUNE_KERNEL_PACK_LANES zero floats;
+ *               pointwise: unused.
  *     scratch   unused by the kernels of this version.
  * All pointers 4-byte aligned at least; a 64-byte aligned `out` lets a
  * kernel with non-temporal stores use them.
@@ -30,6 +32,11 @@ extern "C" {
 #endif
 
 #define SEPTUNE_KERNEL_TABLE_ABI 1
+
+/* Depthwise weight rows are padded to this many floats, so that a full
+ * vector of any ISA loads at the channel tail. The generator reads it from
+ * here (through runtime/src/generator.c). */
+#define SEPTUNE_KERNEL_PACK_LANES 16
 
 typedef void (*septune_kernel_fn)(const float *in, float *out, const float *packed, const float *zero_row,
                                   float *scratch);

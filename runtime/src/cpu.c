@@ -1,6 +1,7 @@
 /*
  * cpu.c — which ISAs this CPU and OS can run (CPUID + XGETBV), the
- * SEPTUNE_MAX_ISA cap, and the CPU signature used as a tuning-database key.
+ * SEPTUNE_MAX_ISA cap, the cache sizes (and the SEPTUNE_CACHES override),
+ * and the CPU signature used as a tuning-database key.
  *
  * Nothing is cached: every call reads CPUID and the environment again. That
  * keeps the functions free of shared state (so thread-safe) and lets tests
@@ -66,6 +67,8 @@ static void read_caches(cpu_info *ci, unsigned leaf) {
   }
 }
 
+static void read_cpu_caches(cpu_info *ci, unsigned max_leaf, unsigned max_ext);
+
 static void read_cpu(cpu_info *ci) {
   unsigned r[4], max_leaf, max_ext, base_family;
   int osxsave = 0, avx = 0, fma = 0;
@@ -113,10 +116,31 @@ static void read_cpu(cpu_info *ci) {
     }
     ci->brand[48] = '\0';
   }
-  if (strcmp(ci->vendor, "GenuineIntel") == 0) {
-    if (max_leaf >= 4) read_caches(ci, 4);
-  } else if (max_ext >= 0x8000001du) {
-    read_caches(ci, 0x8000001du);
+  read_cpu_caches(ci, max_leaf, max_ext);
+}
+
+/* Cache sizes: the "deterministic cache parameters" leaf (4 on Intel,
+ * 0x8000001D on AMD and Hygon when CPUID says TOPOEXT), else AMD's legacy
+ * leaves 0x80000005 (L1d) and 0x80000006 (L2, L3), which Intel fills for L2
+ * only. Virtual machines often leave the first empty and the second set.
+ * The legacy L3 may be the whole package's rather than one instance's; no
+ * budget depends on L3. */
+static void read_cpu_caches(cpu_info *ci, unsigned max_leaf, unsigned max_ext) {
+  unsigned r[4];
+  int intel = strcmp(ci->vendor, "GenuineIntel") == 0;
+  if (intel && max_leaf >= 4) read_caches(ci, 4);
+  if (!intel && max_ext >= 0x8000001du) {
+    cpuid(0x80000001u, 0, r);
+    if ((r[2] >> 22) & 1) read_caches(ci, 0x8000001du); /* TOPOEXT */
+  }
+  if (!intel && ci->l1d_kb == 0 && max_ext >= 0x80000005u) {
+    cpuid(0x80000005u, 0, r);
+    ci->l1d_kb = r[2] >> 24;
+  }
+  if (max_ext >= 0x80000006u) {
+    cpuid(0x80000006u, 0, r);
+    if (ci->l2_kb == 0) ci->l2_kb = r[2] >> 16;
+    if (!intel && ci->l3_kb == 0) ci->l3_kb = (r[3] >> 18) * 512; /* in 512 KiB units */
   }
 }
 
@@ -226,4 +250,45 @@ size_t septune_cpu_signature(char *buf, size_t n) {
     return 0;
   }
   return (size_t)len;
+}
+
+void septune_cpu_caches(septune_caches *caches) {
+  cpu_info ci;
+  const char *env = getenv(SEPTUNE_CACHES_ENV);
+  read_cpu(&ci);
+  caches->l1d = (size_t)ci.l1d_kb * 1024;
+  caches->l2 = (size_t)ci.l2_kb * 1024;
+  caches->l3 = (size_t)ci.l3_kb * 1024;
+  if (env != NULL && *env != '\0') septune_caches_parse(env, caches);
+}
+
+/* One "name=<n>K" item of a cache list into *bytes; returns the end of the
+ * item, or NULL when it is not one. */
+static const char *parse_cache_item(const char *s, const char *name, size_t *bytes) {
+  size_t len = strlen(name);
+  unsigned long long kb = 0;
+  const char *p;
+  if (strncmp(s, name, len) != 0 || s[len] != '=') return NULL;
+  p = s + len + 1;
+  if (*p < '0' || *p > '9') return NULL;
+  for (; *p >= '0' && *p <= '9'; p++) {
+    if (kb > (unsigned long long)SIZE_MAX / 10240) return NULL;
+    kb = kb * 10 + (unsigned)(*p - '0');
+  }
+  if (*p != 'K' || (p[1] != '\0' && p[1] != ',')) return NULL;
+  *bytes = (size_t)kb * 1024;
+  return p + 1;
+}
+
+int septune_caches_parse(const char *s, septune_caches *caches) {
+  septune_caches c = *caches;
+  while (*s != '\0') {
+    const char *end = parse_cache_item(s, "l1d", &c.l1d);
+    if (end == NULL) end = parse_cache_item(s, "l2", &c.l2);
+    if (end == NULL) end = parse_cache_item(s, "l3", &c.l3);
+    if (end == NULL || (*end == ',' && end[1] == '\0')) return -1;
+    s = *end == ',' ? end + 1 : end;
+  }
+  *caches = c;
+  return 0;
 }

@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 
+#include "cache_budget.h"
 #include "septune.h"
 
 typedef struct septune_generic_kernels {
@@ -15,15 +16,19 @@ typedef struct septune_generic_kernels {
 
   /* Depthwise on a multiplier-1 view: d->multiplier is 1 and d->c is the
    * layer's c*m (the plan expands the input). packed: rows of
-   * co_pad = round_up(d->c, 16) floats, the bias (zeros when none) then one
-   * row per tap in [kh][kw] order (septune_kernel_table.h). */
-  void (*dw)(const septune_depthwise_desc *d, const float *packed, const float *in, float *out);
+   * co_pad = round_up(d->c, SEPTUNE_KERNEL_PACK_LANES) floats, the bias
+   * (zeros when none) then one row per tap in [kh][kw] order
+   * (septune_kernel_table.h). */
+  void (*dw)(const septune_depthwise_desc *d, const septune_cache_budget *b, const float *packed, const float *in,
+             float *out);
 
-  /* Pointwise: the variant's own packed layout. */
-  size_t (*pw_packed_floats)(const septune_pointwise_desc *d);
-  void (*pw_pack)(const septune_pointwise_desc *d, const float *weights, const float *bias /* NULL: none */,
-                  float *packed);
-  void (*pw)(const septune_pointwise_desc *d, const float *packed, const float *in, float *out);
+  /* Pointwise: the variant's own packed layout, which depends on the
+   * budgets: pack and run with the same b. */
+  size_t (*pw_packed_floats)(const septune_pointwise_desc *d, const septune_cache_budget *b);
+  void (*pw_pack)(const septune_pointwise_desc *d, const septune_cache_budget *b, const float *weights,
+                  const float *bias /* NULL: none */, float *packed);
+  void (*pw)(const septune_pointwise_desc *d, const septune_cache_budget *b, const float *packed, const float *in,
+             float *out);
 } septune_generic_kernels;
 
 /* The widest variant built into this library that the CPU can run and that

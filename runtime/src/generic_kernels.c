@@ -111,7 +111,6 @@
 #error "SEPTUNE_GENERIC_VARIANT must be avx512, avx2, sse or portable"
 #endif
 
-#define PACK_ALIGN 16 /* depthwise weight rows are padded to this (generic.h) */
 
 #if GV >= 2 && defined(__GNUC__) && !defined(__TINYC__)
 #include <immintrin.h>
@@ -402,68 +401,58 @@ typedef struct pw_shape {
   ptrdiff_t kc, mc;   /* K and M blocks */
 } pw_shape;
 
-/* Share of `total` in whole steps of `step` that is real work. */
-static double fill(ptrdiff_t total, ptrdiff_t step) { return (double)total / (double)(ceil_div(total, step) * step); }
-
-#define PW_L2_BYTES (1536 * 1024) /* a layer beyond this streams from memory */
-
-/* The tile that wastes least on the co and pixel remainders, loads per FMA
- * counting against small tiles (the FMA ports want few loads per FMA).
- * A layer whose tensors stream from beyond L2 wants each output row
- * written in one pass: one panel as wide as co when a tile is (the tiles of
- * more than four vectors, short of registers, serve only that), and tiles
- * of at most 8 rows. */
-static const pw_tile_kind *pw_pick_tile(ptrdiff_t pixels, ptrdiff_t ci, ptrdiff_t co)
+/* The tile that scores best (cache_budget.h): least waste on the co and
+ * pixel remainders, few loads per FMA. A layer whose tensors stream from
+ * beyond L2 wants each output row written in one pass: one panel as wide
+ * as co when a tile is (the tiles of more than four vectors, short of
+ * registers, serve only that), and tiles of at most 8 rows. */
+static const pw_tile_kind *pw_pick_tile(const septune_cache_budget *b, ptrdiff_t pixels, ptrdiff_t ci, ptrdiff_t co)
 {
   const pw_tile_kind *best = &pw_kinds[0];
   double best_score = -1;
-  int streaming = 4.0 * (double)pixels * (double)(ci + co) > PW_L2_BYTES;
+  int streaming = 4.0 * (double)pixels * (double)(ci + co) > (double)b->resident;
   size_t i;
   for (i = 0; i < sizeof pw_kinds / sizeof pw_kinds[0]; i++) {
     const pw_tile_kind *k = &pw_kinds[i];
     ptrdiff_t nr = (ptrdiff_t)k->nv * LANES;
-    double loads = (double)(k->mr + k->nv) / (double)(k->mr * k->nv);
-    double score = fill(co, nr) * fill(pixels, k->mr) * (1.0 - 0.25 * (loads > 0.45 ? loads - 0.45 : 0.0));
+    double score = septune_pw_tile_score((double)pixels, (double)co, k->mr, k->nv, (double)nr, streaming);
     if (nr - LANES >= co) continue; /* a whole vector of padding */
     if (streaming && k->mr > 8) continue;
     if (k->nv > 4 && !(streaming && nr >= co)) continue; /* only to write rows in one pass */
-    if (streaming && nr >= co) score *= 1.1;
     if (score > best_score + 1e-9) best = k, best_score = score;
   }
   return best;
 }
 
-#define PW_L1_PANEL_BYTES (32 * 1024)  /* one panel's K block */
-#define PW_L2_INPUT_BYTES (256 * 1024) /* the input rows of one M block */
-
-static void pw_shape_of(const septune_pointwise_desc *d, pw_shape *s)
+static void pw_shape_of(const septune_pointwise_desc *d, const septune_cache_budget *b, pw_shape *s)
 {
   ptrdiff_t k = (ptrdiff_t)d->ci, pixels = (ptrdiff_t)(d->n * d->h * d->w), kc_max, blocks, rows;
-  s->tile = pw_pick_tile(pixels, k, (ptrdiff_t)d->co);
+  s->tile = pw_pick_tile(b, pixels, k, (ptrdiff_t)d->co);
   s->nr = (ptrdiff_t)s->tile->nv * LANES;
   s->panels = ceil_div((ptrdiff_t)d->co, s->nr);
-  /* equal K blocks, each within the L1 budget */
-  kc_max = max_pd(16, PW_L1_PANEL_BYTES / (s->nr * 4));
+  /* equal K blocks, each within the L1 budget of one panel */
+  kc_max = max_pd(16, (ptrdiff_t)b->panel / (s->nr * 4));
   blocks = ceil_div(k, kc_max);
   s->kc = ceil_div(k, blocks);
   /* M blocks of whole tiles whose input rows fit the L2 budget */
-  rows = max_pd(4 * s->tile->mr, PW_L2_INPUT_BYTES / (k * 4));
+  rows = max_pd(4 * s->tile->mr, (ptrdiff_t)b->m_block / (k * 4));
   s->mc = rows / s->tile->mr * s->tile->mr;
 }
 
-static size_t pw_packed_floats(const septune_pointwise_desc *d)
+static size_t pw_packed_floats(const septune_pointwise_desc *d, const septune_cache_budget *b)
 {
   pw_shape s;
-  pw_shape_of(d, &s);
+  pw_shape_of(d, b, &s);
   return (size_t)s.panels * (size_t)(d->ci + 1) * (size_t)s.nr;
 }
 
 /* Panel j: nr bias floats, then ci rows of nr weights; zeros past co. */
-static void pw_pack(const septune_pointwise_desc *d, const float *weights, const float *bias, float *packed)
+static void pw_pack(const septune_pointwise_desc *d, const septune_cache_budget *b, const float *weights,
+                    const float *bias, float *packed)
 {
   pw_shape s;
   ptrdiff_t ci = (ptrdiff_t)d->ci, co = (ptrdiff_t)d->co, j, k, x;
-  pw_shape_of(d, &s);
+  pw_shape_of(d, b, &s);
   for (j = 0; j < s.panels; j++) {
     float *p = packed + j * (ci + 1) * s.nr;
     for (x = 0; x < s.nr; x++) {
@@ -477,13 +466,14 @@ static void pw_pack(const septune_pointwise_desc *d, const float *weights, const
 /* M blocks outer (their input rows stay in L2 while the panels go by), then
  * panels, then K blocks (a panel's K block stays in L1 while the block's
  * row tiles go by). */
-static void pw(const septune_pointwise_desc *d, const float *packed, const float *in, float *out)
+static void pw(const septune_pointwise_desc *d, const septune_cache_budget *b, const float *packed, const float *in,
+               float *out)
 {
   pw_shape s;
   ptrdiff_t m = (ptrdiff_t)(d->n * d->h * d->w), k = (ptrdiff_t)d->ci, co = (ptrdiff_t)d->co;
   ptrdiff_t m0, j, k0;
   act_t act = act_of(d->act, d->act_min, d->act_max);
-  pw_shape_of(d, &s);
+  pw_shape_of(d, b, &s);
   for (m0 = 0; m0 < m; m0 += s.mc) {
     for (j = 0; j < s.panels; j++) {
       const float *panel = packed + j * (k + 1) * s.nr;
@@ -603,8 +593,6 @@ static const dw_tile_fn dw_tiles[DW_NV_MAX][2][2][DW_PX] = {
   DW_TABLE(3), DW_TABLE(4),
 #endif
 };
-
-#define DW_L2_BAND_BYTES (512 * 1024) /* input and output rows of a band of output rows */
 
 /* Columns [x, x + tiles*width + wider) cut into tiles of equal width: the
  * first `wider` one wider. Worked out once per layer, not per row (it
@@ -847,7 +835,8 @@ static void dw_block(const dw_geom *g, const float *packed, const float *in, flo
   }
 }
 
-static void dw(const septune_depthwise_desc *d, const float *packed, const float *in, float *out)
+static void dw(const septune_depthwise_desc *d, const septune_cache_budget *budget, const float *packed, const float *in,
+               float *out)
 {
   dw_geom g;
   ptrdiff_t n, b, y0, reach_w = d->dilation_w * (d->kw - 1);
@@ -856,7 +845,7 @@ static void dw(const septune_depthwise_desc *d, const float *packed, const float
   g.oh = (ptrdiff_t)((d->h + d->pad_top + d->pad_bottom - d->dilation_h * (d->kh - 1) - 1) / d->stride_h + 1);
   g.ow = (ptrdiff_t)((d->w + d->pad_left + d->pad_right - reach_w - 1) / d->stride_w + 1);
   g.c = (ptrdiff_t)d->c;
-  g.cpad = ceil_div(g.c, PACK_ALIGN) * PACK_ALIGN;
+  g.cpad = ceil_div(g.c, SEPTUNE_KERNEL_PACK_LANES) * SEPTUNE_KERNEL_PACK_LANES;
   g.act = act_of(d->act, d->act_min, d->act_max);
   /* all taps inside: ox*sw - pl >= 0 and ox*sw - pl + reach_w <= w - 1 */
   g.x_lo = ceil_div((ptrdiff_t)d->pad_left, (ptrdiff_t)d->stride_w);
@@ -875,7 +864,7 @@ static void dw(const septune_depthwise_desc *d, const float *packed, const float
   blocks = ceil_div(nvec, g.k3 ? DW3_NV : DW_NV_MAX);
   /* bands of output rows whose input and output rows stay in L2 while
    * the channel blocks go by */
-  band = max_pd(1, DW_L2_BAND_BYTES / ((d->stride_h * d->w + g.ow) * g.c * 4));
+  band = max_pd(1, (ptrdiff_t)budget->dw_band / ((d->stride_h * d->w + g.ow) * g.c * 4));
   for (n = 0; n < d->n; n++) {
     const float *image = in + n * d->h * d->w * g.c;
     float *image_out = out + n * g.oh * g.ow * g.c;

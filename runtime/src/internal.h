@@ -18,8 +18,9 @@
 #define SEPTUNE_PRINTF(fmt, args)
 #endif
 
-/* A generated kernel's function name, with its NUL. */
-#define SEPTUNE_SYMBOL_SIZE 96
+/* A symbol of a generated source, with its NUL: a prefix of up to 63
+ * characters, the kernel's name after it and a function suffix. */
+#define SEPTUNE_SYMBOL_SIZE 128
 
 /* ------------------------------------------------------------------------ */
 /* status.c                                                                  */
@@ -72,5 +73,24 @@ int septune_cpu_hw_has_isa(septune_isa isa);
  * the length of the full signature, writes at most n bytes including the
  * NUL (nothing when n is 0). */
 size_t septune_cpu_signature(char *buf, size_t n);
+
+/* Cache sizes in bytes, of one instance each (the L2 one core has); 0 when
+ * unknown. */
+typedef struct septune_caches {
+  size_t l1d, l2, l3;
+} septune_caches;
+
+/* The caches the tiling heuristics go by: this CPU's as the signature
+ * reports them, with the sizes SEPTUNE_CACHES gives (the signature's last
+ * field, e.g. "l1d=32K,l2=1024K"; any subset) in their place, so tests can
+ * try other machines. A malformed SEPTUNE_CACHES is ignored. */
+#define SEPTUNE_CACHES_ENV "SEPTUNE_CACHES"
+void septune_cpu_caches(septune_caches *caches);
+
+/* Parses a signature's cache field, "l1d=48K,l2=2048K,l3=0K" (any subset,
+ * in any order, sizes in KiB), into *caches, leaving sizes it does not name
+ * as they were. Returns 0, or -1 (caches untouched) when s is not such a
+ * list. */
+int septune_caches_parse(const char *s, septune_caches *caches);
 
 #endif /* SEPTUNE_INTERNAL_H */

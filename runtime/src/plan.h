@@ -16,6 +16,7 @@ struct septune_plan {
   septune_isa isa;
   septune_kernel_source source_kind;
   septune_kernel_build build;
+  septune_cache_budget budget; /* this CPU's, for the default knobs and the generic kernels */
   char knobs[SEPTUNE_KNOBS_SIZE];
   char table[64];          /* the emitted table's name, for SEPTUNE_BUILD_EMITTED */
   char symbol[SEPTUNE_SYMBOL_SIZE];

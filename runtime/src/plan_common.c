@@ -11,9 +11,6 @@
 #include "internal.h"
 #include "plan.h"
 
-/* Packed weights are padded to this many channels so that a full vector of
- * any ISA can be loaded at the channel tail (generator/dw_geometry.lua). */
-#define PACK_LANES 16
 #define ALIGNMENT 64
 
 static size_t round_up(size_t x, size_t to) { return (x + to - 1) / to * to; }
@@ -36,11 +33,11 @@ static septune_status pack_depthwise(septune_plan *plan, const float *weights, c
 {
   const septune_depthwise_desc *d = &plan->op.u.dw;
   size_t co = (size_t)(d->c * d->multiplier);
-  size_t co_pad = round_up(co, PACK_LANES);
+  size_t co_pad = round_up(co, SEPTUNE_KERNEL_PACK_LANES);
   size_t taps = (size_t)(d->kh * d->kw);
   plan->packed = alloc_floats((taps + 1) * co_pad);
   /* One input row of the (expanded) input, plus a vector of slack. */
-  plan->zero_row = alloc_floats((size_t)d->w * co + PACK_LANES);
+  plan->zero_row = alloc_floats((size_t)d->w * co + SEPTUNE_KERNEL_PACK_LANES);
   if (!plan->packed || !plan->zero_row)
     return septune_error_set(err, SEPTUNE_ERR_OUT_OF_MEMORY, "plan: out of memory packing weights");
   if (d->has_bias) memcpy(plan->packed, bias, co * sizeof(float));
@@ -57,7 +54,7 @@ static septune_status pack_pointwise(septune_plan *plan, const float *weights, c
                                      septune_error *err)
 {
   const septune_pointwise_desc *d = &plan->op.u.pw;
-  long floats = plan->generic ? (long)plan->generic->pw_packed_floats(d)
+  long floats = plan->generic ? (long)plan->generic->pw_packed_floats(d, &plan->budget)
                               : plan->pw_packed_floats ? plan->pw_packed_floats() : 0;
   if (floats <= 0 || (!plan->generic && !plan->pw_pack))
     return septune_error_set(err, SEPTUNE_ERR_GENERATOR, "plan: kernel %s has no usable packer (%ld floats)",
@@ -66,7 +63,7 @@ static septune_status pack_pointwise(septune_plan *plan, const float *weights, c
   if (!plan->packed)
     return septune_error_set(err, SEPTUNE_ERR_OUT_OF_MEMORY, "plan: out of memory for %ld packed floats", floats);
   if (plan->generic)
-    plan->generic->pw_pack(d, weights, bias, plan->packed);
+    plan->generic->pw_pack(d, &plan->budget, weights, bias, plan->packed);
   else
     plan->pw_pack(weights, bias, plan->packed);
   return SEPTUNE_OK;
@@ -124,6 +121,7 @@ septune_status septune_plan_create(const septune_op *op, const float *weights, c
   septune_plan *plan = calloc(1, sizeof *plan);
   if (!plan) return septune_error_set(err, SEPTUNE_ERR_OUT_OF_MEMORY, "plan: out of memory");
   plan->op = *op;
+  septune_cpu_cache_budget(&plan->budget);
 
   st = choose_isa(opts, &plan->isa, err);
   if (st == SEPTUNE_OK) st = septune_plan_select_kernel(plan, opts, err);
@@ -152,13 +150,23 @@ static void expand_multiplier(const septune_depthwise_desc *d, const float *inpu
 static void run_generic(const septune_plan *plan, const float *input, float *output)
 {
   if (plan->op.kind == SEPTUNE_OP_POINTWISE) {
-    plan->generic->pw(&plan->op.u.pw, plan->packed, input, output);
+    plan->generic->pw(&plan->op.u.pw, &plan->budget, plan->packed, input, output);
     return;
   }
   septune_depthwise_desc view = plan->op.u.dw;
   view.c *= view.multiplier;
   view.multiplier = 1;
-  plan->generic->dw(&view, plan->packed, input, output);
+  plan->generic->dw(&view, &plan->budget, plan->packed, input, output);
+}
+
+/* 1 when the op's input at `input` and its output at `output` share a
+ * byte. The plan's op is valid, so the sizes fit size_t. */
+static int tensors_overlap(const septune_plan *plan, const float *input, const float *output)
+{
+  size_t in_n = 0, out_n = 0;
+  septune_op_tensor_sizes(&plan->op, &in_n, &out_n, NULL, NULL, NULL);
+  uintptr_t in = (uintptr_t)input, out = (uintptr_t)output;
+  return in < out ? out - in < in_n * sizeof(float) : in - out < out_n * sizeof(float);
 }
 
 static septune_status execute(const septune_plan *plan, septune_kernel_fn kernel, const float *input,
@@ -166,6 +174,10 @@ static septune_status execute(const septune_plan *plan, septune_kernel_fn kernel
 {
   if (!input) return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT, "execute: input is NULL");
   if (!output) return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT, "execute: output is NULL");
+  if (tensors_overlap(plan, input, output))
+    return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT,
+                             "execute: input and output overlap (input at %p, output at %p): the kernels need "
+                             "separate tensors", (const void *)input, (const void *)output);
   float *scratch = NULL;
   if (plan->scratch_floats) {
     scratch = alloc_floats(plan->scratch_floats);

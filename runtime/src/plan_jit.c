@@ -18,16 +18,24 @@ static void release_jit(septune_plan *plan)
   plan->jit = NULL;
 }
 
-/* A pointwise kernel's packer is emitted with it as <symbol>_pack and
- * <symbol>_packed_floats. */
-static int find_packer(septune_plan *plan, septune_jit *jit, const char *symbol)
+/* The compiled function the source exports for `role`, NULL when there is
+ * none; *name says which it was looking for. */
+static void *exported(septune_jit *jit, const septune_kernel_source_text *text, septune_gen_role role,
+                      const char **name)
 {
-  char name[128];
-  snprintf(name, sizeof name, "%s_packed_floats", symbol);
-  void *size_fn = septune_jit_symbol(jit, name);
-  snprintf(name, sizeof name, "%s_pack", symbol);
-  void *pack_fn = septune_jit_symbol(jit, name);
-  if (!size_fn || !pack_fn) return 0;
+  const septune_gen_export *x = septune_gen_export_of(text, role);
+  *name = x ? x->name : "(not exported)";
+  return x ? septune_jit_symbol(jit, x->name) : NULL;
+}
+
+/* A pointwise kernel's packer, as the source exports it. */
+static int find_packer(septune_plan *plan, septune_jit *jit, const septune_kernel_source_text *text,
+                       const char **missing)
+{
+  void *size_fn = exported(jit, text, SEPTUNE_GEN_PACKED_FLOATS, missing);
+  if (!size_fn) return 0;
+  void *pack_fn = exported(jit, text, SEPTUNE_GEN_PACK, missing);
+  if (!pack_fn) return 0;
   /* ISO C forbids converting void * to a function pointer; copy the bits. */
   memcpy(&plan->pw_packed_floats, &size_fn, sizeof size_fn);
   memcpy(&plan->pw_pack, &pack_fn, sizeof pack_fn);
@@ -40,23 +48,22 @@ static int find_packer(septune_plan *plan, septune_jit *jit, const char *symbol)
 static septune_status build_kernel(septune_plan *plan, septune_isa isa, const char *knobs, septune_error *err)
 {
   septune_kernel_source_text text;
-  septune_status st = septune_gen_render(&plan->op, isa, knobs, &text, err);
+  septune_gen_request req = { knobs, NULL, &plan->budget };
+  septune_status st = septune_gen_render_request(&plan->op, isa, &req, &text, err);
   if (st != SEPTUNE_OK) return st;
 
   char msg[SEPTUNE_ERROR_MESSAGE_SIZE];
-  char file[112];
+  char file[SEPTUNE_SYMBOL_SIZE + 8];
+  const char *missing = NULL;
   septune_jit *jit = NULL;
   void *fn = NULL;
   septune_plan trial = *plan;
   snprintf(file, sizeof file, "%s.c", text.symbol);
   if (septune_jit_compile(text.source, file, &jit, msg, sizeof msg) != 0)
     st = septune_error_set(err, SEPTUNE_ERR_COMPILE, "plan: libtcc rejected the generated kernel: %s", msg);
-  else if (!(fn = septune_jit_symbol(jit, text.symbol)))
-    st = septune_error_set(err, SEPTUNE_ERR_COMPILE, "plan: generated source defines no function %s",
-                           text.symbol);
-  else if (plan->op.kind == SEPTUNE_OP_POINTWISE && !find_packer(&trial, jit, text.symbol))
-    st = septune_error_set(err, SEPTUNE_ERR_COMPILE, "plan: generated source lacks %s_pack or %s_packed_floats",
-                           text.symbol, text.symbol);
+  else if (!(fn = exported(jit, &text, SEPTUNE_GEN_KERNEL, &missing)) ||
+           (plan->op.kind == SEPTUNE_OP_POINTWISE && !find_packer(&trial, jit, &text, &missing)))
+    st = septune_error_set(err, SEPTUNE_ERR_COMPILE, "plan: the generated source does not define %s", missing);
   if (st != SEPTUNE_OK) {
     septune_jit_free(jit);
     septune_gen_free(&text);
@@ -70,7 +77,7 @@ static septune_status build_kernel(septune_plan *plan, septune_isa isa, const ch
   plan->pw_packed_floats = trial.pw_packed_floats;
   plan->pw_pack = trial.pw_pack;
   memcpy(plan->knobs, text.knobs, sizeof plan->knobs);
-  memcpy(plan->symbol, text.symbol, sizeof plan->symbol);
+  snprintf(plan->symbol, sizeof plan->symbol, "%s", text.symbol);
   memcpy(&plan->kernel, &fn, sizeof fn);
   return SEPTUNE_OK;
 }

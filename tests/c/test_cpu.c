@@ -1,6 +1,6 @@
 /*
- * test_cpu.c — ISA detection, the SEPTUNE_MAX_ISA cap, ISA names and the CPU
- * signature.
+ * test_cpu.c — ISA detection, the SEPTUNE_MAX_ISA cap, ISA names, the CPU
+ * signature, the cache sizes (and SEPTUNE_CACHES) and their budgets.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "cache_budget.h"
 #include "internal.h"
 #include "septune.h"
 
@@ -22,6 +23,7 @@ static const septune_isa all_isas[] = {SEPTUNE_ISA_SCALAR, SEPTUNE_ISA_SSE, SEPT
 static int clear_env(void **state) {
   (void)state;
   unsetenv(SEPTUNE_MAX_ISA_ENV);
+  unsetenv(SEPTUNE_CACHES_ENV);
   return 0;
 }
 
@@ -136,12 +138,77 @@ static void test_signature(void **state) {
 #endif
 }
 
+static void test_caches_parse(void **state) {
+  septune_caches c = {1, 2, 3};
+  (void)state;
+  assert_int_equal(septune_caches_parse("l1d=32K,l2=1024K", &c), 0);
+  assert_int_equal(c.l1d, 32 * 1024);
+  assert_int_equal(c.l2, 1024 * 1024);
+  assert_int_equal(c.l3, 3); /* not named: kept */
+  assert_int_equal(septune_caches_parse("l3=0K,l1d=48K", &c), 0);
+  assert_int_equal(c.l3, 0);
+  assert_int_equal(c.l1d, 48 * 1024);
+  /* Malformed lists leave everything as it was. */
+  static const char *const bad[] = {"l2=12", "l2=K", "l4=8K", "l2=8K,", "l2=8K;l3=1K", "l1=32K", "l2=-1K",
+                                    "l2=99999999999999999999K"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    septune_caches d = c;
+    assert_int_equal(septune_caches_parse(bad[i], &d), -1);
+    assert_memory_equal(&d, &c, sizeof c);
+  }
+}
+
+static void test_caches(void **state) {
+  septune_caches hw, over;
+  char sig[512], sig_over[512];
+  (void)state;
+  septune_cpu_caches(&hw);
+  print_message("caches: l1d %zu, l2 %zu, l3 %zu bytes\n", hw.l1d, hw.l2, hw.l3);
+#if defined(__x86_64__)
+  /* Intel's leaf 4 or AMD's leaves: every x86-64 CPU reports L1d and L2. */
+  assert_true(hw.l1d >= 8 * 1024);
+  assert_true(hw.l2 >= 64 * 1024);
+#endif
+  septune_cpu_signature(sig, sizeof sig);
+  assert_int_equal(setenv(SEPTUNE_CACHES_ENV, "l2=256K", 1), 0);
+  septune_cpu_caches(&over);
+  assert_int_equal(over.l2, 256 * 1024);
+  assert_int_equal(over.l1d, hw.l1d);
+  assert_int_equal(over.l3, hw.l3);
+  /* The override serves the heuristics; the signature names the hardware. */
+  septune_cpu_signature(sig_over, sizeof sig_over);
+  assert_string_equal(sig_over, sig);
+  assert_int_equal(setenv(SEPTUNE_CACHES_ENV, "l2=lots", 1), 0);
+  septune_cpu_caches(&over);
+  assert_int_equal(over.l2, hw.l2);
+}
+
+static void test_cache_budget(void **state) {
+  septune_caches none = {0, 0, 0}, small = {32 * 1024, 1024 * 1024, 0};
+  septune_cache_budget b;
+  (void)state;
+  /* Unknown sizes: the measured machine's, whose budgets these are. */
+  septune_cache_budget_of(&none, &b);
+  assert_int_equal(b.resident, 1536 * 1024);
+  assert_int_equal(b.panel, 32 * 1024);
+  assert_int_equal(b.m_block, 256 * 1024);
+  assert_int_equal(b.dw_band, 512 * 1024);
+  septune_cache_budget_of(&small, &b);
+  assert_int_equal(b.caches.l2, 1024 * 1024);
+  assert_true(b.caches.l3 > 0);
+  assert_int_equal(b.resident, 768 * 1024);
+  assert_true(b.panel < 32 * 1024);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_names, clear_env, clear_env),
     cmocka_unit_test_setup_teardown(test_best_consistent, clear_env, clear_env),
     cmocka_unit_test_setup_teardown(test_max_isa_caps, clear_env, clear_env),
     cmocka_unit_test_setup_teardown(test_signature, clear_env, clear_env),
+    cmocka_unit_test_setup_teardown(test_caches_parse, clear_env, clear_env),
+    cmocka_unit_test_setup_teardown(test_caches, clear_env, clear_env),
+    cmocka_unit_test_setup_teardown(test_cache_budget, clear_env, clear_env),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

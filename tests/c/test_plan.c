@@ -256,6 +256,53 @@ static void pointwise_contract(void **state)
   }
 }
 
+/* Input and output must not share a byte (the kernels read input they
+ * have already written over otherwise): refused before anything is
+ * written; tensors that merely touch are fine. */
+static void check_overlap(const char *line)
+{
+  septune_op op = layer(line);
+  septune_plan *plan = NULL;
+  septune_error err;
+  size_t n_in, n_out;
+  assert_int_equal(septune_op_tensor_sizes(&op, &n_in, &n_out, NULL, NULL, NULL), SEPTUNE_OK);
+  assert_int_equal(septune_plan_create(&op, weights, bias, NULL, &plan, &err), SEPTUNE_OK);
+  size_t n = n_in + n_out;
+  float *buf = malloc(n * sizeof *buf);
+  assert_non_null(buf);
+  static const struct { long in, out; int ok; } at[] = {
+    { 0, 0, 0 },  /* septune_execute(plan, buf, buf) */
+    { 0, -1, 0 }, /* output ends one float into the input (-1: n_in - 1) */
+    { -2, 0, 0 }, /* input ends one float into the output (-2: n_out - 1) */
+    { 0, -3, 1 }, /* output right after the input (-3: n_in) */
+    { -4, 0, 1 }, /* input right after the output (-4: n_out) */
+  };
+  for (size_t i = 0; i < sizeof at / sizeof at[0]; i++) {
+    size_t in = at[i].in == -2 ? n_out - 1 : at[i].in == -4 ? n_out : 0;
+    size_t out = at[i].out == -1 ? n_in - 1 : at[i].out == -3 ? n_in : 0;
+    for (size_t j = 0; j < n; j++) buf[j] = (float)(j % 7);
+    septune_status st = septune_execute(plan, buf + in, buf + out, &err);
+    if (at[i].ok) {
+      assert_int_equal(st, SEPTUNE_OK);
+      for (size_t j = 0; j < n_in; j++) assert_true(buf[in + j] == (float)((in + j) % 7)); /* input intact */
+    } else {
+      assert_int_equal(st, SEPTUNE_ERR_INVALID_ARGUMENT);
+      assert_non_null(strstr(err.message, "overlap"));
+      for (size_t j = 0; j < n; j++) assert_true(buf[j] == (float)(j % 7)); /* nothing written */
+    }
+  }
+  free(buf);
+  septune_plan_destroy(plan);
+}
+
+static void overlapping_tensors(void **state)
+{
+  (void)state;
+  check_overlap("dw h=8 w=8 c=16 k=3 pad=same bias=1");
+  check_overlap("dw h=7 w=6 c=3 k=3 s=2 m=2");
+  check_overlap("pw h=5 w=3 ci=24 co=40 bias=1");
+}
+
 static void concurrent_execute_pointwise(void **state)
 {
   (void)state;
@@ -273,6 +320,7 @@ int main(void)
     cmocka_unit_test(concurrent_execute),
     cmocka_unit_test(pointwise_contract),
     cmocka_unit_test(concurrent_execute_pointwise),
+    cmocka_unit_test(overlapping_tensors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

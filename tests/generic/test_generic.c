@@ -125,13 +125,30 @@ static void shape_free(shape *s)
   guarded_free(&s->g_packed);
 }
 
-/* The depthwise layout generic.h documents: rows of round_up(c, 16)
- * floats, the bias (zeros when none) then one per tap in [kh][kw] order,
- * zero past c. */
+/* The cache budgets a shape runs with: this CPU's for even seeds, a small
+ * machine's (16 KiB L1d, 256 KiB L2) for odd ones, so that blocking and
+ * tile choices for streaming layers are exercised on small shapes too. */
+static const septune_cache_budget *budget_for(unsigned long long seed)
+{
+  static septune_cache_budget b[2];
+  static int ready;
+  if (!ready) {
+    septune_caches small = { 16 * 1024, 256 * 1024, 0 };
+    septune_cpu_cache_budget(&b[0]);
+    septune_cache_budget_of(&small, &b[1]);
+    ready = 1;
+  }
+  return &b[seed & 1];
+}
+
+/* The depthwise layout generic.h documents: rows of
+ * round_up(c, SEPTUNE_KERNEL_PACK_LANES) floats, the bias (zeros when none)
+ * then one per tap in [kh][kw] order, zero past c. */
 static void pack_dw(shape *s)
 {
   const septune_depthwise_desc *d = &s->op.u.dw;
-  size_t c = (size_t)d->c, cpad = (c + 15) / 16 * 16, taps = (size_t)(d->kh * d->kw);
+  size_t c = (size_t)d->c, taps = (size_t)(d->kh * d->kw);
+  size_t cpad = (c + SEPTUNE_KERNEL_PACK_LANES - 1) / SEPTUNE_KERNEL_PACK_LANES * SEPTUNE_KERNEL_PACK_LANES;
   s->packed = guarded_alloc(&s->g_packed, (1 + taps) * cpad, s->aligned);
   memset(s->packed, 0, (1 + taps) * cpad * sizeof(float));
   for (size_t x = 0; x < c; x++) {
@@ -140,12 +157,12 @@ static void pack_dw(shape *s)
   }
 }
 
-static void pack_pw(shape *s, const septune_generic_kernels *k)
+static void pack_pw(shape *s, const septune_generic_kernels *k, const septune_cache_budget *b)
 {
-  size_t n = k->pw_packed_floats(&s->op.u.pw);
+  size_t n = k->pw_packed_floats(&s->op.u.pw, b);
   s->packed = guarded_alloc(&s->g_packed, n, s->aligned);
   for (size_t i = 0; i < n; i++) s->packed[i] = NAN; /* the packer must write every float */
-  k->pw_pack(&s->op.u.pw, s->w, s->bias, s->packed);
+  k->pw_pack(&s->op.u.pw, b, s->w, s->bias, s->packed);
 }
 
 /* Runs variant k on the shape and compares with the reference; returns 1
@@ -153,15 +170,16 @@ static void pack_pw(shape *s, const septune_generic_kernels *k)
 static int run_shape(shape *s, const septune_generic_kernels *k, unsigned long long seed, int *reports)
 {
   septune_check_result r;
+  const septune_cache_budget *b = budget_for(seed);
   snprintf(current_case, sizeof current_case, "seed %llu: '%s' variant %s (tensors %saligned)", seed, s->line,
            septune_isa_name(k->isa), s->aligned ? "" : "un");
   for (size_t i = 0; i < s->no; i++) s->got[i] = NAN;
   if (s->op.kind == SEPTUNE_OP_DEPTHWISE) {
     pack_dw(s);
-    k->dw(&s->op.u.dw, s->packed, s->in, s->got);
+    k->dw(&s->op.u.dw, b, s->packed, s->in, s->got);
   } else {
-    pack_pw(s, k);
-    k->pw(&s->op.u.pw, s->packed, s->in, s->got);
+    pack_pw(s, k, b);
+    k->pw(&s->op.u.pw, b, s->packed, s->in, s->got);
   }
   if (septune_check_output(&s->op, s->want, s->got, s->no, &r)) return 1;
   if ((*reports)++ < MAX_REPORTS)

@@ -155,11 +155,11 @@ static const septune_kernel_entry *find(const char *op)
 static int check_dw(const dwcase *d)
 {
   const septune_kernel_entry *e = find(d->op);
-  int co = d->c * d->m, copad = (co + 15) / 16 * 16, y, x, o, ky, kx, bad = 0;
+  int P = SEPTUNE_KERNEL_PACK_LANES, co = d->c * d->m, copad = (co + P - 1) / P * P, y, x, o, ky, kx, bad = 0;
   unsigned seed = 1;
   float *in = malloc(sizeof(float) * d->h * d->w * d->c), *rep = malloc(sizeof(float) * d->h * d->w * co);
   float *wt = malloc(sizeof(float) * d->k * d->k * co), *packed = calloc((size_t)(1 + d->k * d->k) * copad, sizeof(float));
-  float *zero = calloc((size_t)d->w * co + 16, sizeof(float)), *out = malloc(sizeof(float) * d->oh * d->ow * co);
+  float *zero = calloc((size_t)d->w * co + P, sizeof(float)), *out = malloc(sizeof(float) * d->oh * d->ow * co);
   if (!e) return 1;
   for (x = 0; x < d->h * d->w * d->c; x++) in[x] = draw(&seed);
   for (x = 0; x < d->k * d->k * co; x++) wt[x] = draw(&seed);

@@ -27,6 +27,21 @@ local plain = T.render("ok.c.in", { name = "x", n = 0, with_block = false })
 check(plain:find("void f", 1, true) == nil, "a false $if drops its lines")
 check(plain:find("knobs: \n", 1, true) ~= nil, "missing knobs print empty")
 
+-- Integers are written as their exact digits, however large; beyond 2^53,
+-- where Lua's doubles are no longer exact, there is no literal to write.
+local CL = require("c_literal")
+check(CL.int(1e14) == "100000000000000" and CL.int(2 ^ 53 - 1) == "9007199254740991" and CL.int(-12) == "-12",
+  "c_literal.int writes digits")
+for _, v in ipairs({ 2 ^ 53, -2 ^ 53, 0.5, 1 / 0, 0 / 0 }) do
+  check(t.error_of(CL.int, v) ~= nil, "c_literal.int refuses " .. tostring(v))
+end
+check(T.render("sizes.c.in", { size = 1e14 }):find("long size = 100000000000000L;", 1, true) ~= nil,
+  "a template writes 1e14 as digits")
+check(T.render("sizes.c.in", { size = 2 ^ 52 + 1 }):find("4503599627370497L", 1, true) ~= nil,
+  "and any integer below 2^53")
+check(render_error("sizes.c.in", { size = 2 ^ 60 }):find("2^53", 1, true) ~= nil,
+  "an integer beyond 2^53 is an error, not 1.15e+18")
+
 local e = render_error("bad_syntax.c.in", {})
 check(e:find("templates/bad_syntax.c.in:5:", 1, true) ~= nil, "syntax error names file and line 5: " .. e)
 e = render_error("bad_runtime.c.in", {})

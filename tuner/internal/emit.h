@@ -8,14 +8,13 @@
 #include <stddef.h>
 
 #include "db.h"
+#include "generator.h"
 #include "internal.h"
 #include "model_file.h"
 #include "septune.h"
 
 /* The longest table name: septune_plan_info.table holds it with its NUL. */
 #define EMIT_NAME_MAX 63
-/* NAME_ and the generator's symbol without its "septune_". */
-#define EMIT_SYMBOL_SIZE (EMIT_NAME_MAX + 1 + SEPTUNE_SYMBOL_SIZE)
 
 /* A growing text. Appends after an allocation failure are ignored and
  * remembered in oom, so that a builder checks once at the end. */
@@ -40,9 +39,10 @@ typedef struct emit_kernel {
   int tuned;                    /* rec holds the record when 1 */
   septune_db_record rec;
   char knobs[SEPTUNE_KNOBS_SIZE]; /* canonical knobs the kernel was rendered with */
-  char symbol[EMIT_SYMBOL_SIZE];  /* the kernel function, NAME_<op>_<isa>_<hash> */
-  char *source;                 /* the generator's source, renamed */
-  emit_buf protos;              /* prototype of every non-static function */
+  char symbol[SEPTUNE_SYMBOL_SIZE]; /* the kernel function, NAME_<op>_<isa>_<hash> */
+  char *source;                 /* the generator's source, symbols prefixed NAME */
+  size_t nexports;              /* every function the source exports (the kernel first) */
+  septune_gen_export exports[SEPTUNE_GEN_EXPORTS_MAX];
   char file[EMIT_NAME_MAX + 32];
 } emit_kernel;
 
@@ -57,15 +57,6 @@ typedef struct emit_set {
   emit_kernel *k;
   size_t nk;
 } emit_set;
-
-/* Replaces every occurrence of `from` in src by `to`; malloc'd, NULL on out
- * of memory. */
-char *emit_replace(const char *src, const char *from, const char *to);
-
-/* Finds every non-static function the kernel's source defines, appends its
- * prototype to k->protos and checks that the table's functions are among
- * them. Returns NULL when all is well, else a static reason. */
-const char *emit_scan_functions(emit_kernel *k);
 
 /* The three kinds of file. Each returns a malloc'd text, NULL on out of
  * memory. */

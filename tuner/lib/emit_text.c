@@ -125,87 +125,14 @@ static void emit_c_string(emit_buf *b, const char *s)
   emit_buf_add(b, "\"", 1);
 }
 
-/* ---- the kernel's source ------------------------------------------------ */
+/* ---- the kernel's exports ----------------------------------------------- */
 
-char *emit_replace(const char *src, const char *from, const char *to)
+/* The name of k's function of `role`, "NULL" when the source has none. */
+static const char *export_name(const emit_kernel *k, septune_gen_role role)
 {
-  emit_buf b = { 0 };
-  size_t nfrom = strlen(from);
-  const char *p = src, *hit;
-  while (nfrom && (hit = strstr(p, from))) {
-    emit_buf_add(&b, p, (size_t)(hit - p));
-    emit_buf_puts(&b, to);
-    p = hit + nfrom;
-  }
-  emit_buf_puts(&b, p);
-  return take(&b);
-}
-
-static int starts_with(const char *s, const char *prefix)
-{
-  return strncmp(s, prefix, strlen(prefix)) == 0;
-}
-
-/* The name of the function a definition line defines: the identifier
- * right before the first '('. Returns its length (0 when none). */
-static size_t defined_name(const char *line, size_t len, const char **name)
-{
-  const char *paren = memchr(line, '(', len);
-  if (!paren) return 0;
-  const char *end = paren;
-  while (end > line && end[-1] == ' ') end--;
-  const char *start = end;
-  while (start > line && (start[-1] == '_' || (start[-1] >= 'a' && start[-1] <= 'z') ||
-                          (start[-1] >= 'A' && start[-1] <= 'Z') || (start[-1] >= '0' && start[-1] <= '9')))
-    start--;
-  *name = start;
-  return (size_t)(end - start);
-}
-
-static int name_is(const char *name, size_t len, const char *symbol, const char *suffix)
-{
-  size_t ns = strlen(symbol), nx = strlen(suffix);
-  return len == ns + nx && !memcmp(name, symbol, ns) && !memcmp(name + ns, suffix, nx);
-}
-
-/* The templates write a definition as its whole head on one line at column
- * 0 and the opening brace alone on the next (K&R style): that is what is
- * recognised here. A template that changed style would make the kernel
- * itself go missing below, which fails loudly rather than silently. */
-const char *emit_scan_functions(emit_kernel *k)
-{
-  int kernel = 0, pack = 0, floats = 0;
-  const char *p = k->source;
-  while (*p) {
-    const char *eol = strchr(p, '\n');
-    size_t len = eol ? (size_t)(eol - p) : strlen(p);
-    const char *next = eol ? eol + 1 : p + len;
-    size_t trimmed = len;
-    while (trimmed && (p[trimmed - 1] == ' ' || p[trimmed - 1] == '\r')) trimmed--;
-    int head = trimmed && (*p == '_' || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')) &&
-               p[trimmed - 1] != ';' && memchr(p, '(', trimmed) && next[0] == '{' &&
-               !starts_with(p, "static ") && !starts_with(p, "typedef ") && !starts_with(p, "extern ");
-    const char *name;
-    size_t nlen;
-    if (head && (nlen = defined_name(p, trimmed, &name)) > 0) {
-      emit_buf_add(&k->protos, p, trimmed);
-      emit_buf_puts(&k->protos, ";\n");
-      kernel |= name_is(name, nlen, k->symbol, "");
-      pack |= name_is(name, nlen, k->symbol, "_pack");
-      floats |= name_is(name, nlen, k->symbol, "_packed_floats");
-      /* A function outside the kernel's prefix would clash with another
-       * emitted table's copy at link time. */
-      if (nlen < strlen(k->symbol) || strncmp(name, k->symbol, strlen(k->symbol)) != 0)
-        fprintf(stderr, "septune: emit: warning: %s defines %.*s, outside the names of its kernel\n", k->file,
-                (int)nlen, name);
-    }
-    p = next;
-  }
-  if (k->protos.oom) return "out of memory";
-  if (!kernel) return "the generated source does not define the kernel function";
-  if (k->op.kind == SEPTUNE_OP_POINTWISE && !(pack && floats))
-    return "the generated pointwise source does not define _pack and _packed_floats";
-  return NULL;
+  for (size_t i = 0; i < k->nexports; i++)
+    if (k->exports[i].role == role) return k->exports[i].name;
+  return "NULL";
 }
 
 /* ---- the files ---------------------------------------------------------- */
@@ -263,7 +190,7 @@ char *emit_header_text(const emit_set *s)
     emit_buf_printf(&b, "\n/* %s: ", s->k[i].file);
     emit_comment(&b, s->k[i].line);
     emit_buf_puts(&b, " */\n");
-    emit_buf_puts(&b, s->k[i].protos.p ? s->k[i].protos.p : "");
+    for (size_t x = 0; x < s->k[i].nexports; x++) emit_buf_printf(&b, "%s;\n", s->k[i].exports[x].declaration);
   }
   emit_buf_puts(&b, "\n#ifdef __cplusplus\n}\n#endif\n#endif\n");
   return take(&b);
@@ -280,15 +207,14 @@ char *emit_table_text(const emit_set *s)
   emit_buf_printf(&b, "static const septune_kernel_entry %s_entries[%zu] = {\n", n, s->nk);
   for (size_t i = 0; i < s->nk; i++) {
     const emit_kernel *k = &s->k[i];
-    int pw = k->op.kind == SEPTUNE_OP_POINTWISE;
     emit_buf_printf(&b, "  /* %s, %s */\n  { ", k->file, k->tuned ? "tuned" : "default");
     emit_c_string(&b, k->line);
     emit_buf_printf(&b, ",\n    %d, %d, ", (int)k->isa, k->tuned);
     emit_c_string(&b, k->knobs);
     emit_buf_puts(&b, ", ");
     emit_c_string(&b, k->symbol);
-    if (pw) emit_buf_printf(&b, ",\n    %s, %s_packed_floats, %s_pack },\n", k->symbol, k->symbol, k->symbol);
-    else emit_buf_printf(&b, ",\n    %s, NULL, NULL },\n", k->symbol);
+    emit_buf_printf(&b, ",\n    %s, %s, %s },\n", export_name(k, SEPTUNE_GEN_KERNEL),
+                    export_name(k, SEPTUNE_GEN_PACKED_FLOATS), export_name(k, SEPTUNE_GEN_PACK));
   }
   emit_buf_printf(&b, "};\n\nconst septune_kernel_table %s_kernels = {\n  SEPTUNE_KERNEL_TABLE_ABI, %d, ", n,
                   s->template_version);

@@ -1,43 +1,33 @@
--- dw_x86.lua — the machine code of one depthwise output row, for SSE, AVX2
+-- x86_dw.lua — the machine code of one depthwise output row, for SSE, AVX2
 -- and AVX-512, built with the x86asm assembler.
 --
 -- The block computes one output row for every channel (minus the SSE tail,
--- which the C scaffolding does). It reads an argument record at %rdi laid out
--- by templates/depthwise_x86.c.in:
---    0 + 8*ky   input row pointer of tap row ky (or the zero row)
---   64          output row pointer
---   72          packed weights: [bias][kh*kw taps], co_pad floats each
---   80          one-tile blocks: output rows to compute (counted down)
---  128 + 64*i   constant rows of 16 floats: see CONST below
+-- which the C scaffolding does). It reads the depthwise argument record
+-- (kernel_abi.lua) at %rdi: the tap rows' input rows, the output row, the
+-- packed weights ([bias][kh*kw taps], co_pad floats each), for one-tile
+-- blocks the count of output rows, and the constant rows.
 --
--- Registers: one GPR per tap row (kh <= 7), %rax output, %r14 weights; the
--- three advance by one channel tile per pass of the tile loop (%r15 counts
--- the passes). In the interior column loop %rbx and %r12 are the input and
--- output column offsets and %rcx counts the column groups.
+-- Registers (kernel_abi.REGS.dw): one GPR per tap row (kh <= 7), `out` the
+-- output row, `weights` the weights; the three advance by one channel tile
+-- per pass of the tile loop (`tiles` counts the passes). In the interior
+-- column loop `col_in` and `col_out` are the input and output column
+-- offsets and `cols` counts the column groups.
 local X = require("x86asm")
 local G = require("dw_geometry")
-local Act = require("x86_act")
+local I = require("isa")
+local A = require("kernel_abi")
+local Act = require("x86_activation")
 
 local M = {}
 
-local ROW_REGS = { "%rsi", "%rdx", "%r8", "%r9", "%r10", "%r11", "%r13" }
+local R = A.REGS.dw
+local RD = A.RECORD_REG
 
--- Byte offsets of the constant rows in the argument record; they follow the
--- order of the union in templates/depthwise_x86.c.in (zero, lo, hi, 3, 1/6, mask).
-M.CONST = { zero = 128, lo = 192, hi = 256, three = 320, sixth = 384, mask = 448 }
--- Byte offset of the row count of a one-tile block (`rows` in the record).
-M.ROWS = 80
-
--- What differs between the three vector ISAs.
-local VEC = {
-  avx512 = { lanes = 16, bytes = 64, name = "zmm", bcast = "{1to16}" },
-  avx2   = { lanes = 8,  bytes = 32, name = "ymm" },
-  sse    = { lanes = 4,  bytes = 16, name = "xmm", legacy = true,
-             mov = "movups", mul = "mulps", add = "addps", max = "maxps", min = "minps" },
-  -- SSE's channel tail: each "vector" is one lane, scalar instructions
-  sse1   = { lanes = 1,  bytes = 4,  name = "xmm", legacy = true,
-             mov = "movss", mul = "mulss", add = "addss", max = "maxss", min = "minss" },
-}
+-- A border run of columns that read the same taps becomes a loop from this
+-- many columns on; shorter ones, the borders of any usual padding and
+-- dilation, are unrolled: they share groups with their neighbours and need
+-- no counter.
+M.BORDER_LOOP_COLUMNS = 32
 
 local function addr(disp, base, index)
   if index then return string.format("%d(%s,%s,1)", disp, base, index) end
@@ -50,10 +40,12 @@ end
 -- vectors (the last one partial) and the scaffolding loops over tiles.
 function M.row_block(P, only)
   local op, g, k, isa = P.op, P.g, P.k, P.isa
-  local V = assert(VEC[only and only.vec or isa], "dw_x86: no vector ISA " .. tostring(isa))
+  local V = I.get(only and only.vec or isa)
   local b = X.block()
   local function e(fmt, ...) b:emit(string.format(fmt, ...)) end
-  local function vr(i) return "%" .. V.name .. i end
+  local function vr(i) return I.vreg(V, i) end
+  local L = V.legacy                          -- SSE's two-operand forms, or nil
+  local mov = L and L.mov or "vmovups"
 
   local in_px = g.ci * 4          -- bytes per input pixel
   local out_px = g.co * 4         -- bytes per output pixel
@@ -69,51 +61,43 @@ function M.row_block(P, only)
   local T2 = vr(nacc + nw + 1)
   local MASK = T2 -- AVX2 tail mask shares the second temporary's slot
 
-  local function const(name)
-    if isa == "avx512" then return string.format("%d(%%rdi)%s", M.CONST[name], V.bcast) end
-    return string.format("%d(%%rdi)", M.CONST[name])
-  end
+  local function const(name) return addr(A.const_offset(name), RD) .. (V.bcast or "") end
 
   -- One group: `cols` output columns computed together, each described by
   -- { j = register column, taps = { {ky, kx, in_disp}, ... }, out_disp },
   -- addressed from the row registers plus optional index registers.
   local function group(cols, nv, partial, in_index, out_index)
-    local masked_last = partial and isa == "avx512"
+    local masked_last = partial and V.mask == "opmask"
     local function vmask(v) return (masked_last and v == nv - 1) and "{%k1}" or "" end
     local function is_tail(v) return partial and v == nv - 1 end
     -- accumulators start at the bias (or zero)
     for _, c in ipairs(cols) do
       for v = 0, nv - 1 do
         if op.bias == 1 then
-          local mov = V.legacy and V.mov or "vmovups"
-          e("%s %s, %s", mov, addr(v * V.bytes, "%r14"), acc(c.j, v))
-        elseif V.legacy then
-          e("xorps %s, %s", acc(c.j, v), acc(c.j, v))
-        elseif isa == "avx512" then
-          e("vpxord %s, %s, %s", acc(c.j, v), acc(c.j, v), acc(c.j, v))
+          e("%s %s, %s", mov, addr(v * V.bytes, R.weights), acc(c.j, v))
         else
-          e("vxorps %s, %s, %s", acc(c.j, v), acc(c.j, v), acc(c.j, v))
+          e("%s", V.zero(acc(c.j, v)))
         end
       end
     end
     -- the multiply-adds
     local function fma(c, tap, v)
-      local src = addr(tap.disp + v * V.bytes, ROW_REGS[tap.ky + 1], in_index)
+      local src = addr(tap.disp + v * V.bytes, R.tap_rows[tap.ky + 1], in_index)
       local t = tap.ky * op.kw + tap.kx
-      local wmem = addr((1 + t) * tap_bytes + v * V.bytes, "%r14")
-      local A = acc(c.j, v)
-      if V.legacy then
-        e(V.mov .. " %s, %s", src, T1)
-        e(V.mul .. " %s, %s", k.wreg == 1 and wreg(t, v) or wmem, T1)
-        e(V.add .. " %s, %s", T1, A)
-      elseif isa == "avx2" and is_tail(v) then
+      local wmem = addr((1 + t) * tap_bytes + v * V.bytes, R.weights)
+      local Acc = acc(c.j, v)
+      if L then
+        e(L.mov .. " %s, %s", src, T1)
+        e(L.mul .. " %s, %s", k.wreg == 1 and wreg(t, v) or wmem, T1)
+        e(L.add .. " %s, %s", T1, Acc)
+      elseif V.mask == "vector" and is_tail(v) then
         e("vmaskmovps %s, %s, %s", src, MASK, T1)
-        e("vfmadd231ps %s, %s, %s", k.wreg == 1 and wreg(t, v) or wmem, T1, A)
+        e("vfmadd231ps %s, %s, %s", k.wreg == 1 and wreg(t, v) or wmem, T1, Acc)
       elseif k.wreg == 1 then
-        e("vfmadd231ps %s, %s, %s%s", src, wreg(t, v), A, vmask(v))
+        e("vfmadd231ps %s, %s, %s%s", src, wreg(t, v), Acc, vmask(v))
       else
         e("vmovups %s, %s%s", src, T1, masked_last and v == nv - 1 and "{%k1}{z}" or "")
-        e("vfmadd231ps %s, %s, %s", wmem, T1, A)
+        e("vfmadd231ps %s, %s, %s", wmem, T1, Acc)
       end
     end
     if k.order == 0 then
@@ -141,7 +125,7 @@ function M.row_block(P, only)
       local uses, order_keys = {}, {}
       for _, c in ipairs(cols) do
         for _, tap in ipairs(c.taps) do
-          local key = tap.ky * 1e9 + tap.disp
+          local key = tap.ky * 2 ^ 32 + tap.disp -- displacements stay below 2^31
           if not uses[key] then uses[key] = {}; order_keys[#order_keys + 1] = key end
           table.insert(uses[key], { c = c, tap = tap })
         end
@@ -151,8 +135,8 @@ function M.row_block(P, only)
         local list = uses[key]
         local tap0 = list[1].tap
         for v = 0, nv - 1 do
-          local src = addr(tap0.disp + v * V.bytes, ROW_REGS[tap0.ky + 1], in_index)
-          if isa == "avx2" and is_tail(v) then
+          local src = addr(tap0.disp + v * V.bytes, R.tap_rows[tap0.ky + 1], in_index)
+          if V.mask == "vector" and is_tail(v) then
             e("vmaskmovps %s, %s, %s", src, MASK, T1)
           else
             e("vmovups %s, %s%s", src, T1, masked_last and v == nv - 1 and "{%k1}{z}" or "")
@@ -166,19 +150,17 @@ function M.row_block(P, only)
     -- activation and store
     for _, c in ipairs(cols) do
       for v = 0, nv - 1 do
-        local A = acc(c.j, v)
-        Act.emit(e, op.act, A, T1, T2, const, V.legacy and V or nil)
-        if V.legacy then
-          e(V.mov .. " %s, %s", A, addr(c.out_disp + v * V.bytes, "%rax", out_index))
+        local Acc = acc(c.j, v)
+        local dst = addr(c.out_disp + v * V.bytes, R.out, out_index)
+        Act.emit(e, op.act, Acc, T1, T2, const, V)
+        if L then
+          e(L.mov .. " %s, %s", Acc, dst)
+        elseif V.mask == "vector" and is_tail(v) then
+          e("vmaskmovps %s, %s, %s", Acc, MASK, dst)
+        elseif k.nt == 1 and vmask(v) == "" then
+          e("vmovntps %s, %s", Acc, dst)
         else
-          local dst = addr(c.out_disp + v * V.bytes, "%rax", out_index)
-          if isa == "avx2" and is_tail(v) then
-            e("vmaskmovps %s, %s, %s", A, MASK, dst)
-          elseif k.nt == 1 and vmask(v) == "" then
-            e("vmovntps %s, %s", A, dst)
-          else
-            e("vmovups %s, %s%s", A, dst, vmask(v))
-          end
+          e("vmovups %s, %s%s", Acc, dst, vmask(v))
         end
       end
     end
@@ -203,15 +185,16 @@ function M.row_block(P, only)
     return cols
   end
 
-  -- Columns j of an interior group relative to the column offset registers;
-  -- the group's first column is output column `ox0` when the offsets are 0.
-  local function interior_group(ox0, width)
+  -- Columns j of a group in a run of columns that read taps `kxs`,
+  -- relative to the column offset registers; the group's first column is
+  -- output column `ox0` when the offsets are 0.
+  local function run_group(ox0, width, kxs)
     local cols = {}
     for j = 0, width - 1 do
       local taps = {}
       for ky = 0, op.kh - 1 do
-        for kx = 0, op.kw - 1 do
-          local ix = (ox0 + j) * op.sw - op.pl + kx * op.dw
+        for _, kx in ipairs(kxs) do
+          local ix = (ox0 + j) * op.sw - op.pl + kx * op.dil_w
           taps[#taps + 1] = { ky = ky, kx = kx, disp = ix * in_px }
         end
       end
@@ -229,31 +212,37 @@ function M.row_block(P, only)
     if k.wreg == 1 then
       for t = 0, g.taps - 1 do
         for v = 0, nv - 1 do
-          local mov = V.legacy and V.mov or "vmovups"
-          e("%s %s, %s", mov, addr((1 + t) * tap_bytes + v * V.bytes, "%r14"), wreg(t, v))
+          e("%s %s, %s", mov, addr((1 + t) * tap_bytes + v * V.bytes, R.weights), wreg(t, v))
         end
       end
     end
-    if isa == "avx2" and partial then e("vmovups %d(%%rdi), %s", M.CONST.mask, MASK) end
+    if V.mask == "vector" and partial then e("vmovups %s, %s", addr(A.const_offset("mask"), RD), MASK) end
     if row_loop then b:label("rows") end
-    -- groups of wt columns from column 0; a run of groups whose columns
-    -- are all interior is a loop over the column offset registers
-    local ox = 0
+    -- Groups of wt columns from column 0. Groups whose columns all read
+    -- the same taps are a loop over the column offset registers: the
+    -- interior when it has two groups or more, a border run (of huge
+    -- padding or dilation) when it spans M.BORDER_LOOP_COLUMNS; the rest
+    -- are addressed absolutely. So the code is a few groups long, however
+    -- wide the row.
+    local ox, r = 0, 1
     while ox < g.ow do
-      local run = 0
-      if g.n_int > 0 and ox >= g.int_lo then run = math.floor((g.int_hi - ox + 1) / k.wt) end
-      if run >= 2 then
-        e("xor %%ebx, %%ebx")
-        e("xor %%r12d, %%r12d")
+      while g.col_runs[r].hi < ox do r = r + 1 end
+      local run = g.col_runs[r]
+      local span = run.hi - ox + 1
+      local groups = math.floor(span / k.wt)
+      if groups >= 2 and (#run.kx == op.kw or span >= M.BORDER_LOOP_COLUMNS) then
+        local reads = #run.kx > 0 -- columns all in the padding read nothing
+        if reads then e("xor %s, %s", A.reg32(R.col_in), A.reg32(R.col_in)) end
+        e("xor %s, %s", A.reg32(R.col_out), A.reg32(R.col_out))
         local top = fresh("cols")
-        e("mov $%d, %%ecx", run)
+        e("mov $%d, %s", groups, A.reg32(R.cols))
         b:label(top)
-        group(interior_group(ox, k.wt), nv, partial, "%rbx", "%r12")
-        e("add $%d, %%rbx", k.wt * op.sw * in_px)
-        e("add $%d, %%r12", k.wt * out_px)
-        e("dec %%ecx")
+        group(run_group(ox, k.wt, run.kx), nv, partial, R.col_in, R.col_out)
+        if reads then e("add $%d, %s", k.wt * op.sw * in_px, R.col_in) end
+        e("add $%d, %s", k.wt * out_px, R.col_out)
+        e("dec %s", A.reg32(R.cols))
         e("jnz %s", top)
-        ox = ox + run * k.wt
+        ox = ox + groups * k.wt
       else
         local width = math.min(k.wt, g.ow - ox)
         group(absolute_group(ox, width), nv, partial)
@@ -264,7 +253,7 @@ function M.row_block(P, only)
       -- Touch the input row that enters the window at the next output row,
       -- one line per 64 bytes of this tile, so it is in L1 when needed.
       local next_row = op.sh * op.w * in_px
-      local last = ROW_REGS[op.kh]
+      local last = R.tap_rows[op.kh]
       for px = 0, op.w - 1 do
         for off = 0, nv * V.bytes - 1, 64 do
           e("prefetcht0 %d(%s)", next_row + px * in_px + off, last)
@@ -273,49 +262,49 @@ function M.row_block(P, only)
     end
     if row_loop then
       -- the next output row: every tap row moves down by the stride
-      for ky = 0, op.kh - 1 do e("add $%d, %s", op.sh * op.w * in_px, ROW_REGS[ky + 1]) end
-      e("add $%d, %%rax", g.ow * out_px)
-      e("decq %d(%%rdi)", M.ROWS)
+      for ky = 0, op.kh - 1 do e("add $%d, %s", op.sh * op.w * in_px, R.tap_rows[ky + 1]) end
+      e("add $%d, %s", g.ow * out_px, R.out)
+      e("decq %s", addr(A.offset("dw", "rows"), RD))
       e("jnz rows")
     end
   end
 
-  for ky = 0, op.kh - 1 do e("mov %d(%%rdi), %s", 8 * ky, ROW_REGS[ky + 1]) end
-  e("mov 64(%%rdi), %%rax")
-  e("mov 72(%%rdi), %%r14")
-  local L = M.layout(P)
-  local want_mask = L.masked_tail and (only == nil or only.partial)
-  if isa == "avx512" and want_mask then
-    e("mov $%d, %%r15d", bit.lshift(1, L.tail_lanes) - 1)
-    e("kmovw %%r15d, %%k1")
+  for ky = 0, op.kh - 1 do e("mov %s, %s", addr(A.offset("dw", "tap_row", ky), RD), R.tap_rows[ky + 1]) end
+  e("mov %s, %s", addr(A.offset("dw", "out_row"), RD), R.out)
+  e("mov %s, %s", addr(A.offset("dw", "weights"), RD), R.weights)
+  local Lay = M.layout(P)
+  local want_mask = Lay.masked_tail and (only == nil or only.partial)
+  if V.mask == "opmask" and want_mask then
+    e("mov $%d, %s", bit.lshift(1, Lay.tail_lanes) - 1, A.reg32(R.tiles))
+    e("kmovw %s, %%k1", A.reg32(R.tiles))
   end
 
   if only then
-    -- One tile over a run of output rows (the count at M.ROWS(%rdi));
-    -- the scaffolding loops over tiles (knob loop=1).
+    -- One tile over a run of output rows (the record's `rows`); the
+    -- scaffolding loops over tiles (knob loop=1).
     tile(only.nv, only.partial, true)
   else
     local function advance(bytes)
-      for ky = 0, op.kh - 1 do e("add $%d, %s", bytes, ROW_REGS[ky + 1]) end
-      e("add $%d, %%rax", bytes)
-      e("add $%d, %%r14", bytes)
+      for ky = 0, op.kh - 1 do e("add $%d, %s", bytes, R.tap_rows[ky + 1]) end
+      e("add $%d, %s", bytes, R.out)
+      e("add $%d, %s", bytes, R.weights)
     end
-    if L.tiles > 0 then
-      if L.tiles > 1 then
-        e("mov $%d, %%r15d", L.tiles)
+    if Lay.tiles > 0 then
+      if Lay.tiles > 1 then
+        e("mov $%d, %s", Lay.tiles, A.reg32(R.tiles))
         b:label("tiles")
       end
       tile(k.ct, false)
-      if L.tiles > 1 or L.rest_vectors > 0 then advance(L.step) end
-      if L.tiles > 1 then
-        e("dec %%r15d")
+      if Lay.tiles > 1 or Lay.rest_vectors > 0 then advance(Lay.step) end
+      if Lay.tiles > 1 then
+        e("dec %s", A.reg32(R.tiles))
         e("jnz tiles")
       end
     end
-    if L.rest_vectors > 0 then tile(L.rest_vectors, L.masked_tail) end
+    if Lay.rest_vectors > 0 then tile(Lay.rest_vectors, Lay.masked_tail) end
   end
   if k.nt == 1 then e("sfence") end
-  if isa ~= "sse" then e("vzeroupper") end
+  if V.vex then e("vzeroupper") end
   return b
 end
 
@@ -323,21 +312,20 @@ end
 -- then `rest_vectors` (the last masked when `masked_tail`); channels from
 -- `covered` on are left to the scaffolding's scalar tail (SSE only).
 function M.layout(P)
-  local g, k, V = P.g, P.k, VEC[P.isa]
+  local g, k, V = P.g, P.k, I.get(P.isa)
   local L = { lanes = V.lanes, vector_bytes = V.bytes }
   L.full_vectors = math.floor(g.co / V.lanes)
   L.tail_lanes = g.co % V.lanes
-  L.masked_tail = L.tail_lanes > 0 and P.isa ~= "sse"
+  L.masked_tail = L.tail_lanes > 0 and V.mask ~= nil
   L.covered = L.full_vectors * V.lanes + (L.masked_tail and L.tail_lanes or 0)
   -- SSE has no masked loads: its last channels are a tile of one-lane vectors
-  L.lane_tail = P.isa == "sse" and L.tail_lanes or 0
+  L.lane_tail = V.mask == nil and L.tail_lanes or 0
   L.tiles = math.floor(L.full_vectors / k.ct)
   L.rest_vectors = L.full_vectors - L.tiles * k.ct + (L.masked_tail and 1 or 0)
   L.step = k.ct * V.bytes
+  -- AVX2's tail mask: lanes set in the record's mask row
+  L.vector_mask_lanes = V.mask == "vector" and L.tail_lanes or 0
   return L
 end
-
--- The clobber list of a row block: every GPR it may touch.
-M.GPR_CLOBBERS = { "rax", "rbx", "rcx", "rdx", "rsi", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15" }
 
 return M

@@ -1,19 +1,19 @@
--- x86_act.lua — the fused activation applied to an accumulator before its
+-- x86_activation.lua — the fused activation applied to an accumulator before its
 -- store, shared by the depthwise and pointwise machine code.
 --
--- emit(e, act, A, T1, T2, const, legacy):
+-- emit(e, act, A, T1, T2, const, V):
 --   e(fmt, ...) emits one instruction; A is the accumulator; T1 and T2 are
 --   free vector registers (T2 only for legacy hswish); const(name) is the
 --   operand of a constant row ("zero", "lo", "hi", "three", "sixth").
---   legacy: nil for the three-operand VEX/EVEX forms with memory operands,
---   else the two-operand SSE mnemonics { mov, max, min, add, mul } (packed
---   or scalar), whose constants are loaded into a temporary first because
---   legacy SSE memory operands must be aligned.
+--   V is the ISA description (isa.lua): VEX/EVEX get the three-operand
+--   forms with memory operands; legacy SSE its two-operand forms (packed
+--   or scalar, V.legacy), whose constants are loaded into a temporary first
+--   because legacy SSE memory operands must be aligned.
 local M = {}
 
-function M.emit(e, act, A, T1, T2, const, legacy)
+function M.emit(e, act, A, T1, T2, const, V)
   if act == "none" then return end
-  local L = legacy
+  local L = V.legacy
   if L then
     if act == "relu" or act == "relu6" or act == "clamp" then
       e(L.mov .. " %s, %s", const(act == "relu" and "zero" or "lo"), T1)
@@ -25,9 +25,9 @@ function M.emit(e, act, A, T1, T2, const, legacy)
     end
     if act == "hswish" then
       e(L.mov .. " %s, %s", const("three"), T2)
-      e("movaps %s, %s", A, T1)
+      e(L.copy .. " %s, %s", A, T1)
       e(L.add .. " %s, %s", T2, T1)
-      e("xorps %s, %s", T2, T2)
+      e("%s", V.zero(T2))
       e(L.max .. " %s, %s", T2, T1)
       e(L.mov .. " %s, %s", const("hi"), T2)
       e(L.min .. " %s, %s", T2, T1)
