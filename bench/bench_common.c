@@ -12,23 +12,27 @@
 #include "check.h"
 #include "model_file.h"
 
-void bench_rng_seed(bench_rng *r, unsigned long long seed, size_t layer) {
+void bench_rng_seed(bench_rng *r, unsigned long long seed, size_t layer)
+{
   /* Two odd constants spread seed and layer over all 64 bits. */
   r->state = (seed + 1) * 0x9E3779B97F4A7C15ULL + layer * 0xD1B54A32D192ED03ULL;
 }
 
 /* Uniform in [-1, 1): the top 24 bits of a draw as a float fraction. */
-static float rng_sym(bench_rng *r) {
+static float rng_sym(bench_rng *r)
+{
   unsigned long long x = septune_random_next(&r->state);
   return (float)((double)(x >> 40) / (double)(1ULL << 24)) * 2.0f - 1.0f;
 }
 
-void bench_fill(bench_rng *r, float *v, size_t n, float scale) {
+void bench_fill(bench_rng *r, float *v, size_t n, float scale)
+{
   for (size_t i = 0; i < n; i++) v[i] = scale * rng_sym(r);
 }
 
 void bench_compare(const float *got, const float *ref, size_t n, double *max_abs,
-                   double *max_rel) {
+                   double *max_rel)
+{
   double ma = 0, mr = 0;
   for (size_t i = 0; i < n; i++) {
     double g = got[i], r = ref[i];
@@ -46,12 +50,14 @@ void bench_compare(const float *got, const float *ref, size_t n, double *max_abs
 }
 
 /* "k3" for a square pair, "k3x1" otherwise (kernel, stride, dilation). */
-static void pair_string(char *buf, size_t n, const char *tag, int64_t a, int64_t b) {
+static void pair_string(char *buf, size_t n, const char *tag, int64_t a, int64_t b)
+{
   if (a == b) snprintf(buf, n, "%s%lld", tag, (long long)a);
   else snprintf(buf, n, "%s%lldx%lld", tag, (long long)a, (long long)b);
 }
 
-static void dw_shape(const septune_depthwise_desc *d, int full, char *buf, size_t n) {
+static void dw_shape(const septune_depthwise_desc *d, int full, char *buf, size_t n)
+{
   char k[48], s[48], dl[56] = "", m[32] = "", nb[32] = "", tail[96] = "";
   pair_string(k, sizeof k, "k", d->kh, d->kw);
   pair_string(s, sizeof s, "s", d->stride_h, d->stride_w);
@@ -69,7 +75,8 @@ static void dw_shape(const septune_depthwise_desc *d, int full, char *buf, size_
            (long long)d->c, k, s, dl, m, tail);
 }
 
-static void pw_shape(const septune_pointwise_desc *p, int full, char *buf, size_t n) {
+static void pw_shape(const septune_pointwise_desc *p, int full, char *buf, size_t n)
+{
   char nb[32] = "", tail[64] = "";
   if (p->n != 1) snprintf(nb, sizeof nb, "%lldx", (long long)p->n);
   if (full)
@@ -78,12 +85,14 @@ static void pw_shape(const septune_pointwise_desc *p, int full, char *buf, size_
            (long long)p->ci, (long long)p->co, tail);
 }
 
-void bench_shape_string(const septune_op *op, int full, char *buf, size_t n) {
+void bench_shape_string(const septune_op *op, int full, char *buf, size_t n)
+{
   if (op->kind == SEPTUNE_OP_DEPTHWISE) dw_shape(&op->u.dw, full, buf, n);
   else pw_shape(&op->u.pw, full, buf, n);
 }
 
-static int grow(bench_layer_list *l, const char *prog) {
+static int grow(bench_layer_list *l, const char *prog)
+{
   size_t nc = l->cap ? l->cap * 2 : 64;
   bench_layer_entry *g = realloc(l->v, nc * sizeof *g);
   if (!g) {
@@ -95,7 +104,8 @@ static int grow(bench_layer_list *l, const char *prog) {
 }
 
 int bench_layer_list_add(bench_layer_list *l, const char *line, const char *where,
-                         const char *prog) {
+                         const char *prog)
+{
   septune_layer layer;
   septune_error err;
   septune_status st = septune_layer_parse(line, &layer, &err);
@@ -112,11 +122,13 @@ int bench_layer_list_add(bench_layer_list *l, const char *line, const char *wher
   return 0;
 }
 
-static void report_bad_line(void *ctx, const char *path, int lineno, const char *why) {
+static void report_bad_line(void *ctx, const char *path, int lineno, const char *why)
+{
   fprintf(stderr, "%s: %s:%d: %s\n", (const char *)ctx, path, lineno, why);
 }
 
-int bench_layer_list_read(bench_layer_list *l, const char *path, const char *prog) {
+int bench_layer_list_read(bench_layer_list *l, const char *path, const char *prog)
+{
   model_file m;
   char why[SEPTUNE_ERROR_MESSAGE_SIZE + 4096];
   if (model_file_read(path, &m, report_bad_line, (void *)prog, why, sizeof why) != MODEL_FILE_OK) {
@@ -136,7 +148,8 @@ int bench_layer_list_read(bench_layer_list *l, const char *path, const char *pro
   return rc;
 }
 
-void bench_layer_list_free(bench_layer_list *l) {
+void bench_layer_list_free(bench_layer_list *l)
+{
   free(l->v);
   l->v = NULL;
   l->n = l->cap = 0;

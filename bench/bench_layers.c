@@ -97,14 +97,16 @@ typedef struct libs {
 
 /* ---- options ------------------------------------------------------------- */
 
-static void usage(FILE *f) {
+static void usage(FILE *f)
+{
   fprintf(f,
           "usage: " PROG " [--op dw|pw|all] [--rounds N] [--round-ms MS] [--cpu K] [--tol T]\n"
           "                    [--seed S] [--json FILE] [--strict] MODEL.txt\n");
 }
 
 /* Strict number parsing: the whole argument must be a number in [lo, hi]. */
-static int parse_double(const char *opt, const char *s, double lo, double hi, double *out) {
+static int parse_double(const char *opt, const char *s, double lo, double hi, double *out)
+{
   char *end;
   errno = 0;
   double v = strtod(s, &end);
@@ -116,7 +118,8 @@ static int parse_double(const char *opt, const char *s, double lo, double hi, do
   return 0;
 }
 
-static int parse_int(const char *opt, const char *s, long lo, long hi, long *out) {
+static int parse_int(const char *opt, const char *s, long lo, long hi, long *out)
+{
   char *end;
   errno = 0;
   long v = strtol(s, &end, 10);
@@ -129,7 +132,8 @@ static int parse_int(const char *opt, const char *s, long lo, long hi, long *out
 }
 
 /* Returns 0, 1 for --help (exit 0), or -1 for a usage error. */
-static int parse_args(int argc, char **argv, options *o) {
+static int parse_args(int argc, char **argv, options *o)
+{
   *o = (options){.ops = OP_DW, .rounds = 15, .round_ms = 2.0, .cpu = -1, .tol = 1e-4, .seed = 1};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -204,7 +208,8 @@ typedef struct candidate {
   int failed; /* set by candidate_run when a call fails */
 } candidate;
 
-static int candidate_run(void *p) {
+static int candidate_run(void *p)
+{
   candidate *c = p;
   int rc;
   if (c->peer) rc = c->peer->run(c->inst, c->in, c->out);
@@ -213,7 +218,8 @@ static int candidate_run(void *p) {
   return rc;
 }
 
-static void candidate_destroy(candidate *c) {
+static void candidate_destroy(candidate *c)
+{
   if (c->peer && c->inst) c->peer->destroy(c->inst);
   septune_plan_destroy(c->plan);
   c->inst = NULL, c->plan = NULL;
@@ -222,7 +228,8 @@ static void candidate_destroy(candidate *c) {
 /* Creates library `li` for op. On failure leaves the candidate empty and
  * sets r->state and r->note. */
 static void candidate_create(const libs *L, int li, const septune_op *op, const float *w,
-                             const float *b, candidate *c, lib_result *r, layer_row *row) {
+                             const float *b, candidate *c, lib_result *r, layer_row *row)
+{
   memset(c, 0, sizeof *c);
   c->peer = L->peer[li];
   if (c->peer) {
@@ -253,7 +260,8 @@ static void candidate_create(const libs *L, int li, const septune_op *op, const 
 
 /* Runs c once into a NaN-filled output and compares with ref. */
 static void candidate_check(candidate *c, const float *ref, size_t n_out, double tol,
-                            lib_result *r) {
+                            lib_result *r)
+{
   for (size_t i = 0; i < n_out; i++) c->out[i] = NAN; /* a skipped element shows as NaN */
   int rc = candidate_run(c);
   if (rc) {
@@ -276,19 +284,22 @@ typedef struct tensors {
   size_t n_in, n_out, n_w, n_b;
 } tensors;
 
-static void tensors_free(tensors *t) {
+static void tensors_free(tensors *t)
+{
   free(t->in), free(t->w), free(t->b), free(t->ref), free(t->out);
   memset(t, 0, sizeof *t);
 }
 
-static int op_has_bias(const septune_op *op) {
+static int op_has_bias(const septune_op *op)
+{
   return op->kind == SEPTUNE_OP_DEPTHWISE ? op->u.dw.has_bias : op->u.pw.has_bias;
 }
 
 /* Allocates (bench_peer_alloc: 64-byte aligned, slack for XNNPACK's
  * over-reads) and fills the tensors; computes the reference output. */
 static int tensors_make(const septune_op *op, const options *o, size_t layer_index, tensors *t,
-                        const char *where) {
+                        const char *where)
+{
   septune_error err;
   memset(t, 0, sizeof *t);
   if (septune_op_tensor_sizes(op, &t->n_in, &t->n_out, &t->n_w, &t->n_b, &err) != SEPTUNE_OK) {
@@ -319,7 +330,8 @@ static int tensors_make(const septune_op *op, const options *o, size_t layer_ind
 }
 
 /* Times every library in state LIB_OK, interleaved. */
-static void time_layer(const libs *L, candidate *c, layer_row *row, const options *o) {
+static void time_layer(const libs *L, candidate *c, layer_row *row, const options *o)
+{
   bench_fn fns[MAX_LIBS];
   void *ctxs[MAX_LIBS];
   bench_stats st[MAX_LIBS];
@@ -349,7 +361,8 @@ static void time_layer(const libs *L, candidate *c, layer_row *row, const option
 }
 
 /* Picks the faster peer and the speed-up. */
-static void compare_layer(const libs *L, layer_row *row) {
+static void compare_layer(const libs *L, layer_row *row)
+{
   row->best_peer = 0;
   row->speedup = 0;
   for (int li = 1; li < L->n; li++) {
@@ -364,7 +377,8 @@ static void compare_layer(const libs *L, layer_row *row) {
 /* Creates, checks and times every library on one layer. Returns -1 on a
  * setup error (already reported), else 0; row holds the outcome. */
 static int run_layer(const libs *L, const bench_layer_entry *e, size_t layer_index,
-                     const options *o, layer_row *row) {
+                     const options *o, layer_row *row)
+{
   const septune_op *op = &e->layer.op;
   tensors t;
   candidate c[MAX_LIBS];
@@ -393,7 +407,8 @@ static int run_layer(const libs *L, const bench_layer_entry *e, size_t layer_ind
 
 #define CELL_W 17 /* "%9.2f %7.1f" */
 
-static void print_header(const libs *L) {
+static void print_header(const libs *L)
+{
   printf("%-12s %-22s", "", "");
   for (int li = 0; li < L->n; li++) printf(" | %-*s", CELL_W, L->name[li]);
   printf(" | %6s %-16s | %s\n", "", "speed-up", "septune kernel");
@@ -402,7 +417,8 @@ static void print_header(const libs *L) {
   printf(" | %6s %-16s | %s\n", "%peak", "(vs faster peer)", "(isa knobs)");
 }
 
-static void print_row(const libs *L, const layer_row *row, double peak) {
+static void print_row(const libs *L, const layer_row *row, double peak)
+{
   printf("%-12s %-22s", row->name, row->shape);
   for (int li = 0; li < L->n; li++) {
     const lib_result *r = &row->r[li];
@@ -440,7 +456,8 @@ typedef struct summary {
   int peer_bad;                 /* (peer, layer) pairs wrong or failed */
 } summary;
 
-static void summarize(const libs *L, const layer_row *rows, int n, summary *s) {
+static void summarize(const libs *L, const layer_row *rows, int n, summary *s)
+{
   memset(s, 0, sizeof *s);
   s->rows = n;
   s->min_row = -1;
@@ -464,7 +481,8 @@ static void summarize(const libs *L, const layer_row *rows, int n, summary *s) {
   }
 }
 
-static void print_footer(const libs *L, const layer_row *rows, const summary *s) {
+static void print_footer(const libs *L, const layer_row *rows, const summary *s)
+{
   printf("\n");
   if (s->compared > 0) {
     printf("speed-up, geometric mean over %d layer%s: %.3fx\n", s->compared,
@@ -490,7 +508,8 @@ static void print_footer(const libs *L, const layer_row *rows, const summary *s)
 
 /* ---- JSON ------------------------------------------------------------------------ */
 
-static const char *state_name(lib_state s) {
+static const char *state_name(lib_state s)
+{
   switch (s) {
   case LIB_OK: return "ok";
   case LIB_WRONG: return "wrong";
@@ -499,7 +518,8 @@ static const char *state_name(lib_state s) {
   }
 }
 
-static void json_lib(json_writer *w, const layer_row *row, const lib_result *r) {
+static void json_lib(json_writer *w, const layer_row *row, const lib_result *r)
+{
   json_object_begin(w);
   json_key_string(w, "status", state_name(r->state));
   if (r->state == LIB_OK) {
@@ -514,7 +534,8 @@ static void json_lib(json_writer *w, const layer_row *row, const lib_result *r) 
   json_object_end(w);
 }
 
-static void json_row(json_writer *w, const libs *L, const layer_row *row, double peak) {
+static void json_row(json_writer *w, const libs *L, const layer_row *row, double peak)
+{
   json_object_begin(w);
   json_key_string(w, "name", row->name);
   json_key_string(w, "shape", row->shape);
@@ -543,7 +564,8 @@ static void json_row(json_writer *w, const libs *L, const layer_row *row, double
 }
 
 static int write_json(const options *o, const libs *L, const layer_row *rows, int n,
-                      const summary *s, const char *cpu_model, double peak, int pinned) {
+                      const summary *s, const char *cpu_model, double peak, int pinned)
+{
   FILE *f = fopen(o->json, "w");
   json_writer w;
   if (!f) {
@@ -593,7 +615,8 @@ static int write_json(const options *o, const libs *L, const layer_row *rows, in
 /* ---- main --------------------------------------------------------------------------- */
 
 /* The "model name" line of /proc/cpuinfo, or "unknown" (e.g. not Linux). */
-static void cpu_model_name(char *buf, size_t n) {
+static void cpu_model_name(char *buf, size_t n)
+{
   snprintf(buf, n, "unknown");
   FILE *f = fopen("/proc/cpuinfo", "r");
   if (!f) return;
@@ -611,12 +634,14 @@ static void cpu_model_name(char *buf, size_t n) {
   fclose(f);
 }
 
-static int wanted(const options *o, const septune_op *op) {
+static int wanted(const options *o, const septune_op *op)
+{
   return (op->kind == SEPTUNE_OP_DEPTHWISE && (o->ops & OP_DW)) ||
          (op->kind == SEPTUNE_OP_POINTWISE && (o->ops & OP_PW));
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char **argv)
+{
   options o;
   int prc = parse_args(argc, argv, &o);
   if (prc != 0) {

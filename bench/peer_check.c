@@ -95,18 +95,21 @@ typedef struct run_ctx {
   float *out;
 } run_ctx;
 
-static int run_cb(void *c) {
+static int run_cb(void *c)
+{
   run_ctx *r = c;
   return r->vt->run(r->p, r->in, r->out);
 }
 
-static void usage(FILE *f) {
+static void usage(FILE *f)
+{
   fprintf(f,
           "usage: peer_check [--extra] [--layer LINE]... [--no-time] [--rounds N] [--round-ms MS]\n"
           "                  [--cpu N] [--tol T] [--seed S] MODEL.txt...\n");
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char **argv)
+{
   int do_extra = 0, do_time = 1, rounds = 15, cpu = -1;
   double round_ms = 2.0, tol = 1e-4;
   unsigned long long seed = 1;

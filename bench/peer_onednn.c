@@ -47,7 +47,8 @@ struct bench_peer {
 static dnnl_engine_t g_engine;
 static dnnl_stream_t g_stream;
 
-static void say(char *why, size_t why_size, const char *fmt, ...) {
+static void say(char *why, size_t why_size, const char *fmt, ...)
+{
   if (!why || why_size == 0) return;
   va_list ap;
   va_start(ap, fmt);
@@ -55,7 +56,8 @@ static void say(char *why, size_t why_size, const char *fmt, ...) {
   va_end(ap);
 }
 
-static const char *dnnl_status_name(dnnl_status_t s) {
+static const char *dnnl_status_name(dnnl_status_t s)
+{
   switch (s) {
     case dnnl_success: return "success";
     case dnnl_out_of_memory: return "out of memory";
@@ -70,7 +72,8 @@ static const char *dnnl_status_name(dnnl_status_t s) {
 
 /* Makes oneDNN run on one thread from the calling thread. Returns the thread
  * count oneDNN will see, or -1 if it can't be told. */
-static int single_thread(void) {
+static int single_thread(void)
+{
 #if DNNL_CPU_RUNTIME == DNNL_RUNTIME_OMP
   void (*set_threads)(int);
   int (*max_threads)(void);
@@ -90,7 +93,8 @@ static int single_thread(void) {
 #endif
 }
 
-static int onednn_init(char *why, size_t why_size) {
+static int onednn_init(char *why, size_t why_size)
+{
   if (g_engine) return 0;
   dnnl_status_t st = dnnl_engine_create(&g_engine, dnnl_cpu, 0);
   if (st != dnnl_success) {
@@ -108,7 +112,8 @@ static int onednn_init(char *why, size_t why_size) {
   return 0;
 }
 
-static void onednn_destroy(bench_peer *p) {
+static void onednn_destroy(bench_peer *p)
+{
   if (!p) return;
   if (p->conv) dnnl_primitive_destroy(p->conv);
   if (p->src) dnnl_memory_destroy(p->src);
@@ -121,7 +126,8 @@ static void onednn_destroy(bench_peer *p) {
 /* Creates a library-owned memory of layout `to` holding the data at `from_ptr`
  * (layout `from`), converted by a oneDNN reorder. */
 static dnnl_status_t reorder_into(const dnnl_memory_desc_t *from, const float *from_ptr,
-                                  const dnnl_memory_desc_t *to, dnnl_memory_t *out) {
+                                  const dnnl_memory_desc_t *to, dnnl_memory_t *out)
+{
   dnnl_memory_t user = NULL, mem = NULL;
   dnnl_primitive_desc_t rpd = NULL;
   dnnl_primitive_t reorder = NULL;
@@ -156,7 +162,8 @@ static dnnl_status_t reorder_into(const dnnl_memory_desc_t *from, const float *f
   } while (0)
 
 static bench_peer *onednn_create(const septune_op *op, const float *weights, const float *bias,
-                                 char *why, size_t why_size) {
+                                 char *why, size_t why_size)
+{
   septune_error err;
   int64_t oh, ow;
   if (!op || !weights) {
@@ -304,7 +311,8 @@ fail:
   return NULL;
 }
 
-static int onednn_run(bench_peer *p, const float *input, float *output) {
+static int onednn_run(bench_peer *p, const float *input, float *output)
+{
   if (!p || !input || !output) return -1;
   if (input != p->last_in) {
     if (dnnl_memory_set_data_handle(p->src, (void *)(uintptr_t)input) != dnnl_success) return -1;

@@ -34,7 +34,8 @@ struct bench_peer {
   char impl[96];
 };
 
-static void say(char *why, size_t why_size, const char *fmt, ...) {
+static void say(char *why, size_t why_size, const char *fmt, ...)
+{
   if (!why || why_size == 0) return;
   va_list ap;
   va_start(ap, fmt);
@@ -42,7 +43,8 @@ static void say(char *why, size_t why_size, const char *fmt, ...) {
   va_end(ap);
 }
 
-static const char *xnn_status_name(enum xnn_status s) {
+static const char *xnn_status_name(enum xnn_status s)
+{
   switch (s) {
     case xnn_status_success: return "success";
     case xnn_status_uninitialized: return "uninitialized";
@@ -55,7 +57,8 @@ static const char *xnn_status_name(enum xnn_status s) {
   return "unknown status";
 }
 
-static enum xnn_status xnn_init_once(void) {
+static enum xnn_status xnn_init_once(void)
+{
   static int done = 0;
   static enum xnn_status status = xnn_status_success;
   if (!done) {
@@ -65,7 +68,8 @@ static enum xnn_status xnn_init_once(void) {
   return status;
 }
 
-static void xnn_peer_destroy(bench_peer *p) {
+static void xnn_peer_destroy(bench_peer *p)
+{
   if (!p) return;
   if (p->conv) xnn_delete_operator(p->conv);
   if (p->hswish) xnn_delete_operator(p->hswish);
@@ -73,7 +77,8 @@ static void xnn_peer_destroy(bench_peer *p) {
 }
 
 static bench_peer *xnn_peer_create(const septune_op *op, const float *weights, const float *bias,
-                                   char *why, size_t why_size) {
+                                   char *why, size_t why_size)
+{
   septune_error err;
   int64_t oh, ow;
   if (!op || !weights) {
@@ -182,7 +187,8 @@ static bench_peer *xnn_peer_create(const septune_op *op, const float *weights, c
   return p;
 }
 
-static int xnn_peer_run(bench_peer *p, const float *input, float *output) {
+static int xnn_peer_run(bench_peer *p, const float *input, float *output)
+{
   if (!p || !input || !output) return -1;
   if (input != p->last_in || output != p->last_out) {
     /* Setup builds the indirection buffer; redo it only when the tensors move. */

@@ -17,7 +17,8 @@ const bench_peer_vtbl *const bench_peers_all[] = {
     NULL,
 };
 
-void *bench_peer_alloc(size_t bytes) {
+void *bench_peer_alloc(size_t bytes)
+{
   size_t total = bytes + BENCH_PEER_INPUT_SLACK;
   total = (total + 63) / 64 * 64; /* aligned_alloc wants a multiple of the alignment */
   if (total < bytes) return NULL; /* overflow */

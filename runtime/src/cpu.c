@@ -27,7 +27,8 @@ typedef struct cpu_info {
 #if defined(__x86_64__)
 
 /* Plain inline asm rather than <cpuid.h>, so that tcc builds this file too. */
-static void cpuid(unsigned leaf, unsigned sub, unsigned r[4]) {
+static void cpuid(unsigned leaf, unsigned sub, unsigned r[4])
+{
   unsigned a, b, c, d;
   __asm__ volatile(".byte 0x0f, 0xa2" /* cpuid */
                    : "=a"(a), "=b"(b), "=c"(c), "=d"(d)
@@ -38,7 +39,8 @@ static void cpuid(unsigned leaf, unsigned sub, unsigned r[4]) {
   r[3] = d;
 }
 
-static uint64_t xgetbv0(void) {
+static uint64_t xgetbv0(void)
+{
   uint32_t lo, hi;
   __asm__ volatile(".byte 0x0f, 0x01, 0xd0" /* xgetbv */ : "=a"(lo), "=d"(hi) : "c"(0));
   return ((uint64_t)hi << 32) | lo;
@@ -46,7 +48,8 @@ static uint64_t xgetbv0(void) {
 
 /* Cache sizes from the "deterministic cache parameters" leaf: 4 on Intel,
  * 0x8000001D on AMD and Hygon (same format). */
-static void read_caches(cpu_info *ci, unsigned leaf) {
+static void read_caches(cpu_info *ci, unsigned leaf)
+{
   unsigned sub;
   for (sub = 0; sub < 16; sub++) {
     unsigned r[4];
@@ -69,7 +72,8 @@ static void read_caches(cpu_info *ci, unsigned leaf) {
 
 static void read_cpu_caches(cpu_info *ci, unsigned max_leaf, unsigned max_ext);
 
-static void read_cpu(cpu_info *ci) {
+static void read_cpu(cpu_info *ci)
+{
   unsigned r[4], max_leaf, max_ext, base_family;
   int osxsave = 0, avx = 0, fma = 0;
   uint64_t xcr0 = 0;
@@ -125,7 +129,8 @@ static void read_cpu(cpu_info *ci) {
  * only. Virtual machines often leave the first empty and the second set.
  * The legacy L3 may be the whole package's rather than one instance's; no
  * budget depends on L3. */
-static void read_cpu_caches(cpu_info *ci, unsigned max_leaf, unsigned max_ext) {
+static void read_cpu_caches(cpu_info *ci, unsigned max_leaf, unsigned max_ext)
+{
   unsigned r[4];
   int intel = strcmp(ci->vendor, "GenuineIntel") == 0;
   if (intel && max_leaf >= 4) read_caches(ci, 4);
@@ -146,7 +151,8 @@ static void read_cpu_caches(cpu_info *ci, unsigned max_leaf, unsigned max_ext) {
 
 #else /* not x86-64 */
 
-static void read_cpu(cpu_info *ci) {
+static void read_cpu(cpu_info *ci)
+{
   memset(ci, 0, sizeof(*ci));
   strcpy(ci->vendor, "generic");
 }
@@ -154,14 +160,16 @@ static void read_cpu(cpu_info *ci) {
 #endif
 
 /* The SEPTUNE_MAX_ISA cap, or SEPTUNE_ISA_AUTO for none. */
-static septune_isa max_isa(void) {
+static septune_isa max_isa(void)
+{
   const char *s = getenv(SEPTUNE_MAX_ISA_ENV);
   septune_isa isa;
   if (s == NULL || septune_isa_from_name(s, &isa) != SEPTUNE_OK) return SEPTUNE_ISA_AUTO;
   return isa;
 }
 
-static int hw_has(const cpu_info *ci, septune_isa isa) {
+static int hw_has(const cpu_info *ci, septune_isa isa)
+{
   switch (isa) {
     case SEPTUNE_ISA_AUTO:
     case SEPTUNE_ISA_SCALAR: return 1;
@@ -173,33 +181,38 @@ static int hw_has(const cpu_info *ci, septune_isa isa) {
 }
 
 /* ISAs are ordered by width: SCALAR < SSE < AVX2 < AVX512. */
-static int has(const cpu_info *ci, septune_isa isa) {
+static int has(const cpu_info *ci, septune_isa isa)
+{
   septune_isa cap = max_isa();
   if (!hw_has(ci, isa)) return 0;
   if (isa == SEPTUNE_ISA_AUTO || cap == SEPTUNE_ISA_AUTO) return 1;
   return (int)isa <= (int)cap;
 }
 
-static septune_isa best(const cpu_info *ci) {
+static septune_isa best(const cpu_info *ci)
+{
   if (has(ci, SEPTUNE_ISA_AVX512)) return SEPTUNE_ISA_AVX512;
   if (has(ci, SEPTUNE_ISA_AVX2)) return SEPTUNE_ISA_AVX2;
   if (has(ci, SEPTUNE_ISA_SSE)) return SEPTUNE_ISA_SSE;
   return SEPTUNE_ISA_SCALAR;
 }
 
-int septune_cpu_hw_has_isa(septune_isa isa) {
+int septune_cpu_hw_has_isa(septune_isa isa)
+{
   cpu_info ci;
   read_cpu(&ci);
   return hw_has(&ci, isa);
 }
 
-int septune_cpu_has_isa(septune_isa isa) {
+int septune_cpu_has_isa(septune_isa isa)
+{
   cpu_info ci;
   read_cpu(&ci);
   return has(&ci, isa);
 }
 
-septune_isa septune_cpu_best_isa(void) {
+septune_isa septune_cpu_best_isa(void)
+{
   cpu_info ci;
   read_cpu(&ci);
   return best(&ci);
@@ -208,7 +221,8 @@ septune_isa septune_cpu_best_isa(void) {
 /* Copies src into dst (of size n) keeping [A-Za-z0-9.()+@-] and turning each
  * run of other characters into one '_'; leading and trailing runs are
  * dropped. */
-static void sanitize(char *dst, size_t n, const char *src) {
+static void sanitize(char *dst, size_t n, const char *src)
+{
   size_t len = 0;
   int pending = 0;
   for (; *src != '\0'; src++) {
@@ -226,7 +240,8 @@ static void sanitize(char *dst, size_t n, const char *src) {
   dst[len] = '\0';
 }
 
-size_t septune_cpu_signature(char *buf, size_t n) {
+size_t septune_cpu_signature(char *buf, size_t n)
+{
   cpu_info ci;
   char vendor[sizeof(ci.vendor)], brand[sizeof(ci.brand)];
   const char *brand_or = brand;
@@ -252,7 +267,8 @@ size_t septune_cpu_signature(char *buf, size_t n) {
   return (size_t)len;
 }
 
-void septune_cpu_caches(septune_caches *caches) {
+void septune_cpu_caches(septune_caches *caches)
+{
   cpu_info ci;
   const char *env = getenv(SEPTUNE_CACHES_ENV);
   read_cpu(&ci);
@@ -264,7 +280,8 @@ void septune_cpu_caches(septune_caches *caches) {
 
 /* One "name=<n>K" item of a cache list into *bytes; returns the end of the
  * item, or NULL when it is not one. */
-static const char *parse_cache_item(const char *s, const char *name, size_t *bytes) {
+static const char *parse_cache_item(const char *s, const char *name, size_t *bytes)
+{
   size_t len = strlen(name);
   unsigned long long kb = 0;
   const char *p;
@@ -280,7 +297,8 @@ static const char *parse_cache_item(const char *s, const char *name, size_t *byt
   return p + 1;
 }
 
-int septune_caches_parse(const char *s, septune_caches *caches) {
+int septune_caches_parse(const char *s, septune_caches *caches)
+{
   septune_caches c = *caches;
   while (*s != '\0') {
     const char *end = parse_cache_item(s, "l1d", &c.l1d);

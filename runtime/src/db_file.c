@@ -43,11 +43,13 @@ typedef struct flines {
   septune_error *err;
 } flines;
 
-static septune_status out_of_memory(septune_error *err) {
+static septune_status out_of_memory(septune_error *err)
+{
   return septune_error_set(err, SEPTUNE_ERR_OUT_OF_MEMORY, "db: out of memory");
 }
 
-static fline *flines_push(flines *f) {
+static fline *flines_push(flines *f)
+{
   if (f->n == f->cap) {
     size_t cap = f->cap ? f->cap * 2 : 64;
     fline *l = realloc(f->l, cap * sizeof *l);
@@ -61,7 +63,8 @@ static fline *flines_push(flines *f) {
   return x;
 }
 
-static void flines_free(flines *f) {
+static void flines_free(flines *f)
+{
   for (size_t i = 0; i < f->n; i++) {
     free(f->l[i].own);
     free(f->l[i].key);
@@ -70,18 +73,21 @@ static void flines_free(flines *f) {
   free(f->l);
 }
 
-static int is_record(const fline *x) {
+static int is_record(const fline *x)
+{
   return x->kind == SEPTUNE_DB_LINE_RECORD || x->kind == SEPTUNE_DB_LINE_SUPERSEDED;
 }
 
-static void line_key(const void *owner, size_t i, septune_db_key *k) {
+static void line_key(const void *owner, size_t i, septune_db_key *k)
+{
   const flines *f = owner;
   septune_db_key_of_record(&f->l[i].rec, f->l[i].key, k);
 }
 
 static void key_of_line(const fline *x, septune_db_key *k) { septune_db_key_of_record(&x->rec, x->key, k); }
 
-static int read_line_into(void *vctx, const char *text, size_t n, long number) {
+static int read_line_into(void *vctx, const char *text, size_t n, long number)
+{
   flines *f = vctx;
   char key[SEPTUNE_DB_OPKEY_MAX], why[SEPTUNE_DB_WHY_MAX];
   fline *x = flines_push(f);
@@ -101,7 +107,8 @@ oom:
 
 /* Marks every record line that a later record line with the same key beats,
  * naming the line in force. */
-static septune_status mark_superseded(flines *f, septune_error *err) {
+static septune_status mark_superseded(flines *f, septune_error *err)
+{
   septune_db_index last;
   septune_db_key k;
   septune_status st = SEPTUNE_OK;
@@ -128,7 +135,8 @@ static septune_status mark_superseded(flines *f, septune_error *err) {
 
 /* Indexes the kept record lines by key, the last one of a key in the index
  * and each chained to the one before it (prev). */
-static septune_status index_kept(flines *f, septune_db_index *ix, septune_error *err) {
+static septune_status index_kept(flines *f, septune_db_index *ix, septune_error *err)
+{
   septune_db_key k;
   for (size_t i = 0; i < f->n; i++) {
     fline *x = &f->l[i];
@@ -142,7 +150,8 @@ static septune_status index_kept(flines *f, septune_db_index *ix, septune_error 
 
 /* Puts u->add into the lines (see septune_db_update_file). ix indexes the
  * kept record lines (index_kept). */
-static septune_status apply_adds(flines *f, septune_db_index *ix, septune_db_update *u, septune_error *err) {
+static septune_status apply_adds(flines *f, septune_db_index *ix, septune_db_update *u, septune_error *err)
+{
   char why[SEPTUNE_DB_WHY_MAX];
   for (size_t a = 0; a < u->n_add; a++) {
     const septune_db_record *r = &u->add[a];
@@ -201,7 +210,8 @@ static septune_status apply_adds(flines *f, septune_db_index *ix, septune_db_upd
 
 /* Writes the kept lines under the header into a replacement of t->path. */
 static septune_status write_lines(const septune_file_target *t, const struct stat *old, const flines *f,
-                                  septune_error *err) {
+                                  septune_error *err)
+{
   static const char header[] = SEPTUNE_DB_HEADER;
   septune_file_writer w;
   septune_file_remove_stale_temps(t);
@@ -219,7 +229,8 @@ static septune_status write_lines(const septune_file_target *t, const struct sta
   return septune_file_commit(&w, "db", err);
 }
 
-septune_status septune_db_update_file(const char *path, septune_db_update *u, septune_error *err) {
+septune_status septune_db_update_file(const char *path, septune_db_update *u, septune_error *err)
+{
   septune_file_target t;
   char *data = NULL;
   size_t len = 0;
@@ -273,7 +284,8 @@ septune_status septune_db_update_file(const char *path, septune_db_update *u, se
 }
 
 septune_status septune_db_store(const char *path, const septune_db_record *recs, size_t n,
-                                septune_error *err) {
+                                septune_error *err)
+{
   septune_db_update u;
   memset(&u, 0, sizeof u);
   u.add = recs;
@@ -281,7 +293,8 @@ septune_status septune_db_store(const char *path, const septune_db_record *recs,
   return septune_db_update_file(path, &u, err);
 }
 
-septune_status septune_db_check_writable(const char *path, septune_error *err) {
+septune_status septune_db_check_writable(const char *path, septune_error *err)
+{
   if (!path) return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT, "db: NULL argument");
   if (!path[0]) return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT, "db: empty path (no database)");
   return septune_file_check_writable(path, "db", 1, err);

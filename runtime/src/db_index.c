@@ -25,25 +25,29 @@ struct septune_db_slot {
 
 #define MIN_SLOTS 64
 
-static uint64_t fnv(uint64_t h, const void *p, size_t n) {
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
   const unsigned char *b = p;
   for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 0x100000001b3ULL;
   return h;
 }
 
-static uint64_t hash_key(const septune_db_key *k) {
+static uint64_t hash_key(const septune_db_key *k)
+{
   int ints[3] = {k->threads, k->template_version, (int)k->isa};
   uint64_t h = fnv(0xcbf29ce484222325ULL, k->cpu, strlen(k->cpu) + 1);
   h = fnv(h, k->op, strlen(k->op) + 1);
   return fnv(h, ints, sizeof ints);
 }
 
-static int same_key(const septune_db_key *a, const septune_db_key *b) {
+static int same_key(const septune_db_key *a, const septune_db_key *b)
+{
   return a->threads == b->threads && a->template_version == b->template_version && a->isa == b->isa &&
          strcmp(a->cpu, b->cpu) == 0 && strcmp(a->op, b->op) == 0;
 }
 
-void septune_db_key_of_record(const septune_db_record *r, const char *op_key, septune_db_key *k) {
+void septune_db_key_of_record(const septune_db_record *r, const char *op_key, septune_db_key *k)
+{
   k->cpu = r->cpu;
   k->op = op_key;
   k->threads = r->threads;
@@ -51,20 +55,23 @@ void septune_db_key_of_record(const septune_db_record *r, const char *op_key, se
   k->isa = r->isa;
 }
 
-void septune_db_index_init(septune_db_index *ix, septune_db_key_of_fn key_of, const void *owner) {
+void septune_db_index_init(septune_db_index *ix, septune_db_key_of_fn key_of, const void *owner)
+{
   memset(ix, 0, sizeof *ix);
   ix->key_of = key_of;
   ix->owner = owner;
 }
 
-void septune_db_index_free(septune_db_index *ix) {
+void septune_db_index_free(septune_db_index *ix)
+{
   free(ix->slots);
   ix->slots = NULL;
   ix->cap = ix->n = 0;
 }
 
 /* The slot holding k, or the empty slot where it would go. */
-static struct septune_db_slot *probe(const septune_db_index *ix, const septune_db_key *k, uint64_t h) {
+static struct septune_db_slot *probe(const septune_db_index *ix, const septune_db_key *k, uint64_t h)
+{
   for (size_t i = (size_t)h & (ix->cap - 1);; i = (i + 1) & (ix->cap - 1)) {
     struct septune_db_slot *s = &ix->slots[i];
     if (s->item == SEPTUNE_DB_NONE) return s;
@@ -76,13 +83,15 @@ static struct septune_db_slot *probe(const septune_db_index *ix, const septune_d
   }
 }
 
-size_t septune_db_index_get(const septune_db_index *ix, const septune_db_key *k) {
+size_t septune_db_index_get(const septune_db_index *ix, const septune_db_key *k)
+{
   if (!ix->cap) return SEPTUNE_DB_NONE;
   return probe(ix, k, hash_key(k))->item;
 }
 
 /* Rebuilds the table with cap slots (a power of two). */
-static int resize(septune_db_index *ix, size_t cap) {
+static int resize(septune_db_index *ix, size_t cap)
+{
   struct septune_db_slot *old = ix->slots, *s = malloc(cap * sizeof *s);
   size_t old_cap = ix->cap;
   if (!s) return -1;
@@ -99,7 +108,8 @@ static int resize(septune_db_index *ix, size_t cap) {
   return 0;
 }
 
-int septune_db_index_set(septune_db_index *ix, const septune_db_key *k, size_t i) {
+int septune_db_index_set(septune_db_index *ix, const septune_db_key *k, size_t i)
+{
   /* Kept at most half full, so probes stay short. */
   if ((ix->n + 1) * 2 > ix->cap && resize(ix, ix->cap ? ix->cap * 2 : MIN_SLOTS) != 0) return -1;
   uint64_t h = hash_key(k);
@@ -124,18 +134,21 @@ struct septune_db {
   septune_db_index ix;
 };
 
-static void entry_key(const void *owner, size_t i, septune_db_key *k) {
+static void entry_key(const void *owner, size_t i, septune_db_key *k)
+{
   const septune_db *db = owner;
   septune_db_key_of_record(&db->e[i].rec, db->e[i].key, k);
 }
 
-septune_db *septune_db_new(void) {
+septune_db *septune_db_new(void)
+{
   septune_db *db = calloc(1, sizeof *db);
   if (db) septune_db_index_init(&db->ix, entry_key, db);
   return db;
 }
 
-void septune_db_free(septune_db *db) {
+void septune_db_free(septune_db *db)
+{
   if (!db) return;
   for (size_t i = 0; i < db->n; i++) free(db->e[i].key);
   free(db->e);
@@ -145,11 +158,13 @@ void septune_db_free(septune_db *db) {
 
 size_t septune_db_count(const septune_db *db) { return db ? db->n : 0; }
 
-const septune_db_record *septune_db_get(const septune_db *db, size_t i) {
+const septune_db_record *septune_db_get(const septune_db *db, size_t i)
+{
   return db && i < db->n ? &db->e[i].rec : NULL;
 }
 
-int septune_db_same_key(const septune_db_record *a, const septune_db_record *b) {
+int septune_db_same_key(const septune_db_record *a, const septune_db_record *b)
+{
   char ka[SEPTUNE_DB_OPKEY_MAX], kb[SEPTUNE_DB_OPKEY_MAX];
   septune_db_key x, y;
   if (!a || !b || septune_db_op_key(&a->op, ka) != 0 || septune_db_op_key(&b->op, kb) != 0) return 0;
@@ -162,7 +177,8 @@ int septune_db_same_key(const septune_db_record *a, const septune_db_record *b) 
 /* Adds or replaces (same key, in place); *old_line receives the line of the
  * replaced entry, 0 when none. */
 static septune_status db_put(septune_db *db, const septune_db_record *r, const char *key, long line,
-                             long *old_line, septune_error *err) {
+                             long *old_line, septune_error *err)
+{
   septune_db_key k;
   septune_db_key_of_record(r, key, &k);
   size_t i = septune_db_index_get(&db->ix, &k);
@@ -195,7 +211,8 @@ static septune_status db_put(septune_db *db, const septune_db_record *r, const c
   return SEPTUNE_OK;
 }
 
-septune_status septune_db_add(septune_db *db, const septune_db_record *rec, septune_error *err) {
+septune_status septune_db_add(septune_db *db, const septune_db_record *rec, septune_error *err)
+{
   char key[SEPTUNE_DB_OPKEY_MAX], why[SEPTUNE_DB_WHY_MAX];
   long old;
   if (!db || !rec) return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT, "db: NULL argument");
@@ -205,7 +222,8 @@ septune_status septune_db_add(septune_db *db, const septune_db_record *rec, sept
   return st == SEPTUNE_OK ? septune_error_clear(err) : st;
 }
 
-const septune_db_record *septune_db_select(const septune_db *db, const septune_db_query *q) {
+const septune_db_record *septune_db_select(const septune_db *db, const septune_db_query *q)
+{
   char key[SEPTUNE_DB_OPKEY_MAX];
   const septune_db_record *best = NULL;
   if (!db || !q || !q->cpu || !q->op || septune_db_op_key(q->op, key) != 0) return NULL;
@@ -233,7 +251,8 @@ typedef struct load_ctx {
   septune_status st;
 } load_ctx;
 
-static int load_line(void *vctx, const char *text, size_t n, long number) {
+static int load_line(void *vctx, const char *text, size_t n, long number)
+{
   load_ctx *c = vctx;
   septune_db_record r;
   char key[SEPTUNE_DB_OPKEY_MAX], why[SEPTUNE_DB_WHY_MAX];
@@ -254,7 +273,8 @@ static int load_line(void *vctx, const char *text, size_t n, long number) {
 }
 
 septune_status septune_db_from_text(const char *path, const char *data, size_t len, septune_db **db,
-                                    septune_db_warn_fn warn, void *ctx, septune_error *err) {
+                                    septune_db_warn_fn warn, void *ctx, septune_error *err)
+{
   load_ctx c = {septune_db_new(), path, warn, ctx, err, SEPTUNE_OK};
   *db = NULL;
   if (!c.db) return septune_error_set(err, SEPTUNE_ERR_OUT_OF_MEMORY, "db: out of memory");
@@ -268,7 +288,8 @@ septune_status septune_db_from_text(const char *path, const char *data, size_t l
 }
 
 septune_status septune_db_load(const char *path, septune_db **db, septune_db_warn_fn warn, void *ctx,
-                               septune_error *err) {
+                               septune_error *err)
+{
   char *data;
   size_t len;
   int exists;

@@ -27,7 +27,8 @@
 #define CACHE_SLOTS 8 /* database files kept parsed at once */
 #define RACY_S 2      /* a file younger than this may change without its stat showing it */
 
-septune_status septune_db_default_path(char *buf, size_t n, septune_error *err) {
+septune_status septune_db_default_path(char *buf, size_t n, septune_error *err)
+{
   const char *env = getenv(SEPTUNE_DB_ENV), *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
   int len;
   if (!buf || n == 0) return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT, "db: NULL path buffer");
@@ -66,13 +67,15 @@ static unsigned long cache_clock, cache_loads;
 
 static int same_time(struct timespec a, struct timespec b) { return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec; }
 
-static int same_file(const struct stat *a, const struct stat *b) {
+static int same_file(const struct stat *a, const struct stat *b)
+{
   return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
          same_time(a->st_mtim, b->st_mtim) && same_time(a->st_ctim, b->st_ctim);
 }
 
 /* The slot for path: its own, else a free one, else the least recently used. */
-static cached *slot_for(const char *path) {
+static cached *slot_for(const char *path)
+{
   cached *victim = &cache[0];
   for (int i = 0; i < CACHE_SLOTS; i++) {
     cached *c = &cache[i];
@@ -85,7 +88,8 @@ static cached *slot_for(const char *path) {
 /* The parsed database of path (NULL when the file does not exist), from the
  * cache when the file is unchanged. Called with cache_lock held; the result
  * stays valid until it is released. */
-static septune_status cached_db(const char *path, const septune_db **out, septune_error *err) {
+static septune_status cached_db(const char *path, const septune_db **out, septune_error *err)
+{
   struct stat st;
   struct timespec now;
   int fd;
@@ -125,7 +129,8 @@ static septune_status cached_db(const char *path, const septune_db **out, septun
   return SEPTUNE_OK;
 }
 
-unsigned long septune_db_lookup_loads(void) {
+unsigned long septune_db_lookup_loads(void)
+{
   pthread_mutex_lock(&cache_lock);
   unsigned long n = cache_loads;
   pthread_mutex_unlock(&cache_lock);
@@ -133,7 +138,8 @@ unsigned long septune_db_lookup_loads(void) {
 }
 
 septune_status septune_db_lookup(const char *path, const septune_op *op, septune_isa isa,
-                                 septune_db_record *rec, int *found, septune_error *err) {
+                                 septune_db_record *rec, int *found, septune_error *err)
+{
   char buf[PATH_MAX], cpu[sizeof rec->cpu];
   septune_status st;
   if (found) *found = 0;

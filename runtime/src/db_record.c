@@ -64,18 +64,21 @@ static const char *const field_names[NUM_FIELDS] = {
 
 /* Characters allowed in cpu and knobs: printable ASCII without space, so a
  * value can never hide a TAB, a newline or trailing blanks. */
-static int plain_string(const char *s) {
+static int plain_string(const char *s)
+{
   for (; *s; s++)
     if ((unsigned char)*s < 0x21 || (unsigned char)*s > 0x7e) return 0;
   return 1;
 }
 
-int septune_db_op_key(const septune_op *op, char *key) {
+int septune_db_op_key(const septune_op *op, char *key)
+{
   int n = septune_op_format(op, key, SEPTUNE_DB_OPKEY_MAX);
   return n >= 0 && n < SEPTUNE_DB_OPKEY_MAX ? 0 : -1;
 }
 
-int septune_db_validate(const septune_db_record *r, char *key, char *why, size_t n) {
+int septune_db_validate(const septune_db_record *r, char *key, char *why, size_t n)
+{
   if (!memchr(r->cpu, '\0', sizeof r->cpu))
     return snprintf(why, n, "field cpu: longer than %zu characters", sizeof r->cpu - 1), -1;
   if (!r->cpu[0]) return snprintf(why, n, "field cpu: empty"), -1;
@@ -112,12 +115,14 @@ static long long leaps_through(long long y) { return y / 4 - y / 100 + y / 400; 
 
 static int is_leap(long long y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
 
-static int month_days(long long y, int m) {
+static int month_days(long long y, int m)
+{
   static const int d[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   return d[m - 1] + (m == 2 && is_leap(y));
 }
 
-static void format_date(long long t, char *buf, size_t n) {
+static void format_date(long long t, char *buf, size_t n)
+{
   long long days = t / 86400, s = t % 86400, y = 1970;
   int m = 1;
   for (;;) {
@@ -132,7 +137,8 @@ static void format_date(long long t, char *buf, size_t n) {
 }
 
 /* Strict YYYY-MM-DDTHH:MM:SSZ. */
-static int parse_date(const char *v, long long *t) {
+static int parse_date(const char *v, long long *t)
+{
   static const char shape[] = "dddd-dd-ddTdd:dd:ddZ";
   int f[6], i;
   if (strlen(v) != sizeof shape - 1) return -1;
@@ -154,14 +160,16 @@ static int parse_date(const char *v, long long *t) {
 
 /* The shortest of %.15g..%.17g that reads back to the same double: exact
  * round trips without printing 12.1 as 12.099999999999999. */
-static void format_double(double v, char *buf, size_t n) {
+static void format_double(double v, char *buf, size_t n)
+{
   for (int p = 15; p <= 17; p++) {
     snprintf(buf, n, "%.*g", p, v);
     if (strtod(buf, NULL) == v) return;
   }
 }
 
-static int parse_double(const char *v, double *out) {
+static int parse_double(const char *v, double *out)
+{
   char *end;
   if (!*v || *v == ' ' || *v == '\t' || *v == '+') return -1;
   *out = strtod(v, &end); /* errno is not checked: glibc sets ERANGE for subnormals too */
@@ -169,7 +177,8 @@ static int parse_double(const char *v, double *out) {
   return 0;
 }
 
-static int parse_int(const char *v, long long lo, long long hi, long long *out) {
+static int parse_int(const char *v, long long lo, long long hi, long long *out)
+{
   char *end;
   if (!((*v >= '0' && *v <= '9') || (*v == '-' && v[1] >= '0' && v[1] <= '9'))) return -1;
   errno = 0;
@@ -181,7 +190,8 @@ static int parse_int(const char *v, long long lo, long long hi, long long *out) 
 /* ---- one line ------------------------------------------------------------- */
 
 /* Parses the value of field f into r. Returns 0 or -1 with why. */
-static int parse_field(int f, const char *v, septune_db_record *r, char *why, size_t n) {
+static int parse_field(int f, const char *v, septune_db_record *r, char *why, size_t n)
+{
   long long i;
   septune_error e;
   septune_layer layer;
@@ -233,7 +243,8 @@ static int parse_field(int f, const char *v, septune_db_record *r, char *why, si
 /* Parses a record line (NUL-terminated, no newline). Returns RECORD, NEWER or
  * BAD (with why); key receives the op key of a RECORD. */
 static septune_db_line_kind parse_record(char *line, septune_db_record *r, char *key, char *why,
-                                         size_t n) {
+                                         size_t n)
+{
   int seen[NUM_FIELDS] = {0};
   char *tab = strchr(line, '\t');
   char *p;
@@ -271,7 +282,8 @@ static septune_db_line_kind parse_record(char *line, septune_db_record *r, char 
 }
 
 septune_db_line_kind septune_db_classify(const char *text, size_t len, septune_db_record *r, char *key,
-                                         char *why, size_t n) {
+                                         char *why, size_t n)
+{
   char buf[SEPTUNE_DB_LINE_MAX + 1];
   size_t i = 0;
   why[0] = '\0';
@@ -286,7 +298,8 @@ septune_db_line_kind septune_db_classify(const char *text, size_t len, septune_d
   return parse_record(buf, r, key, why, n);
 }
 
-septune_status septune_db_parse(const char *line, septune_db_record *rec, septune_error *err) {
+septune_status septune_db_parse(const char *line, septune_db_record *rec, septune_error *err)
+{
   char why[SEPTUNE_DB_WHY_MAX], key[SEPTUNE_DB_OPKEY_MAX];
   septune_db_record r;
   if (!line || !rec) return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT, "db: NULL argument");
@@ -301,7 +314,8 @@ septune_status septune_db_parse(const char *line, septune_db_record *rec, septun
   }
 }
 
-int septune_db_format_line(const septune_db_record *r, char *buf, char *why, size_t whyn) {
+int septune_db_format_line(const septune_db_record *r, char *buf, char *why, size_t whyn)
+{
   char key[SEPTUNE_DB_OPKEY_MAX], num[4][40], date[64];
   if (septune_db_validate(r, key, why, whyn) != 0) return -1;
   format_double(r->median_us, num[0], sizeof num[0]);
@@ -319,7 +333,8 @@ int septune_db_format_line(const septune_db_record *r, char *buf, char *why, siz
   return len;
 }
 
-int septune_db_format(const septune_db_record *rec, char *buf, size_t n) {
+int septune_db_format(const septune_db_record *rec, char *buf, size_t n)
+{
   char line[SEPTUNE_DB_LINE_MAX + 1], why[SEPTUNE_DB_WHY_MAX];
   if (!rec) return -1;
   int len = septune_db_format_line(rec, line, why, sizeof why);
@@ -328,7 +343,8 @@ int septune_db_format(const septune_db_record *rec, char *buf, size_t n) {
   return len;
 }
 
-septune_isa septune_db_signature_isa(const char *cpu) {
+septune_isa septune_db_signature_isa(const char *cpu)
+{
   char name[16];
   septune_isa isa;
   const char *p = cpu;
@@ -343,7 +359,8 @@ septune_isa septune_db_signature_isa(const char *cpu) {
 
 /* ---- lines of a file ------------------------------------------------------ */
 
-int septune_db_each_line(const char *data, size_t len, septune_db_line_fn fn, void *ctx) {
+int septune_db_each_line(const char *data, size_t len, septune_db_line_fn fn, void *ctx)
+{
   long number = 0;
   size_t pos = 0;
   while (pos < len) {

@@ -22,24 +22,28 @@
 #define add_i64(a, b, r) __builtin_add_overflow(a, b, r)
 #define mul_size(a, b, r) __builtin_mul_overflow(a, b, r)
 #else /* e.g. tcc */
-static int mul_i64(int64_t a, int64_t b, int64_t *r) {
+static int mul_i64(int64_t a, int64_t b, int64_t *r)
+{
   if (a != 0 && b > INT64_MAX / a) return 1;
   *r = a * b;
   return 0;
 }
-static int add_i64(int64_t a, int64_t b, int64_t *r) {
+static int add_i64(int64_t a, int64_t b, int64_t *r)
+{
   if (a > INT64_MAX - b) return 1;
   *r = a + b;
   return 0;
 }
-static int mul_size(size_t a, size_t b, size_t *r) {
+static int mul_size(size_t a, size_t b, size_t *r)
+{
   if (b != 0 && a > SIZE_MAX / b) return 1;
   *r = a * b;
   return 0;
 }
 #endif
 
-void septune_depthwise_desc_init(septune_depthwise_desc *desc) {
+void septune_depthwise_desc_init(septune_depthwise_desc *desc)
+{
   if (desc == NULL) return;
   memset(desc, 0, sizeof(*desc));
   desc->n = desc->h = desc->w = desc->c = 1;
@@ -53,7 +57,8 @@ void septune_depthwise_desc_init(septune_depthwise_desc *desc) {
   desc->act_max = 0.0f;
 }
 
-void septune_pointwise_desc_init(septune_pointwise_desc *desc) {
+void septune_pointwise_desc_init(septune_pointwise_desc *desc)
+{
   if (desc == NULL) return;
   memset(desc, 0, sizeof(*desc));
   desc->n = desc->h = desc->w = desc->ci = desc->co = 1;
@@ -69,7 +74,8 @@ void septune_pointwise_desc_init(septune_pointwise_desc *desc) {
 /* TensorFlow "same" along one axis: *lo gets the smaller half. Returns 0 if
  * the dilated kernel extent overflows int64. */
 static int same_axis(int64_t in, int64_t k, int64_t stride, int64_t dilation, int64_t *lo,
-                     int64_t *hi) {
+                     int64_t *hi)
+{
   int64_t out = in / stride + (in % stride != 0);   /* ceil(in/stride) */
   int64_t extent, covered, total;
   if (mul_i64(dilation, k - 1, &extent)) return 0;
@@ -89,7 +95,8 @@ static int same_axis(int64_t in, int64_t k, int64_t stride, int64_t dilation, in
                              "depthwise: " #field " must be >= 1 (got %lld)",             \
                              (long long)(desc)->field)
 
-septune_status septune_depthwise_pad_same(septune_depthwise_desc *desc, septune_error *err) {
+septune_status septune_depthwise_pad_same(septune_depthwise_desc *desc, septune_error *err)
+{
   int64_t top, bottom, left, right;
   if (desc == NULL)
     return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT, "depthwise: desc is NULL");
@@ -118,7 +125,8 @@ septune_status septune_depthwise_pad_same(septune_depthwise_desc *desc, septune_
   return septune_error_clear(err);
 }
 
-septune_status septune_depthwise_pad_valid(septune_depthwise_desc *desc, septune_error *err) {
+septune_status septune_depthwise_pad_valid(septune_depthwise_desc *desc, septune_error *err)
+{
   if (desc == NULL)
     return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT, "depthwise: desc is NULL");
   desc->pad_top = desc->pad_left = desc->pad_bottom = desc->pad_right = 0;
@@ -133,7 +141,8 @@ septune_status septune_depthwise_pad_valid(septune_depthwise_desc *desc, septune
  * else 1 with *out set; *out is 0 when the dilated kernel does not fit in
  * the padded input. */
 static int output_axis(int64_t in, int64_t pad_lo, int64_t pad_hi, int64_t k, int64_t stride,
-                       int64_t dilation, int64_t *out) {
+                       int64_t dilation, int64_t *out)
+{
   int64_t padded, extent;
   if (add_i64(in, pad_lo, &padded)) return 0;
   if (add_i64(padded, pad_hi, &padded)) return 0;
@@ -146,7 +155,8 @@ static int output_axis(int64_t in, int64_t pad_lo, int64_t pad_hi, int64_t k, in
 
 /* *bytes = a*b*c*d*e * sizeof(float) in size_t; returns 0 on overflow. The
  * factors are >= 1 here. */
-static int tensor_bytes(size_t *bytes, int64_t a, int64_t b, int64_t c, int64_t d, int64_t e) {
+static int tensor_bytes(size_t *bytes, int64_t a, int64_t b, int64_t c, int64_t d, int64_t e)
+{
   const int64_t f[5] = {a, b, c, d, e};
   size_t p = sizeof(float);
   int i;
@@ -161,7 +171,8 @@ static int tensor_bytes(size_t *bytes, int64_t a, int64_t b, int64_t c, int64_t 
 }
 
 static septune_status validate_act(const char *op, int has_bias, septune_activation act,
-                                   float act_min, float act_max, septune_error *err) {
+                                   float act_min, float act_max, septune_error *err)
+{
   if (has_bias != 0 && has_bias != 1)
     return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT,
                              "%s: has_bias must be 0 or 1 (got %d)", op, has_bias);
@@ -203,7 +214,8 @@ static septune_status validate_act(const char *op, int has_bias, septune_activat
 
 /* Validates a depthwise op and sets its output size. */
 static septune_status validate_dw(const septune_depthwise_desc *d, int64_t *oh, int64_t *ow,
-                                  septune_error *err) {
+                                  septune_error *err)
+{
   septune_status st;
   size_t bytes;
   DIM_CHECK(err, "depthwise", d, n);
@@ -269,7 +281,8 @@ static septune_status validate_dw(const septune_depthwise_desc *d, int64_t *oh, 
   return SEPTUNE_OK;
 }
 
-static septune_status validate_pw(const septune_pointwise_desc *p, septune_error *err) {
+static septune_status validate_pw(const septune_pointwise_desc *p, septune_error *err)
+{
   septune_status st;
   size_t bytes;
   DIM_CHECK(err, "pointwise", p, n);
@@ -301,7 +314,8 @@ static septune_status validate_pw(const septune_pointwise_desc *p, septune_error
 
 /* Validates op and returns its output size. */
 static septune_status validate(const septune_op *op, int64_t *oh, int64_t *ow,
-                               septune_error *err) {
+                               septune_error *err)
+{
   if (op == NULL) return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT, "op is NULL");
   switch (op->kind) {
     case SEPTUNE_OP_DEPTHWISE:
@@ -315,7 +329,8 @@ static septune_status validate(const septune_op *op, int64_t *oh, int64_t *ow,
                            "op: kind %d is not an operator kind", (int)op->kind);
 }
 
-septune_status septune_op_validate(const septune_op *op, septune_error *err) {
+septune_status septune_op_validate(const septune_op *op, septune_error *err)
+{
   int64_t oh, ow;
   septune_status st = validate(op, &oh, &ow, err);
   if (st != SEPTUNE_OK) return st;
@@ -323,7 +338,8 @@ septune_status septune_op_validate(const septune_op *op, septune_error *err) {
 }
 
 septune_status septune_op_output_size(const septune_op *op, int64_t *oh, int64_t *ow,
-                                      septune_error *err) {
+                                      septune_error *err)
+{
   int64_t h, w;
   septune_status st = validate(op, &h, &w, err);
   if (st != SEPTUNE_OK) return st;
@@ -333,7 +349,8 @@ septune_status septune_op_output_size(const septune_op *op, int64_t *oh, int64_t
 }
 
 septune_status septune_op_tensor_sizes(const septune_op *op, size_t *input, size_t *output,
-                                       size_t *weights, size_t *bias, septune_error *err) {
+                                       size_t *weights, size_t *bias, septune_error *err)
+{
   int64_t oh, ow;
   size_t in_n, out_n, w_n, b_n;
   septune_status st = validate(op, &oh, &ow, err);
@@ -361,7 +378,8 @@ septune_status septune_op_tensor_sizes(const septune_op *op, size_t *input, size
   return septune_error_clear(err);
 }
 
-double septune_op_flops(const septune_op *op) {
+double septune_op_flops(const septune_op *op)
+{
   int64_t oh, ow;
   if (validate(op, &oh, &ow, NULL) != SEPTUNE_OK) return 0.0;
   if (op->kind == SEPTUNE_OP_DEPTHWISE) {

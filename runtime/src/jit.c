@@ -77,7 +77,8 @@ typedef struct {
     const char *name; /* module name used for "tcc: " messages */
 } diag;
 
-static void diag_init(diag *d, char *err, size_t err_size, const char *name) {
+static void diag_init(diag *d, char *err, size_t err_size, const char *name)
+{
     d->buf = (err && err_size > 0) ? err : NULL;
     d->size = d->buf ? err_size : 0;
     d->len = 0;
@@ -87,7 +88,8 @@ static void diag_init(diag *d, char *err, size_t err_size, const char *name) {
         d->buf[0] = '\0';
 }
 
-static void diag_append(diag *d, const char *s, size_t n) {
+static void diag_append(diag *d, const char *s, size_t n)
+{
     if (!d->buf || d->len + 1 >= d->size)
         return;
     size_t room = d->size - 1 - d->len;
@@ -101,13 +103,15 @@ static void diag_append(diag *d, const char *s, size_t n) {
 static void diag_str(diag *d, const char *s) { diag_append(d, s, strlen(s)); }
 
 /* Starts a new diagnostic line. */
-static void diag_begin(diag *d) {
+static void diag_begin(diag *d)
+{
     if (d->count++ > 0)
         diag_append(d, "\n", 1);
 }
 
 static void diag_printf(diag *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void diag_printf(diag *d, const char *fmt, ...) {
+static void diag_printf(diag *d, const char *fmt, ...)
+{
     char tmp[512];
     va_list ap;
     va_start(ap, fmt);
@@ -120,7 +124,8 @@ static void diag_printf(diag *d, const char *fmt, ...) {
 }
 
 /* tcc's error callback; runs on the compiling thread with g_tcc_lock held. */
-static void on_tcc_diagnostic(void *opaque, const char *msg) {
+static void on_tcc_diagnostic(void *opaque, const char *msg)
+{
     diag *d = opaque;
     diag_begin(d);
     /* Messages without a file position come as "tcc: error: ..." */
@@ -138,7 +143,8 @@ static void on_tcc_diagnostic(void *opaque, const char *msg) {
 
 /* Installed once a module is built: nothing is reported after relocation,
  * but if tcc ever did, it must neither print nor touch a dead diag. */
-static void on_tcc_silence(void *opaque, const char *msg) {
+static void on_tcc_silence(void *opaque, const char *msg)
+{
     (void)opaque;
     (void)msg;
 }
@@ -147,7 +153,8 @@ static void on_tcc_silence(void *opaque, const char *msg) {
 
 /* Returns a malloc'd copy of source preceded by `#line 1 "<name>"`, the name
  * escaped as a C string literal, or NULL when out of memory. */
-static char *with_line_directive(const char *source, const char *name) {
+static char *with_line_directive(const char *source, const char *name)
+{
     size_t name_len = strlen(name), src_len = strlen(source);
     /* worst case: every byte of the name becomes a 4-byte octal escape */
     if (name_len > (SIZE_MAX - src_len - 32) / 4)
@@ -177,13 +184,15 @@ static char *with_line_directive(const char *source, const char *name) {
 
 /* ---- API ---------------------------------------------------------------- */
 
-static size_t page_size(void) {
+static size_t page_size(void)
+{
     long ps = sysconf(_SC_PAGESIZE);
     return ps > 0 ? (size_t)ps : 4096;
 }
 
 int septune_jit_compile(const char *source, const char *name, septune_jit **out,
-                        char *err, size_t err_size) {
+                        char *err, size_t err_size)
+{
     diag d;
     diag_init(&d, err, err_size, name ? name : "<jit>");
     if (out)
@@ -266,7 +275,8 @@ unlock:
     return rc;
 }
 
-void *septune_jit_symbol(const septune_jit *m, const char *symbol) {
+void *septune_jit_symbol(const septune_jit *m, const char *symbol)
+{
     if (!m || !symbol)
         return NULL;
     pthread_mutex_lock(&g_tcc_lock);
@@ -275,7 +285,8 @@ void *septune_jit_symbol(const septune_jit *m, const char *symbol) {
     return p;
 }
 
-void septune_jit_free(septune_jit *m) {
+void septune_jit_free(septune_jit *m)
+{
     if (!m)
         return;
     pthread_mutex_lock(&g_tcc_lock);

@@ -67,26 +67,31 @@ typedef struct parsed {
   float act_min, act_max;
 } parsed;
 
-static int is_space(char c) {
+static int is_space(char c)
+{
   return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
 }
 
 /* End of the token starting at s: the next space, '#' or NUL. */
-static const char *token_end(const char *s) {
+static const char *token_end(const char *s)
+{
   while (*s != '\0' && *s != '#' && !is_space(*s)) s++;
   return s;
 }
 
-static const char *skip_space(const char *s) {
+static const char *skip_space(const char *s)
+{
   while (is_space(*s)) s++;
   return s;
 }
 
-static int span_is(const char *s, size_t len, const char *word) {
+static int span_is(const char *s, size_t len, const char *word)
+{
   return strlen(word) == len && memcmp(s, word, len) == 0;
 }
 
-static int echo_len(size_t len) {
+static int echo_len(size_t len)
+{
   return len > ECHO_MAX ? ECHO_MAX : (int)len;
 }
 
@@ -94,7 +99,8 @@ static int echo_len(size_t len) {
  * nothing else) into *out, checking *out >= min. `what` names the key in
  * messages. */
 static septune_status parse_int(const char *what, const char *s, size_t len, int64_t min,
-                                int64_t *out, septune_error *err) {
+                                int64_t *out, septune_error *err)
+{
   char buf[NUMBUF];
   char *end;
   long long v;
@@ -125,7 +131,8 @@ static septune_status parse_int(const char *what, const char *s, size_t len, int
 
 /* Parses the whole of [s, s+len) as a float, not NaN, finite or infinite. */
 static septune_status parse_float(const char *what, const char *s, size_t len, float *out,
-                                  septune_error *err) {
+                                  septune_error *err)
+{
   char buf[NUMBUF];
   char *end;
   float v;
@@ -149,7 +156,8 @@ static septune_status parse_float(const char *what, const char *s, size_t len, f
   return SEPTUNE_OK;
 }
 
-static septune_status parse_act(parsed *p, const char *s, size_t len, septune_error *err) {
+static septune_status parse_act(parsed *p, const char *s, size_t len, septune_error *err)
+{
   static const struct {
     const char *name;
     septune_activation act;
@@ -187,7 +195,8 @@ static septune_status parse_act(parsed *p, const char *s, size_t len, septune_er
   return SEPTUNE_OK;
 }
 
-static septune_status parse_pad(parsed *p, const char *text, size_t len, septune_error *err) {
+static septune_status parse_pad(parsed *p, const char *text, size_t len, septune_error *err)
+{
   const char *s = text, *end = text + len;
   int i;
   if (span_is(text, len, "same")) {
@@ -216,7 +225,8 @@ static septune_status parse_pad(parsed *p, const char *text, size_t len, septune
 
 /* Parses one key=value token [s, s+len). */
 static septune_status parse_token(parsed *p, septune_layer *layer, const char *s, size_t len,
-                                  septune_error *err) {
+                                  septune_error *err)
+{
   const char *eq = memchr(s, '=', len);
   size_t klen = eq != NULL ? (size_t)(eq - s) : len;
   const char *val = eq != NULL ? eq + 1 : s + len;
@@ -258,7 +268,8 @@ static septune_status parse_token(parsed *p, septune_layer *layer, const char *s
 
 /* Checks that a combined key (k, s, d) and its per-axis keys are not mixed,
  * and spreads the combined value to both axes. */
-static septune_status combine(parsed *p, int both, int kh, int kw, septune_error *err) {
+static septune_status combine(parsed *p, int both, int kh, int kw, septune_error *err)
+{
   if (!p->seen[both]) return SEPTUNE_OK;
   if (p->seen[kh])
     return septune_error_set(err, SEPTUNE_ERR_PARSE, "%s and %s both given", keys[both].name,
@@ -271,13 +282,15 @@ static septune_status combine(parsed *p, int both, int kh, int kw, septune_error
   return SEPTUNE_OK;
 }
 
-static septune_status require(const parsed *p, int k, septune_error *err) {
+static septune_status require(const parsed *p, int k, septune_error *err)
+{
   if (p->seen[k]) return SEPTUNE_OK;
   return septune_error_set(err, SEPTUNE_ERR_PARSE, "missing key '%s'", keys[k].name);
 }
 
 /* Turns what a dw line said into layer->op. */
-static septune_status build_dw(parsed *p, septune_layer *layer, septune_error *err) {
+static septune_status build_dw(parsed *p, septune_layer *layer, septune_error *err)
+{
   septune_depthwise_desc *d = &layer->op.u.dw;
   septune_status st;
   if ((st = combine(p, K_K, K_KH, K_KW, err)) != SEPTUNE_OK) return st;
@@ -315,7 +328,8 @@ static septune_status build_dw(parsed *p, septune_layer *layer, septune_error *e
   return SEPTUNE_OK;
 }
 
-static septune_status build_pw(parsed *p, septune_layer *layer, septune_error *err) {
+static septune_status build_pw(parsed *p, septune_layer *layer, septune_error *err)
+{
   septune_pointwise_desc *d = &layer->op.u.pw;
   septune_status st;
   if ((st = require(p, K_H, err)) != SEPTUNE_OK) return st;
@@ -336,7 +350,8 @@ static septune_status build_pw(parsed *p, septune_layer *layer, septune_error *e
   return SEPTUNE_OK;
 }
 
-septune_status septune_layer_parse(const char *line, septune_layer *layer, septune_error *err) {
+septune_status septune_layer_parse(const char *line, septune_layer *layer, septune_error *err)
+{
   parsed p;
   const char *s, *e;
   septune_status st;
@@ -371,14 +386,16 @@ septune_status septune_layer_parse(const char *line, septune_layer *layer, septu
 /* Formatting                                                                */
 
 /* "none", ..., or "clamp(min,max)" with bounds that read back exactly. */
-static void format_act(char *buf, size_t n, septune_activation act, float lo, float hi) {
+static void format_act(char *buf, size_t n, septune_activation act, float lo, float hi)
+{
   if (act == SEPTUNE_ACT_CLAMP)
     snprintf(buf, n, "clamp(%.9g,%.9g)", (double)lo, (double)hi);
   else
     snprintf(buf, n, "%s", septune_activation_name(act));
 }
 
-int septune_op_format(const septune_op *op, char *buf, size_t buf_size) {
+int septune_op_format(const septune_op *op, char *buf, size_t buf_size)
+{
   char act[64];
   if (septune_op_validate(op, NULL) != SEPTUNE_OK) return -1;
   if (op->kind == SEPTUNE_OP_DEPTHWISE) {

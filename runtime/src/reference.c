@@ -15,7 +15,8 @@
 
 #include "internal.h"
 
-static float activate(float x, septune_activation act, float lo, float hi) {
+static float activate(float x, septune_activation act, float lo, float hi)
+{
   float t;
   switch (act) {
     case SEPTUNE_ACT_NONE:
@@ -35,7 +36,8 @@ static float activate(float x, septune_activation act, float lo, float hi) {
 }
 
 static void depthwise(const septune_depthwise_desc *d, int64_t oh, int64_t ow, const float *wt,
-                      const float *bias, const float *in, float *out) {
+                      const float *bias, const float *in, float *out)
+{
   const int64_t channels = d->c * d->multiplier;
   int64_t b, oy, ox, ci, m, ky, kx;
   for (b = 0; b < d->n; b++)
@@ -68,7 +70,8 @@ static void depthwise(const septune_depthwise_desc *d, int64_t oh, int64_t ow, c
  * along their contiguous rows instead of striding by co. Nothing is
  * allocated. */
 static void pointwise(const septune_pointwise_desc *p, const float *wt, const float *bias,
-                      const float *in, float *out) {
+                      const float *in, float *out)
+{
   const int64_t pixels = p->n * p->h * p->w;
   int64_t px, o, i;
   for (px = 0; px < pixels; px++) {
@@ -90,7 +93,8 @@ static void pointwise(const septune_pointwise_desc *p, const float *wt, const fl
 
 septune_status septune_reference_execute(const septune_op *op, const float *weights,
                                          const float *bias, const float *input, float *output,
-                                         septune_error *err) {
+                                         septune_error *err)
+{
   int64_t oh, ow;
   septune_status st = septune_op_output_size(op, &oh, &ow, err);
   if (st != SEPTUNE_OK) return st;

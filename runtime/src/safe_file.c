@@ -23,20 +23,23 @@
 #define TMP_TRIES 100        /* names tried before giving up */
 #define LOCK_SUFFIX ".lock"
 
-static const char *kind_of(mode_t m) {
+static const char *kind_of(mode_t m)
+{
   return S_ISDIR(m) ? "a directory" : S_ISFIFO(m) ? "a FIFO" : S_ISCHR(m) ? "a character device"
        : S_ISBLK(m) ? "a block device" : S_ISSOCK(m) ? "a socket" : S_ISLNK(m) ? "a symbolic link"
        : "not a regular file";
 }
 
-static septune_status not_regular(const char *what, const char *path, mode_t m, septune_error *err) {
+static septune_status not_regular(const char *what, const char *path, mode_t m, septune_error *err)
+{
   return septune_error_set(err, SEPTUNE_ERR_IO, "%s: %s is %s, not a regular file", what, path, kind_of(m));
 }
 
 /* The directory part of path into dir ("." for a bare name, "/" for "/x"),
  * the last component into base. Returns -1 when either does not fit or the
  * last component names a directory ("", ".", ".."). */
-static int split(const char *path, char *dir, size_t dn, char *base, size_t bn) {
+static int split(const char *path, char *dir, size_t dn, char *base, size_t bn)
+{
   const char *slash = strrchr(path, '/');
   const char *b = slash ? slash + 1 : path;
   size_t len = slash ? (size_t)(slash - path) : 0;
@@ -54,7 +57,8 @@ static int split(const char *path, char *dir, size_t dn, char *base, size_t bn) 
 /* Refuses st (a file in dir) when dir is world-writable and st belongs to
  * someone else: whoever may write dir could have put it there. */
 static septune_status check_owner(const char *what, const char *path, const char *dir, const struct stat *st,
-                                  septune_error *err) {
+                                  septune_error *err)
+{
   struct stat ds;
   if (st->st_uid == geteuid()) return SEPTUNE_OK;
   if (stat(dir, &ds) != 0)
@@ -67,7 +71,8 @@ static septune_status check_owner(const char *what, const char *path, const char
 }
 
 septune_status septune_file_resolve(const char *path, const char *what, septune_file_target *t,
-                                    septune_error *err) {
+                                    septune_error *err)
+{
   char cur[PATH_MAX];
   if (!path || !t) return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT, "%s: NULL argument", what);
   memset(t, 0, sizeof *t);
@@ -112,7 +117,8 @@ septune_status septune_file_resolve(const char *path, const char *what, septune_
 }
 
 septune_status septune_file_open_read(const char *path, const char *what, int nofollow, int *fd,
-                                      struct stat *st, septune_error *err) {
+                                      struct stat *st, septune_error *err)
+{
   char dir[PATH_MAX], base[NAME_MAX + 1];
   *fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0));
   if (*fd < 0) {
@@ -136,7 +142,8 @@ septune_status septune_file_open_read(const char *path, const char *what, int no
 }
 
 septune_status septune_file_read_fd(int fd, const char *path, const char *what, size_t size_hint, char **data,
-                                    size_t *len, septune_error *err) {
+                                    size_t *len, septune_error *err)
+{
   size_t cap = size_hint + 4096, n = 0;
   char *buf = malloc(cap + 1);
   *data = NULL;
@@ -169,7 +176,8 @@ septune_status septune_file_read_fd(int fd, const char *path, const char *what, 
 }
 
 septune_status septune_file_read(const char *path, const char *what, size_t max_size, char **data,
-                                 size_t *len, int *exists, struct stat *st, septune_error *err) {
+                                 size_t *len, int *exists, struct stat *st, septune_error *err)
+{
   struct stat s;
   int fd;
   *data = NULL;
@@ -193,7 +201,8 @@ septune_status septune_file_read(const char *path, const char *what, size_t max_
   return SEPTUNE_OK;
 }
 
-septune_status septune_file_make_dirs(const septune_file_target *t, const char *what, septune_error *err) {
+septune_status septune_file_make_dirs(const septune_file_target *t, const char *what, septune_error *err)
+{
   char d[PATH_MAX];
   size_t n = strlen(t->dir);
   memcpy(d, t->dir, n + 1);
@@ -212,7 +221,8 @@ septune_status septune_file_make_dirs(const septune_file_target *t, const char *
 /* Opens the lock file of t (creating it when create is 1) and checks it.
  * *fd is -1 when it does not exist and create is 0. */
 static septune_status open_lock(const septune_file_target *t, const char *what, int create, int *fd,
-                                septune_error *err) {
+                                septune_error *err)
+{
   char path[PATH_MAX + sizeof LOCK_SUFFIX];
   struct stat st;
   snprintf(path, sizeof path, "%s" LOCK_SUFFIX, t->path);
@@ -238,7 +248,8 @@ static septune_status open_lock(const septune_file_target *t, const char *what, 
   return s;
 }
 
-septune_status septune_file_lock(const septune_file_target *t, const char *what, int *fd, septune_error *err) {
+septune_status septune_file_lock(const septune_file_target *t, const char *what, int *fd, septune_error *err)
+{
   septune_status s = open_lock(t, what, 1, fd, err);
   if (s != SEPTUNE_OK) return s;
   while (flock(*fd, LOCK_EX) != 0) {
@@ -253,7 +264,8 @@ septune_status septune_file_lock(const septune_file_target *t, const char *what,
   return SEPTUNE_OK;
 }
 
-void septune_file_remove_stale_temps(const septune_file_target *t) {
+void septune_file_remove_stale_temps(const septune_file_target *t)
+{
   DIR *d = opendir(t->dir);
   struct dirent *de;
   size_t bn = strlen(t->base), sn = strlen(TMP_SUFFIX);
@@ -268,7 +280,8 @@ void septune_file_remove_stale_temps(const septune_file_target *t) {
 
 /* TMP_RANDOM letters and digits, from getrandom when it answers. O_EXCL
  * keeps the open safe either way: a guessed name only costs a retry. */
-static void random_name(char *out) {
+static void random_name(char *out)
+{
   static const char set[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
   unsigned char r[TMP_RANDOM];
   if (getrandom(r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r) {
@@ -283,7 +296,8 @@ static void random_name(char *out) {
 }
 
 septune_status septune_file_begin(const septune_file_target *t, const struct stat *old, const char *what,
-                                  septune_file_writer *w, septune_error *err) {
+                                  septune_file_writer *w, septune_error *err)
+{
   int fd = -1;
   memset(w, 0, sizeof *w);
   w->t = t;
@@ -310,14 +324,16 @@ septune_status septune_file_begin(const septune_file_target *t, const struct sta
   return SEPTUNE_OK;
 }
 
-void septune_file_abort(septune_file_writer *w) {
+void septune_file_abort(septune_file_writer *w)
+{
   if (!w->f) return;
   fclose(w->f);
   w->f = NULL;
   unlink(w->tmp);
 }
 
-septune_status septune_file_commit(septune_file_writer *w, const char *what, septune_error *err) {
+septune_status septune_file_commit(septune_file_writer *w, const char *what, septune_error *err)
+{
   int fd = fileno(w->f);
   int bad = fflush(w->f) != 0 || ferror(w->f) || fsync(fd) != 0;
   if (!bad && w->has_old) {
@@ -349,7 +365,8 @@ septune_status septune_file_commit(septune_file_writer *w, const char *what, sep
   return SEPTUNE_OK;
 }
 
-septune_status septune_file_check_writable(const char *path, const char *what, int lock, septune_error *err) {
+septune_status septune_file_check_writable(const char *path, const char *what, int lock, septune_error *err)
+{
   septune_file_target t;
   septune_status s = septune_file_resolve(path, what, &t, err);
   int fd;

@@ -7,7 +7,8 @@
 
 #include "internal.h"
 
-const char *septune_status_string(septune_status status) {
+const char *septune_status_string(septune_status status)
+{
   switch (status) {
     case SEPTUNE_OK: return "ok";
     case SEPTUNE_ERR_INVALID_ARGUMENT: return "invalid argument";
@@ -26,13 +27,15 @@ static const char *const isa_names[] = {"auto", "scalar", "sse", "avx2", "avx512
 
 #define NUM_ISAS ((int)(sizeof(isa_names) / sizeof(isa_names[0])))
 
-const char *septune_isa_name(septune_isa isa) {
+const char *septune_isa_name(septune_isa isa)
+{
   int i = (int)isa;
   if (i < 0 || i >= NUM_ISAS) return "unknown";
   return isa_names[i];
 }
 
-septune_status septune_isa_from_name(const char *name, septune_isa *isa) {
+septune_status septune_isa_from_name(const char *name, septune_isa *isa)
+{
   int i;
   if (name == NULL || isa == NULL) return SEPTUNE_ERR_INVALID_ARGUMENT;
   for (i = 0; i < NUM_ISAS; i++) {
@@ -44,7 +47,8 @@ septune_status septune_isa_from_name(const char *name, septune_isa *isa) {
   return SEPTUNE_ERR_INVALID_ARGUMENT;
 }
 
-const char *septune_activation_name(septune_activation act) {
+const char *septune_activation_name(septune_activation act)
+{
   switch (act) {
     case SEPTUNE_ACT_NONE: return "none";
     case SEPTUNE_ACT_RELU: return "relu";
@@ -55,7 +59,8 @@ const char *septune_activation_name(septune_activation act) {
   return "unknown";
 }
 
-septune_status septune_error_set(septune_error *err, septune_status status, const char *fmt, ...) {
+septune_status septune_error_set(septune_error *err, septune_status status, const char *fmt, ...)
+{
   if (err != NULL) {
     va_list ap;
     err->status = status;
@@ -67,7 +72,8 @@ septune_status septune_error_set(septune_error *err, septune_status status, cons
   return status;
 }
 
-septune_status septune_error_clear(septune_error *err) {
+septune_status septune_error_clear(septune_error *err)
+{
   if (err != NULL) {
     err->status = SEPTUNE_OK;
     err->message[0] = '\0';

@@ -22,7 +22,8 @@
 
 /* Parses "return N" (spaces around, a trailing "-- comment" allowed) from
  * line[0..n). Returns N >= 1, or 0. */
-static int return_line(const char *line, size_t n) {
+static int return_line(const char *line, size_t n)
+{
   static const char word[] = "return";
   size_t i = 0;
   long v = 0;
@@ -40,13 +41,15 @@ static int return_line(const char *line, size_t n) {
 }
 
 /* 1 when line[0..n) is blank or a "--" comment. */
-static int comment_line(const char *line, size_t n) {
+static int comment_line(const char *line, size_t n)
+{
   size_t i = 0;
   while (i < n && isspace((unsigned char)line[i])) i++;
   return i == n || (n - i >= 2 && line[i] == '-' && line[i + 1] == '-');
 }
 
-septune_status septune_db_template_version(int *version, septune_error *err) {
+septune_status septune_db_template_version(int *version, septune_error *err)
+{
   char root[PATH_MAX], path[PATH_MAX + sizeof VERSION_FILE];
   char *data;
   size_t len;

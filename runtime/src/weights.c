@@ -8,7 +8,8 @@
 #include "internal.h"
 
 septune_status septune_weights_from_pytorch(const septune_op *op, const float *src, float *dst,
-                                            septune_error *err) {
+                                            septune_error *err)
+{
   size_t count, i;
   septune_status st;
   if (src == NULL || dst == NULL)

@@ -20,14 +20,16 @@ static const septune_isa all_isas[] = {SEPTUNE_ISA_SCALAR, SEPTUNE_ISA_SSE, SEPT
                                        SEPTUNE_ISA_AVX512};
 #define NUM_ISAS (sizeof(all_isas) / sizeof(all_isas[0]))
 
-static int clear_env(void **state) {
+static int clear_env(void **state)
+{
   (void)state;
   unsetenv(SEPTUNE_MAX_ISA_ENV);
   unsetenv(SEPTUNE_CACHES_ENV);
   return 0;
 }
 
-static void test_names(void **state) {
+static void test_names(void **state)
+{
   static const char *const names[] = {"auto", "scalar", "sse", "avx2", "avx512"};
   septune_isa isa;
   int i;
@@ -46,7 +48,8 @@ static void test_names(void **state) {
   assert_int_equal(septune_isa_from_name("sse", NULL), SEPTUNE_ERR_INVALID_ARGUMENT);
 }
 
-static void test_best_consistent(void **state) {
+static void test_best_consistent(void **state)
+{
   septune_isa best = septune_cpu_best_isa();
   size_t i;
   (void)state;
@@ -72,7 +75,8 @@ static void test_best_consistent(void **state) {
   print_message("best ISA: %s\n", septune_isa_name(best));
 }
 
-static void test_max_isa_caps(void **state) {
+static void test_max_isa_caps(void **state)
+{
   septune_isa hw_best = septune_cpu_best_isa();
   size_t i, j;
   (void)state;
@@ -100,7 +104,8 @@ static void test_max_isa_caps(void **state) {
   assert_int_equal(septune_cpu_best_isa(), hw_best);
 }
 
-static void test_signature(void **state) {
+static void test_signature(void **state)
+{
   char sig[512], small[8];
   size_t len, len2;
   char want[32];
@@ -138,7 +143,8 @@ static void test_signature(void **state) {
 #endif
 }
 
-static void test_caches_parse(void **state) {
+static void test_caches_parse(void **state)
+{
   septune_caches c = {1, 2, 3};
   (void)state;
   assert_int_equal(septune_caches_parse("l1d=32K,l2=1024K", &c), 0);
@@ -158,7 +164,8 @@ static void test_caches_parse(void **state) {
   }
 }
 
-static void test_caches(void **state) {
+static void test_caches(void **state)
+{
   septune_caches hw, over;
   char sig[512], sig_over[512];
   (void)state;
@@ -183,7 +190,8 @@ static void test_caches(void **state) {
   assert_int_equal(over.l2, hw.l2);
 }
 
-static void test_cache_budget(void **state) {
+static void test_cache_budget(void **state)
+{
   septune_caches none = {0, 0, 0}, small = {32 * 1024, 1024 * 1024, 0};
   septune_cache_budget b;
   (void)state;
@@ -200,7 +208,8 @@ static void test_cache_budget(void **state) {
   assert_true(b.panel < 32 * 1024);
 }
 
-int main(void) {
+int main(void)
+{
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_names, clear_env, clear_env),
     cmocka_unit_test_setup_teardown(test_best_consistent, clear_env, clear_env),

@@ -37,12 +37,14 @@
 
 static char tmpdir[512];
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
   (void)sb; (void)flag; (void)ftw;
   return remove(path);
 }
 
-static int setup_dir(void **state) {
+static int setup_dir(void **state)
+{
   (void)state;
   const char *base = getenv("TMPDIR");
   snprintf(tmpdir, sizeof tmpdir, "%s/septune_test_db_XXXXXX", base && *base ? base : "/tmp");
@@ -50,7 +52,8 @@ static int setup_dir(void **state) {
   return 0;
 }
 
-static int teardown_dir(void **state) {
+static int teardown_dir(void **state)
+{
   (void)state;
   nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
   return 0;
@@ -60,7 +63,8 @@ static void path_in(char *buf, size_t n, const char *name) { snprintf(buf, n, "%
 
 static const char *const other_cpu = "OtherVendor:1.2.3:Some_CPU:sse:l1d=32K,l2=256K,l3=0K";
 
-static septune_db_record make_rec(const septune_op *op, septune_isa isa, const char *cpu, double median) {
+static septune_db_record make_rec(const septune_op *op, septune_isa isa, const char *cpu, double median)
+{
   septune_db_record r;
   memset(&r, 0, sizeof r);
   snprintf(r.cpu, sizeof r.cpu, "%s", cpu);
@@ -77,19 +81,22 @@ static septune_db_record make_rec(const septune_op *op, septune_isa isa, const c
   return r;
 }
 
-static void format_ok(const septune_db_record *r, char *buf, size_t n) {
+static void format_ok(const septune_db_record *r, char *buf, size_t n)
+{
   int len = septune_db_format(r, buf, n);
   if (len < 0 || (size_t)len >= n) fail_msg("septune_db_format failed (%d)", len);
 }
 
-static void write_text(const char *path, const char *text) {
+static void write_text(const char *path, const char *text)
+{
   FILE *f = fopen(path, "wb");
   assert_non_null(f);
   fputs(text, f);
   fclose(f);
 }
 
-static char *read_text(const char *path) {
+static char *read_text(const char *path)
+{
   FILE *f = fopen(path, "rb");
   static char buf[1 << 20];
   size_t n;
@@ -101,7 +108,8 @@ static char *read_text(const char *path) {
 }
 
 /* The whole file, malloc'd. */
-static char *read_text_big(const char *path) {
+static char *read_text_big(const char *path)
+{
   struct stat st;
   assert_int_equal(stat(path, &st), 0);
   char *buf = malloc((size_t)st.st_size + 1);
@@ -120,7 +128,8 @@ typedef struct warnings {
   int n;
 } warnings;
 
-static void collect(void *ctx, const char *path, long line, const char *why) {
+static void collect(void *ctx, const char *path, long line, const char *why)
+{
   warnings *w = ctx;
   (void)path;
   if (w->n < 64) {
@@ -130,13 +139,15 @@ static void collect(void *ctx, const char *path, long line, const char *why) {
   w->n++;
 }
 
-static int has_warning(const warnings *w, long line, const char *word) {
+static int has_warning(const warnings *w, long line, const char *word)
+{
   for (int i = 0; i < w->n && i < 64; i++)
     if (w->lines[i] == line && strstr(w->why[i], word)) return 1;
   return 0;
 }
 
-static septune_db *load_ok(const char *path, warnings *w) {
+static septune_db *load_ok(const char *path, warnings *w)
+{
   septune_db *db = NULL;
   septune_error err;
   if (w) memset(w, 0, sizeof *w);
@@ -146,14 +157,16 @@ static septune_db *load_ok(const char *path, warnings *w) {
   return db;
 }
 
-static void store_ok(const char *path, const septune_db_record *r, size_t n) {
+static void store_ok(const char *path, const septune_db_record *r, size_t n)
+{
   septune_error err;
   if (septune_db_store(path, r, n, &err) != SEPTUNE_OK) fail_msg("store %s: %s", path, err.message);
 }
 
 static int same_bits(double a, double b) { return memcmp(&a, &b, sizeof a) == 0; }
 
-static void assert_same_record(const septune_db_record *a, const septune_db_record *b) {
+static void assert_same_record(const septune_db_record *a, const septune_db_record *b)
+{
   char la[512], lb[512];
   assert_string_equal(a->cpu, b->cpu);
   assert_int_equal(a->threads, b->threads);
@@ -172,13 +185,15 @@ static void assert_same_record(const septune_db_record *a, const septune_db_reco
 
 /* The record for a key; isa AUTO: the fastest of any ISA. */
 static const septune_db_record *find(const septune_db *db, const char *cpu, int threads, int tv,
-                                     const septune_op *op, septune_isa isa) {
+                                     const septune_op *op, septune_isa isa)
+{
   septune_db_query q = {cpu, threads, tv, op, isa, SEPTUNE_ISA_AUTO};
   return septune_db_select(db, &q);
 }
 
 /* This CPU's key parts, as septune_db_lookup computes them. */
-static void this_cpu(char *cpu, size_t n, int *tv) {
+static void this_cpu(char *cpu, size_t n, int *tv)
+{
   septune_error err;
   septune_cpu_signature(cpu, n);
   if (septune_db_template_version(tv, &err) != SEPTUNE_OK) fail_msg("template version: %s", err.message);
@@ -187,7 +202,8 @@ static void this_cpu(char *cpu, size_t n, int *tv) {
 
 /* ---- format and parse --------------------------------------------------- */
 
-static void test_round_trip(void **state) {
+static void test_round_trip(void **state)
+{
   (void)state;
   septune_op dw = make_dw(56, 57, 144, 3, 2), pw = make_pw(14, 14, 96, 576);
   septune_db_record recs[8];
@@ -250,7 +266,8 @@ static void test_round_trip(void **state) {
   assert_int_equal(septune_db_format(&recs[0], NULL, 0), len);
 }
 
-static void test_format_rejects_bad_records(void **state) {
+static void test_format_rejects_bad_records(void **state)
+{
   (void)state;
   septune_op pw = make_pw(7, 7, 8, 8);
   char line[4200];
@@ -277,7 +294,8 @@ static void test_format_rejects_bad_records(void **state) {
 
 /* A good line with field `key` replaced by `value` (or removed when value is
  * NULL) must fail to parse with a message containing `word`. */
-static void parse_bad(const char *key, const char *value, const char *word) {
+static void parse_bad(const char *key, const char *value, const char *word)
+{
   septune_op pw = make_pw(7, 7, 8, 8);
   septune_db_record r = make_rec(&pw, SEPTUNE_ISA_SSE, other_cpu, 1.0);
   char good[4200], line[8400], *p, *q;
@@ -300,7 +318,8 @@ static void parse_bad(const char *key, const char *value, const char *word) {
              err.message, word);
 }
 
-static void test_parse_errors(void **state) {
+static void test_parse_errors(void **state)
+{
   (void)state;
   char big[400];
   memset(big, 'x', sizeof big - 1);
@@ -363,7 +382,8 @@ static void test_parse_errors(void **state) {
 
 /* ---- the in-memory database --------------------------------------------- */
 
-static void test_add_find(void **state) {
+static void test_add_find(void **state)
+{
   (void)state;
   septune_op a = make_pw(7, 7, 8, 8), b = make_dw(9, 9, 16, 3, 1);
   septune_db *db = septune_db_new();
@@ -402,7 +422,8 @@ static void test_add_find(void **state) {
 
 /* AUTO picks the fastest ISA up to the widest admitted: what this machine
  * runs (plans, emit for this CPU), or any (emit --cpu). */
-static void test_select(void **state) {
+static void test_select(void **state)
+{
   (void)state;
   septune_op a = make_pw(7, 7, 8, 8);
   septune_db *db = septune_db_new();
@@ -436,7 +457,8 @@ static void test_select(void **state) {
 
 /* ---- loading damaged files ---------------------------------------------- */
 
-static void test_load_damaged(void **state) {
+static void test_load_damaged(void **state)
+{
   (void)state;
   char cpu[256], path[600], text[40000], l[8][4200];
   int tv;
@@ -523,7 +545,8 @@ static void test_load_damaged(void **state) {
   septune_db_free(db);
 }
 
-static void test_load_missing_and_unreadable(void **state) {
+static void test_load_missing_and_unreadable(void **state)
+{
   (void)state;
   char path[600], sub[700];
   septune_db *db = NULL;
@@ -554,14 +577,16 @@ static void test_load_missing_and_unreadable(void **state) {
 
 /* ---- stores ------------------------------------------------------------- */
 
-static int count_lines_with(const char *text, const char *needle) {
+static int count_lines_with(const char *text, const char *needle)
+{
   int n = 0;
   for (const char *p = text; (p = strstr(p, needle)) != NULL; p += strlen(needle)) n++;
   return n;
 }
 
 static int drop_bad(void *ctx, long line, septune_db_line_kind kind, const char *text,
-                    const septune_db_record *rec, const char *why) {
+                    const septune_db_record *rec, const char *why)
+{
   int *calls = ctx;
   (void)line; (void)text;
   (*calls)++;
@@ -571,7 +596,8 @@ static int drop_bad(void *ctx, long line, septune_db_line_kind kind, const char 
   return kind != SEPTUNE_DB_LINE_BAD && kind != SEPTUNE_DB_LINE_SUPERSEDED;
 }
 
-static void test_store(void **state) {
+static void test_store(void **state)
+{
   (void)state;
   char path[600], line[4200], text[20000];
   septune_error err;
@@ -667,12 +693,14 @@ static void test_store(void **state) {
 
 /* ---- concurrency and kills ---------------------------------------------- */
 
-static septune_db_record numbered(int writer, int i) {
+static septune_db_record numbered(int writer, int i)
+{
   septune_op op = make_pw(4, 4, 1 + writer, 1 + i);
   return make_rec(&op, SEPTUNE_ISA_SCALAR, other_cpu, 1.0 + i);
 }
 
-static void test_two_writers(void **state) {
+static void test_two_writers(void **state)
+{
   (void)state;
   char path[600];
   pid_t pid[2];
@@ -706,7 +734,8 @@ static void test_two_writers(void **state) {
 }
 
 /* Files in tmpdir/kill whose name contains ".tmp." */
-static int count_temps(const char *dir, int *others) {
+static int count_temps(const char *dir, int *others)
+{
   DIR *d = opendir(dir);
   struct dirent *de;
   int n = 0;
@@ -721,7 +750,8 @@ static int count_temps(const char *dir, int *others) {
   return n;
 }
 
-static void test_killed_writer(void **state) {
+static void test_killed_writer(void **state)
+{
   (void)state;
   char dir[600], path[700];
   int next = 0, others;
@@ -778,7 +808,8 @@ static void test_killed_writer(void **state) {
 
 /* ---- lookups and the default path --------------------------------------- */
 
-static void test_lookup(void **state) {
+static void test_lookup(void **state)
+{
   (void)state;
   char cpu[256], path[600];
   int tv, found;
@@ -839,7 +870,8 @@ static void test_lookup(void **state) {
 
 /* Sets the file's times a minute back: old enough for the shared copy to
  * trust its stat (a file changed in the last two seconds is re-read). */
-static void backdate(const char *path) {
+static void backdate(const char *path)
+{
   struct timespec t[2];
   clock_gettime(CLOCK_REALTIME, &t[0]);
   t[0].tv_sec -= 60;
@@ -847,7 +879,8 @@ static void backdate(const char *path) {
   assert_int_equal(utimensat(AT_FDCWD, path, t, 0), 0);
 }
 
-static int lookup_found(const char *path, const septune_op *op, septune_db_record *got) {
+static int lookup_found(const char *path, const septune_op *op, septune_db_record *got)
+{
   int found = -1;
   septune_error err;
   if (septune_db_lookup(path, op, SEPTUNE_ISA_AUTO, got, &found, &err) != SEPTUNE_OK)
@@ -857,7 +890,8 @@ static int lookup_found(const char *path, const septune_op *op, septune_db_recor
 
 /* Plans share one parsed copy of a file: parsed once, again only when the
  * file changes. */
-static void test_lookup_shares_one_copy(void **state) {
+static void test_lookup_shares_one_copy(void **state)
+{
   (void)state;
   char cpu[256], path[600], other[600];
   int tv;
@@ -909,7 +943,8 @@ typedef struct lookup_thread {
   int n_ops, failures;
 } lookup_thread;
 
-static void *lookup_loop(void *arg) {
+static void *lookup_loop(void *arg)
+{
   lookup_thread *t = arg;
   for (int k = 0; k < 200; k++) {
     septune_db_record got;
@@ -922,7 +957,8 @@ static void *lookup_loop(void *arg) {
 }
 
 /* Lookups from several threads while another process keeps storing. */
-static void test_lookup_threads(void **state) {
+static void test_lookup_threads(void **state)
+{
   (void)state;
   enum { THREADS = 4, OPS = 16 };
   char cpu[256], path[600];
@@ -963,7 +999,8 @@ static void test_lookup_threads(void **state) {
 
 /* Many records through one store, one load, and a merge-like update: all
  * there, duplicates resolved, the older lines of a key dropped. */
-static void test_many_records(void **state) {
+static void test_many_records(void **state)
+{
   (void)state;
   enum { N = 20000 };
   char path[600];
@@ -1016,7 +1053,8 @@ static void test_many_records(void **state) {
 
 /* generator/template_version.lua holds the one number; C reads it as text,
  * Lua requires it. */
-static void test_template_version(void **state) {
+static void test_template_version(void **state)
+{
   (void)state;
   int v = 0;
   char *lua = NULL, root[600], gen[700], file[800];
@@ -1054,7 +1092,8 @@ static void test_template_version(void **state) {
   assert_int_equal(septune_db_template_version(NULL, &err), SEPTUNE_ERR_INVALID_ARGUMENT);
 }
 
-static void test_default_path(void **state) {
+static void test_default_path(void **state)
+{
   (void)state;
   char buf[600], small[8];
   septune_error err;
@@ -1087,7 +1126,8 @@ static void test_default_path(void **state) {
   }
 }
 
-int main(void) {
+int main(void)
+{
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_round_trip),
       cmocka_unit_test(test_format_rejects_bad_records),

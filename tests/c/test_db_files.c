@@ -45,18 +45,21 @@
 
 static char base[] = "/tmp/septune_test_db_files_XXXXXX";
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
   (void)sb; (void)flag; (void)ftw;
   return remove(path);
 }
 
-static int setup(void **state) {
+static int setup(void **state)
+{
   (void)state;
   if (!mkdtemp(base)) return -1;
   return chmod(base, 0755); /* the unprivileged victim must reach its directories */
 }
 
-static int teardown(void **state) {
+static int teardown(void **state)
+{
   (void)state;
   nftw(base, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
   return 0;
@@ -66,13 +69,15 @@ static int teardown(void **state) {
 
 static void path_in(char *buf, size_t n, const char *name) { snprintf(buf, n, "%s/%s", base, name); }
 
-static void make_dir(const char *path, uid_t uid, mode_t mode) {
+static void make_dir(const char *path, uid_t uid, mode_t mode)
+{
   assert_int_equal(mkdir(path, 0700), 0);
   assert_int_equal(chown(path, uid, uid), 0);
   assert_int_equal(chmod(path, mode), 0);
 }
 
-static void make_file(const char *path, const char *text, uid_t uid, mode_t mode) {
+static void make_file(const char *path, const char *text, uid_t uid, mode_t mode)
+{
   FILE *f = fopen(path, "wb");
   assert_non_null(f);
   fputs(text, f);
@@ -81,12 +86,14 @@ static void make_file(const char *path, const char *text, uid_t uid, mode_t mode
   assert_int_equal(chmod(path, mode), 0);
 }
 
-static void make_link(const char *target, const char *link, uid_t uid) {
+static void make_link(const char *target, const char *link, uid_t uid)
+{
   assert_int_equal(symlink(target, link), 0);
   assert_int_equal(lchown(link, uid, uid), 0);
 }
 
-static char *read_text(const char *path) {
+static char *read_text(const char *path)
+{
   static char buf[1 << 16];
   FILE *f = fopen(path, "rb");
   if (!f) return NULL;
@@ -96,17 +103,20 @@ static char *read_text(const char *path) {
   return buf;
 }
 
-static int is_link(const char *path) {
+static int is_link(const char *path)
+{
   struct stat st;
   return lstat(path, &st) == 0 && S_ISLNK(st.st_mode);
 }
 
-static int exists(const char *path) {
+static int exists(const char *path)
+{
   struct stat st;
   return lstat(path, &st) == 0;
 }
 
-static septune_db_record a_record(int co) {
+static septune_db_record a_record(int co)
+{
   septune_op op = make_pw(7, 7, 8, co);
   septune_db_record r;
   memset(&r, 0, sizeof r);
@@ -139,7 +149,8 @@ typedef int (*child_fn)(void *arg);
 /* Runs fn(arg) in a child as uid (ROOT_UID: without switching). Returns
  * its result, CHILD_SKIPPED when the child could not become uid, or
  * CHILD_HUNG when it was still running after CHILD_TIMEOUT_S. */
-static int run_as(uid_t uid, child_fn fn, void *arg) {
+static int run_as(uid_t uid, child_fn fn, void *arg)
+{
   fflush(NULL);
   pid_t pid = fork();
   assert_true(pid >= 0);
@@ -165,7 +176,8 @@ static int run_as(uid_t uid, child_fn fn, void *arg) {
 }
 
 /* Skips the test unless it runs as root: it makes other users' files. */
-static void need_root(void) {
+static void need_root(void)
+{
   if (geteuid() == 0) return;
   print_message("not root: cannot make files of other users or switch uid; skipped\n");
   skip();
@@ -173,7 +185,8 @@ static void need_root(void) {
 
 /* run_as, failing the test on anything but success; skips when the user
  * cannot be switched to. */
-static void expect_ok_as(uid_t uid, child_fn fn, void *arg) {
+static void expect_ok_as(uid_t uid, child_fn fn, void *arg)
+{
   if (uid != ROOT_UID) need_root();
   int rc = run_as(uid, fn, arg);
   if (rc == CHILD_SKIPPED) {
@@ -192,7 +205,8 @@ typedef struct store_case {
   const char *word;          /* the error message contains it (NULL: not checked) */
 } store_case;
 
-static int store_expect(void *arg) {
+static int store_expect(void *arg)
+{
   const store_case *c = arg;
   septune_db_record r = a_record(9);
   septune_error err;
@@ -205,7 +219,8 @@ static int store_expect(void *arg) {
   return 0;
 }
 
-static int check_expect(void *arg) {
+static int check_expect(void *arg)
+{
   const store_case *c = arg;
   septune_error err;
   memset(&err, 0, sizeof err);
@@ -221,7 +236,8 @@ static int check_expect(void *arg) {
 /* A link planted at the database by another user, pointing at a file only
  * the victim may read: the store refuses it, the target keeps its content,
  * the link stays. As root and as an unprivileged victim. */
-static void test_planted_link_is_not_followed(void **state) {
+static void test_planted_link_is_not_followed(void **state)
+{
   (void)state;
   need_root();
   static const uid_t victims[2] = {ROOT_UID, VICTIM_UID};
@@ -249,7 +265,8 @@ static void test_planted_link_is_not_followed(void **state) {
 
 /* A lock file planted as a link to where the victim may create files: the
  * store refuses it and creates nothing there. */
-static void test_planted_lock_link_is_not_followed(void **state) {
+static void test_planted_lock_link_is_not_followed(void **state)
+{
   (void)state;
   need_root();
   char private_dir[600], target[700], dir[600], db[700], lock[800];
@@ -274,7 +291,8 @@ typedef struct own_link_case {
   char dir[600];
 } own_link_case;
 
-static int own_link(void *arg) {
+static int own_link(void *arg)
+{
   const own_link_case *c = arg;
   char team[700], link[700], rel[700];
   septune_error err;
@@ -296,7 +314,8 @@ static int own_link(void *arg) {
   return 0;
 }
 
-static void test_own_link_is_written_through(void **state) {
+static void test_own_link_is_written_through(void **state)
+{
   (void)state;
   need_root();
   own_link_case c;
@@ -310,7 +329,8 @@ typedef struct mode_case {
   mode_t before, after;
 } mode_case;
 
-static int mode_kept(void *arg) {
+static int mode_kept(void *arg)
+{
   const mode_case *c = arg;
   septune_db_record r = a_record(3);
   septune_error err;
@@ -328,7 +348,8 @@ static int mode_kept(void *arg) {
 
 /* The permission bits survive a store, setuid and setgid never: as root
  * (whose writes keep those bits) and as an unprivileged user. */
-static void test_mode_is_kept_but_not_setuid(void **state) {
+static void test_mode_is_kept_but_not_setuid(void **state)
+{
   (void)state;
   need_root();
   static const uid_t users[2] = {ROOT_UID, VICTIM_UID};
@@ -347,7 +368,8 @@ static void test_mode_is_kept_but_not_setuid(void **state) {
 
 /* Another user's database in a world-writable directory (like /tmp) is
  * refused, by root and by an unprivileged user; one's own is used. */
-static void test_foreign_file_in_world_writable_dir(void **state) {
+static void test_foreign_file_in_world_writable_dir(void **state)
+{
   (void)state;
   need_root();
   char dir[600], theirs[700], mine[700], text[4200];
@@ -376,7 +398,8 @@ typedef struct special_case {
   const char *word;
 } special_case;
 
-static int special_refused(void *arg) {
+static int special_refused(void *arg)
+{
   const special_case *c = arg;
   septune_error err;
   septune_db *db = NULL;
@@ -414,7 +437,8 @@ static int special_refused(void *arg) {
   return 0;
 }
 
-static void test_fifo_is_refused_without_blocking(void **state) {
+static void test_fifo_is_refused_without_blocking(void **state)
+{
   (void)state;
   special_case c = {"", "FIFO"};
   path_in(c.path, sizeof c.path, "fifo.db");
@@ -422,7 +446,8 @@ static void test_fifo_is_refused_without_blocking(void **state) {
   expect_ok_as(ROOT_UID, special_refused, &c);
 }
 
-static void test_directory_leaves_no_lock(void **state) {
+static void test_directory_leaves_no_lock(void **state)
+{
   (void)state;
   special_case c = {"", "directory"};
   path_in(c.path, sizeof c.path, "folder.db");
@@ -432,7 +457,8 @@ static void test_directory_leaves_no_lock(void **state) {
 
 /* ---- the check before a tune ----------------------------------------------- */
 
-static void test_check_writable(void **state) {
+static void test_check_writable(void **state)
+{
   (void)state;
   need_root();
   char root_dir[600], mine[600], lock_dir[600], lock[900];
@@ -471,7 +497,8 @@ static void test_check_writable(void **state) {
   expect_ok_as(VICTIM_UID, check_expect, &link);
 }
 
-int main(void) {
+int main(void)
+{
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_planted_link_is_not_followed),
       cmocka_unit_test(test_planted_lock_link_is_not_followed),

@@ -19,7 +19,8 @@
 
 
 /* Asserts op is rejected with a message containing each of the words. */
-static void expect_invalid(const septune_op *op, const char *word1, const char *word2) {
+static void expect_invalid(const septune_op *op, const char *word1, const char *word2)
+{
   septune_error err;
   septune_status st;
   memset(&err, 0, sizeof(err));
@@ -36,7 +37,8 @@ static void expect_invalid(const septune_op *op, const char *word1, const char *
   assert_true(septune_op_flops(op) == 0.0);
 }
 
-static void expect_valid(const septune_op *op) {
+static void expect_valid(const septune_op *op)
+{
   septune_error err;
   memset(&err, 0x55, sizeof(err));
   if (septune_op_validate(op, &err) != SEPTUNE_OK) fail_msg("unexpected: %s", err.message);
@@ -44,7 +46,8 @@ static void expect_valid(const septune_op *op) {
   assert_string_equal(err.message, "");
 }
 
-static void test_init_defaults_valid(void **state) {
+static void test_init_defaults_valid(void **state)
+{
   septune_op dw, pw;
   (void)state;
   memset(&dw, 0x7f, sizeof(dw));
@@ -79,7 +82,8 @@ static void test_init_defaults_valid(void **state) {
     expect_invalid(&op, #field, "-3");                        \
   } while (0)
 
-static void test_dw_dimension_fields(void **state) {
+static void test_dw_dimension_fields(void **state)
+{
   (void)state;
   DW_FIELD_CASE(n);
   DW_FIELD_CASE(h);
@@ -99,7 +103,8 @@ static void test_dw_dimension_fields(void **state) {
   }
 }
 
-static void test_dw_negative_pads(void **state) {
+static void test_dw_negative_pads(void **state)
+{
   static const char *const names[4] = {"pad_top", "pad_left", "pad_bottom", "pad_right"};
   int i;
   (void)state;
@@ -114,7 +119,8 @@ static void test_dw_negative_pads(void **state) {
   }
 }
 
-static void test_dw_output_size_zero(void **state) {
+static void test_dw_output_size_zero(void **state)
+{
   septune_error err;
   septune_op op = make_dw(2, 8, 4, 5, 1);
   (void)state;
@@ -133,7 +139,8 @@ static void test_dw_output_size_zero(void **state) {
   expect_valid(&op);
 }
 
-static void test_dw_int64_overflow(void **state) {
+static void test_dw_int64_overflow(void **state)
+{
   septune_op op = make_dw(INT64_MAX, 8, 4, 3, 1);
   (void)state;
   op.u.dw.pad_top = 1;
@@ -146,7 +153,8 @@ static void test_dw_int64_overflow(void **state) {
   expect_invalid(&op, "output height", "int64");
 }
 
-static void test_dw_byte_overflow(void **state) {
+static void test_dw_byte_overflow(void **state)
+{
   septune_op op = make_dw(1 << 20, 1 << 20, (int64_t)1 << 20, 1, 1);
   (void)state;
   op.u.dw.n = 1 << 20;   /* 2^80 elements */
@@ -167,7 +175,8 @@ static void test_dw_byte_overflow(void **state) {
   expect_valid(&op);
 }
 
-static void test_bias_act_kind(void **state) {
+static void test_bias_act_kind(void **state)
+{
   septune_op dw = make_dw(8, 8, 4, 3, 1), pw = make_pw(4, 4, 8, 8);
   septune_op op;
   (void)state;
@@ -230,7 +239,8 @@ static void test_bias_act_kind(void **state) {
     expect_invalid(&op, #field, "-5");                        \
   } while (0)
 
-static void test_pw_fields(void **state) {
+static void test_pw_fields(void **state)
+{
   septune_op op;
   (void)state;
   PW_FIELD_CASE(n);
@@ -250,7 +260,8 @@ static void test_pw_fields(void **state) {
 
 /* Pointwise clamp bounds and a tensor whose size overflows: what
  * test_bias_act_kind and test_pw_fields check for depthwise or other sizes. */
-static void test_pw_clamp_and_overflow(void **state) {
+static void test_pw_clamp_and_overflow(void **state)
+{
   septune_op op = make_pw(4, 4, 8, 8);
   (void)state;
   op.u.pw.act = SEPTUNE_ACT_CLAMP;
@@ -276,7 +287,8 @@ static void test_pw_clamp_and_overflow(void **state) {
   expect_invalid(&op, "pointwise", "input");
 }
 
-static void test_null_pointers(void **state) {
+static void test_null_pointers(void **state)
+{
   septune_error err;
   septune_op op = make_dw(8, 8, 4, 3, 1);
   int64_t oh;
@@ -298,7 +310,8 @@ static void test_null_pointers(void **state) {
 }
 
 /* pad_same on one axis (h and w set alike, then also checked crossed). */
-static void check_same(int64_t in, int64_t k, int64_t s, int64_t d, int64_t lo, int64_t hi) {
+static void check_same(int64_t in, int64_t k, int64_t s, int64_t d, int64_t lo, int64_t hi)
+{
   septune_op op = make_dw(in, in, 2, k, s);
   septune_error err;
   int64_t oh = 0, ow = 0;
@@ -317,7 +330,8 @@ static void check_same(int64_t in, int64_t k, int64_t s, int64_t d, int64_t lo, 
   assert_int_equal(ow, (in + s - 1) / s);
 }
 
-static void test_pad_same_values(void **state) {
+static void test_pad_same_values(void **state)
+{
   (void)state;
   /*          in    k  s  d   top bottom   (computed by hand) */
   check_same(112,   3, 2, 1,  0,  1);  /* out 56: 55*2+3-112 = 1 */
@@ -339,7 +353,8 @@ static void test_pad_same_values(void **state) {
   check_same(4,     2, 3, 1,  0,  1);  /* out 2: 1*3+2-4 = 1 */
 }
 
-static void test_pad_same_asymmetric_axes(void **state) {
+static void test_pad_same_asymmetric_axes(void **state)
+{
   septune_op op = make_dw(112, 7, 8, 3, 2);
   (void)state;
   op.u.dw.kw = 5;
@@ -354,7 +369,8 @@ static void test_pad_same_asymmetric_axes(void **state) {
                    0);
 }
 
-static void test_pad_same_errors(void **state) {
+static void test_pad_same_errors(void **state)
+{
   static const char *const fields[] = {"h", "w", "kh", "kw", "stride_h", "stride_w",
                                        "dilation_h", "dilation_w"};
   size_t i;
@@ -380,7 +396,8 @@ static void test_pad_same_errors(void **state) {
   }
 }
 
-static void test_output_size(void **state) {
+static void test_output_size(void **state)
+{
   septune_op op = make_dw(7, 9, 4, 3, 2);
   int64_t oh = 0, ow = 0;
   (void)state;
@@ -399,7 +416,8 @@ static void test_output_size(void **state) {
   assert_int_equal(ow, 6);
 }
 
-static void test_tensor_sizes(void **state) {
+static void test_tensor_sizes(void **state)
+{
   septune_op op = make_dw(5, 6, 3, 3, 1);
   size_t in = 0, out = 0, wt = 0, b = 0;
   (void)state;
@@ -420,7 +438,8 @@ static void test_tensor_sizes(void **state) {
   assert_int_equal(b, 7);
 }
 
-static void test_flops(void **state) {
+static void test_flops(void **state)
+{
   septune_op op = make_dw(112, 112, 32, 3, 1);
   (void)state;
   septune_depthwise_pad_same(&op.u.dw, NULL);
@@ -435,7 +454,8 @@ static void test_flops(void **state) {
   assert_true(septune_op_flops(&op) == 0.0);
 }
 
-static void test_names(void **state) {
+static void test_names(void **state)
+{
   (void)state;
   assert_string_equal(septune_status_string(SEPTUNE_OK), "ok");
   assert_string_equal(septune_status_string(SEPTUNE_ERR_INVALID_ARGUMENT), "invalid argument");
@@ -450,7 +470,8 @@ static void test_names(void **state) {
   assert_string_equal(septune_activation_name((septune_activation)5), "unknown");
 }
 
-static void test_error_helper(void **state) {
+static void test_error_helper(void **state)
+{
   septune_error err;
   char big[1000];
   (void)state;
@@ -468,7 +489,8 @@ static void test_error_helper(void **state) {
   assert_int_equal(septune_error_clear(NULL), SEPTUNE_OK);
 }
 
-int main(void) {
+int main(void)
+{
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_init_defaults_valid),
     cmocka_unit_test(test_dw_dimension_fields),

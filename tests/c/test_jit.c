@@ -20,7 +20,8 @@
 
 #define NTHREADS 8
 
-static int env_int(const char *name, int def) {
+static int env_int(const char *name, int def)
+{
     const char *v = getenv(name);
     if (!v || !*v)
         return def;
@@ -39,7 +40,8 @@ typedef struct {
 } worker;
 
 /* Each thread compiles its own source: f(x) = x * (id + 2) + iteration. */
-static void *worker_main(void *arg) {
+static void *worker_main(void *arg)
+{
     worker *w = arg;
     if (w->start)
         pthread_barrier_wait(w->start);
@@ -63,7 +65,8 @@ static void *worker_main(void *arg) {
     return NULL;
 }
 
-static void run_workers(int iters, int use_barrier) {
+static void run_workers(int iters, int use_barrier)
+{
     pthread_t t[NTHREADS];
     worker w[NTHREADS];
     pthread_barrier_t start;
@@ -85,19 +88,22 @@ static void run_workers(int iters, int use_barrier) {
 /* Must run first in the process: the very first compiles of the process are
  * made by 8 worker threads released together, with no warm-up compile on the
  * main thread (libtcc initialises its internal semaphore lazily). */
-static void test_first_compile_from_worker_threads(void **state) {
+static void test_first_compile_from_worker_threads(void **state)
+{
     (void)state;
     run_workers(1, 1);
 }
 
-static void test_threads(void **state) {
+static void test_threads(void **state)
+{
     (void)state;
     run_workers(env_int("SEPTUNE_JIT_TEST_THREAD_ITERS", 50), 1);
 }
 
 /* ---- good sources ------------------------------------------------------- */
 
-static void test_add(void **state) {
+static void test_add(void **state)
+{
     (void)state;
     char err[256];
     septune_jit *m = (septune_jit *)&m; /* must be overwritten */
@@ -129,7 +135,8 @@ static const char float_src[] =
     "double table[4] = {1.5, 2.5, 3.5, 4.5};\n"
     "double avg(void) { double s = 0; for (int i = 0; i < 4; i++) s += table[i]; return s / 4; }\n";
 
-static void test_float_loop(void **state) {
+static void test_float_loop(void **state)
+{
     (void)state;
     char err[256];
     septune_jit *m = NULL;
@@ -172,7 +179,8 @@ static const char asm_src[] =
     "    return r;\n"
     "}\n";
 
-static void test_inline_asm_bytes(void **state) {
+static void test_inline_asm_bytes(void **state)
+{
     (void)state;
     char err[512];
     septune_jit *m = NULL;
@@ -191,7 +199,8 @@ static void test_inline_asm_bytes(void **state) {
 }
 
 /* Undefined names are resolved against the process: libc works. */
-static void test_calls_libc(void **state) {
+static void test_calls_libc(void **state)
+{
     (void)state;
     char err[256];
     septune_jit *m = NULL;
@@ -208,7 +217,8 @@ static void test_calls_libc(void **state) {
 
 /* ---- errors ------------------------------------------------------------- */
 
-static void test_syntax_error(void **state) {
+static void test_syntax_error(void **state)
+{
     (void)state;
     char err[512];
     septune_jit *m = (septune_jit *)&m;
@@ -222,7 +232,8 @@ static void test_syntax_error(void **state) {
     assert_null(strchr(err, '\n')); /* a single diagnostic */
 }
 
-static void test_error_null_name_and_warnings(void **state) {
+static void test_error_null_name_and_warnings(void **state)
+{
     (void)state;
     char err[512];
     septune_jit *m = NULL;
@@ -244,7 +255,8 @@ static void test_error_null_name_and_warnings(void **state) {
     assert_true(err[strlen(err) - 1] != '\n'); /* no trailing newline */
 }
 
-static void test_warnings_on_success(void **state) {
+static void test_warnings_on_success(void **state)
+{
     (void)state;
     char err[512];
     septune_jit *m = NULL;
@@ -259,7 +271,8 @@ static void test_warnings_on_success(void **state) {
     septune_jit_free(m);
 }
 
-static void test_file_name_escaping(void **state) {
+static void test_file_name_escaping(void **state)
+{
     (void)state;
     char err[512];
     septune_jit *m = NULL;
@@ -267,7 +280,8 @@ static void test_file_name_escaping(void **state) {
     assert_non_null(strstr(err, "odd \"name\"\\x.c:2: error: "));
 }
 
-static void test_undefined_symbol(void **state) {
+static void test_undefined_symbol(void **state)
+{
     (void)state;
     char err[512];
     septune_jit *m = (septune_jit *)&m;
@@ -289,7 +303,8 @@ static void test_undefined_symbol(void **state) {
     assert_true(w < e);
 }
 
-static void test_missing_include(void **state) {
+static void test_missing_include(void **state)
+{
     (void)state;
     char err[512];
     septune_jit *m = NULL;
@@ -298,7 +313,8 @@ static void test_missing_include(void **state) {
     assert_non_null(strstr(err, "inc.c:2: error: include file 'septune_no_such_header.h' not found"));
 }
 
-static void test_err_buffer_edges(void **state) {
+static void test_err_buffer_edges(void **state)
+{
     (void)state;
     const char *bad = "int f( {\n";
     septune_jit *m = (septune_jit *)&m;
@@ -344,7 +360,8 @@ static void test_err_buffer_edges(void **state) {
     free(src);
 }
 
-static void test_null_args(void **state) {
+static void test_null_args(void **state)
+{
     (void)state;
     char err[128];
     septune_jit *m = (septune_jit *)&m;
@@ -371,7 +388,8 @@ static void test_null_args(void **state) {
  * code lives), from /proc/self/maps; -1 when unreadable or meaningless:
  * under valgrind, whose own translation cache is rwx and grows as it likes
  * (valgrind preloads its vgpreload_*.so into the client). */
-static long long rwx_bytes(void) {
+static long long rwx_bytes(void)
+{
     const char *preload = getenv("LD_PRELOAD");
     if (preload && strstr(preload, "vgpreload"))
         return -1;
@@ -394,7 +412,8 @@ static long long rwx_bytes(void) {
  * test_jit_valgrind) report anything a cycle leaks on the heap; the code
  * mappings, which neither sees, are counted from /proc/self/maps. Several
  * modules are kept alive at once so frees happen out of order. */
-static void test_cycles(void **state) {
+static void test_cycles(void **state)
+{
     (void)state;
     int cycles = env_int("SEPTUNE_JIT_TEST_CYCLES", 1000);
     long long rwx_before = rwx_bytes();
@@ -431,7 +450,8 @@ static void test_cycles(void **state) {
     }
 }
 
-int main(void) {
+int main(void)
+{
     const struct CMUnitTest tests[] = {
         /* first: the process's first compiles happen on worker threads */
         cmocka_unit_test(test_first_compile_from_worker_threads),

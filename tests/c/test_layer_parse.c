@@ -17,7 +17,8 @@
 #include "septune.h"
 #include "test_random.h"
 
-static septune_layer parse_ok(const char *line) {
+static septune_layer parse_ok(const char *line)
+{
   septune_layer layer;
   septune_error err;
   memset(&err, 0x55, sizeof(err));
@@ -28,7 +29,8 @@ static septune_layer parse_ok(const char *line) {
 }
 
 /* Asserts that line fails with `status` and a message containing `word`. */
-static void parse_bad(const char *line, septune_status status, const char *word) {
+static void parse_bad(const char *line, septune_status status, const char *word)
+{
   septune_layer layer;
   septune_error err;
   septune_status st;
@@ -44,7 +46,8 @@ static void parse_bad(const char *line, septune_status status, const char *word)
 }
 
 /* Parses every layer line of a model file; returns the number of layers. */
-static int parse_model(const char *file, septune_layer *layers, int max) {
+static int parse_model(const char *file, septune_layer *layers, int max)
+{
   char path[1024], line[1024];
   FILE *f;
   int count = 0;
@@ -71,7 +74,8 @@ static int parse_model(const char *file, septune_layer *layers, int max) {
   return count;
 }
 
-static const septune_layer *find(const septune_layer *layers, int n, const char *name) {
+static const septune_layer *find(const septune_layer *layers, int n, const char *name)
+{
   int i;
   for (i = 0; i < n; i++)
     if (strcmp(layers[i].name, name) == 0) return &layers[i];
@@ -79,7 +83,8 @@ static const septune_layer *find(const septune_layer *layers, int n, const char 
   return NULL;
 }
 
-static void test_mobilenet_v2(void **state) {
+static void test_mobilenet_v2(void **state)
+{
   septune_layer layers[128];
   const septune_layer *l;
   int n;
@@ -124,7 +129,8 @@ static void test_mobilenet_v2(void **state) {
   assert_int_equal(l->op.u.pw.co, 1280);
 }
 
-static void test_mobilenet_v1(void **state) {
+static void test_mobilenet_v1(void **state)
+{
   septune_layer layers[64];
   const septune_layer *l;
   int64_t oh, ow;
@@ -144,7 +150,8 @@ static void test_mobilenet_v1(void **state) {
   assert_int_equal(l->op.u.pw.co, 1024);
 }
 
-static void test_keys_and_defaults(void **state) {
+static void test_keys_and_defaults(void **state)
+{
   septune_layer l;
   (void)state;
   l = parse_ok("dw h=10 w=12 c=3 k=3");
@@ -202,7 +209,8 @@ static void test_keys_and_defaults(void **state) {
   assert_int_equal(l.op.u.pw.act, SEPTUNE_ACT_NONE);
 }
 
-static void test_whitespace_and_comments(void **state) {
+static void test_whitespace_and_comments(void **state)
+{
   septune_layer l;
   char name[64];
   char line[128];
@@ -228,7 +236,8 @@ static void test_whitespace_and_comments(void **state) {
   parse_bad(line, SEPTUNE_ERR_PARSE, "name: longer than 63 characters");
 }
 
-static void test_malformed(void **state) {
+static void test_malformed(void **state)
+{
   (void)state;
   parse_bad("dw h=0", SEPTUNE_ERR_PARSE, "h: '0' must be >= 1");
   parse_bad("dw h=-4 w=5 c=4 k=3", SEPTUNE_ERR_PARSE, "h: '-4' must be >= 1");
@@ -285,7 +294,8 @@ static void test_malformed(void **state) {
             "dilation_h");
 }
 
-static void test_null_args(void **state) {
+static void test_null_args(void **state)
+{
   septune_layer l;
   septune_error err;
   char buf[8];
@@ -304,7 +314,8 @@ static uint32_t rnd(void) { return (uint32_t)(rng() >> 40); }
 static int64_t rnd_range(int64_t lo, int64_t hi) { return pick(lo, hi); }
 
 /* A float from random bits (never NaN), sometimes a special value. */
-static float rnd_bound(void) {
+static float rnd_bound(void)
+{
   static const float special[] = {0.0f, -0.0f, 1.0f, -1.0f, 6.0f, 1e-45f, 3.4028235e38f,
                                   0.1f, -0.3f, 1.0f / 3.0f};
   uint32_t r = rnd();
@@ -318,11 +329,13 @@ static float rnd_bound(void) {
   return f;
 }
 
-static int same_float(float a, float b) {
+static int same_float(float a, float b)
+{
   return memcmp(&a, &b, sizeof(a)) == 0;
 }
 
-static void random_act(septune_activation *act, float *lo, float *hi) {
+static void random_act(septune_activation *act, float *lo, float *hi)
+{
   *act = (septune_activation)rnd_range(0, 4);
   *lo = *hi = 0.0f;
   if (*act == SEPTUNE_ACT_CLAMP) {
@@ -332,7 +345,8 @@ static void random_act(septune_activation *act, float *lo, float *hi) {
   }
 }
 
-static septune_op random_op(void) {
+static septune_op random_op(void)
+{
   septune_op op;
   memset(&op, 0, sizeof(op));
   if (rnd() % 2) {
@@ -374,7 +388,8 @@ static septune_op random_op(void) {
   return op;
 }
 
-static void assert_same_op(const septune_op *a, const septune_op *b, const char *line) {
+static void assert_same_op(const septune_op *a, const septune_op *b, const char *line)
+{
   int same;
   if (a->kind != b->kind) fail_msg("kind differs: %s", line);
   if (a->kind == SEPTUNE_OP_DEPTHWISE) {
@@ -397,7 +412,8 @@ static void assert_same_op(const septune_op *a, const septune_op *b, const char 
   if (!same) fail_msg("round trip changed the op: %s", line);
 }
 
-static void test_format_round_trip(void **state) {
+static void test_format_round_trip(void **state)
+{
   int i;
   (void)state;
   for (i = 0; i < 2000; i++) {
@@ -415,7 +431,8 @@ static void test_format_round_trip(void **state) {
   }
 }
 
-static void test_format_models_round_trip(void **state) {
+static void test_format_models_round_trip(void **state)
+{
   septune_layer layers[128];
   int n, i;
   (void)state;
@@ -429,7 +446,8 @@ static void test_format_models_round_trip(void **state) {
   }
 }
 
-static void test_format_exact_and_short_buffer(void **state) {
+static void test_format_exact_and_short_buffer(void **state)
+{
   septune_layer l = parse_ok("dw h=112 w=112 c=96 k=3 s=2 pad=same act=relu6 name=b1.dw");
   const char *want = "dw n=1 h=112 w=112 c=96 kh=3 kw=3 sh=2 sw=2 dh=1 dw=1 pad=0,0,1,1 m=1 "
                      "act=relu6 bias=0";
@@ -450,7 +468,8 @@ static void test_format_exact_and_short_buffer(void **state) {
   assert_true(septune_op_format(&l.op, buf, sizeof(buf)) < 0);
 }
 
-int main(void) {
+int main(void)
+{
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_mobilenet_v2),
     cmocka_unit_test(test_mobilenet_v1),

@@ -10,7 +10,8 @@
 #include "septune.h"
 
 /* A kh=kw=k depthwise op with stride s and no padding; a pointwise op. */
-static inline septune_op make_dw(int64_t h, int64_t w, int64_t c, int64_t k, int64_t s) {
+static inline septune_op make_dw(int64_t h, int64_t w, int64_t c, int64_t k, int64_t s)
+{
   septune_op op;
   memset(&op, 0, sizeof(op));
   op.kind = SEPTUNE_OP_DEPTHWISE;
@@ -23,7 +24,8 @@ static inline septune_op make_dw(int64_t h, int64_t w, int64_t c, int64_t k, int
   return op;
 }
 
-static inline septune_op make_pw(int64_t h, int64_t w, int64_t ci, int64_t co) {
+static inline septune_op make_pw(int64_t h, int64_t w, int64_t ci, int64_t co)
+{
   septune_op op;
   memset(&op, 0, sizeof(op));
   op.kind = SEPTUNE_OP_POINTWISE;

@@ -20,7 +20,8 @@
 /* Runs the reference and compares with `want` (count values, exact up to
  * a small tolerance). */
 static void run_and_check(const septune_op *op, const float *wt, const float *bias,
-                          const float *in, const float *want, size_t count) {
+                          const float *in, const float *want, size_t count)
+{
   float out[64];
   size_t out_n = 0, i;
   septune_error err;
@@ -37,7 +38,8 @@ static void run_and_check(const septune_op *op, const float *wt, const float *bi
   assert_true(count == 64 || out[count] == -12345.0f);   /* nothing written past the end */
 }
 
-static void test_dw_3x3_by_2x2(void **state) {
+static void test_dw_3x3_by_2x2(void **state)
+{
   static const float in[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
   static const float wt[4] = {1, 2, 3, 4};
   /* 1*1+2*2+4*3+5*4 = 37, 2+6+15+24 = 47, 4+10+21+32 = 67, 5+12+24+36 = 77 */
@@ -51,7 +53,8 @@ static void test_dw_3x3_by_2x2(void **state) {
   run_and_check(&op, wt, bias, in, want_b, 4);
 }
 
-static void test_dw_two_channels_nhwc(void **state) {
+static void test_dw_two_channels_nhwc(void **state)
+{
   /* [1][2][2][2]: pixel (y,x) channel c = 10*c + 2*y + x + 1; 1x1 kernel
    * scales channel 0 by 2 and channel 1 by -1. */
   static const float in[8] = {1, 11, 2, 12, 3, 13, 4, 14};
@@ -62,7 +65,8 @@ static void test_dw_two_channels_nhwc(void **state) {
   run_and_check(&op, wt, NULL, in, want, 8);
 }
 
-static void test_dw_multiplier_order(void **state) {
+static void test_dw_multiplier_order(void **state)
+{
   /* c=2, m=2: output channel o = ci*2 + m. Weights [1][1][4]. */
   static const float in[4] = {1, 10, 2, 20};   /* [1][1][2][2] */
   static const float wt[4] = {1, 2, 3, 4};
@@ -77,7 +81,8 @@ static void test_dw_multiplier_order(void **state) {
   run_and_check(&op, wt, bias, in, want_b, 8);
 }
 
-static void test_dw_stride2_same_asymmetric(void **state) {
+static void test_dw_stride2_same_asymmetric(void **state)
+{
   /* 4x4 input 1..16, 3x3 ones, stride 2, SAME: out 2x2, pad top/left 0,
    * bottom/right 1. Output (0,0) = rows 0-2 x cols 0-2 = 6+18+30;
    * (0,1) = cols 2-3: 7+15+23; (1,0) = rows 2-3: 30+42; (1,1) = 23+31. */
@@ -94,7 +99,8 @@ static void test_dw_stride2_same_asymmetric(void **state) {
   run_and_check(&op, wt, NULL, in, want, 4);
 }
 
-static void test_dw_dilation2(void **state) {
+static void test_dw_dilation2(void **state)
+{
   /* 5x5 input 1..25, 3x3 kernel 1..9, dilation 2.
    * valid: taps rows/cols {0,2,4}: 1*1+2*3+3*5 + 4*11+5*13+6*15 + 7*21+8*23+9*25 = 777.
    * same (pads 2): corner (0,0) sees (0,0),(0,2),(2,0),(2,2) with kernel
@@ -118,7 +124,8 @@ static void test_dw_dilation2(void **state) {
   assert_float_equal(out[24], 1 * 13 + 2 * 15 + 4 * 23 + 5 * 25, 1e-4);
 }
 
-static void test_dw_batch_and_rect(void **state) {
+static void test_dw_batch_and_rect(void **state)
+{
   /* n=2, 2x3 input, kernel 1x2 (kh=1, kw=2), stride (1,1): output 2x2 per image;
    * out = in[x]*1 + in[x+1]*10. */
   static const float in[12] = {1, 2, 3, 4, 5, 6, -1, -2, -3, -4, -5, -6};
@@ -131,7 +138,8 @@ static void test_dw_batch_and_rect(void **state) {
   run_and_check(&op, wt, NULL, in, want, 8);
 }
 
-static void test_activations(void **state) {
+static void test_activations(void **state)
+{
   static const float in[9] = {-4, -3, -1, 0, 1, 3, 5, 6, 7};
   static const float wt[1] = {1};
   static const float relu[9] = {0, 0, 0, 0, 1, 3, 5, 6, 7};
@@ -170,7 +178,8 @@ static void test_activations(void **state) {
   }
 }
 
-static void test_pointwise_by_hand(void **state) {
+static void test_pointwise_by_hand(void **state)
+{
   /* 2 pixels x 3 channels times 3x2 weights [ci][co]:
    * [1 2 3] . [[1 2][3 4][5 6]] = [22 28]; [4 5 6] -> [49 64]. */
   static const float in[6] = {1, 2, 3, 4, 5, 6};
@@ -192,7 +201,8 @@ static void test_pointwise_by_hand(void **state) {
   run_and_check(&op, wt, NULL, in, want, 4);
 }
 
-static void test_errors(void **state) {
+static void test_errors(void **state)
+{
   float buf[16] = {0};
   septune_op op = make_pw(1, 2, 3, 2);
   septune_error err;
@@ -228,20 +238,24 @@ static void test_errors(void **state) {
 
 static uint32_t rng_state = 12345u;
 
-static uint32_t rnd(void) {
+static uint32_t rnd(void)
+{
   rng_state = rng_state * 1664525u + 1013904223u;
   return rng_state >> 8;
 }
 
-static int64_t rnd_range(int64_t lo, int64_t hi) {
+static int64_t rnd_range(int64_t lo, int64_t hi)
+{
   return lo + (int64_t)(rnd() % (uint32_t)(hi - lo + 1));
 }
 
-static float rnd_float(void) {
+static float rnd_float(void)
+{
   return (float)(rnd() % 2001) / 1000.0f - 1.0f;
 }
 
-static void test_weights_pointwise(void **state) {
+static void test_weights_pointwise(void **state)
+{
   int round;
   (void)state;
   for (round = 0; round < 50; round++) {
@@ -262,7 +276,8 @@ static void test_weights_pointwise(void **state) {
   }
 }
 
-static void test_weights_depthwise(void **state) {
+static void test_weights_depthwise(void **state)
+{
   int round;
   (void)state;
   for (round = 0; round < 50; round++) {
@@ -293,7 +308,8 @@ static void test_weights_depthwise(void **state) {
 /* A direct depthwise convolution in PyTorch's terms (OIHW weights, output
  * channel o reads input channel o / m, double accumulation), compared with
  * the reference fed the converted weights. */
-static void test_reference_vs_pytorch_layout(void **state) {
+static void test_reference_vs_pytorch_layout(void **state)
+{
   int round;
   (void)state;
   for (round = 0; round < 40; round++) {
@@ -375,7 +391,8 @@ static void test_reference_vs_pytorch_layout(void **state) {
   }
 }
 
-static void test_weights_errors(void **state) {
+static void test_weights_errors(void **state)
+{
   float buf[32];
   septune_op op = make_pw(1, 1, 2, 3);
   septune_error err;
@@ -398,7 +415,8 @@ static void test_weights_errors(void **state) {
   assert_non_null(strstr(err.message, "co"));
 }
 
-int main(void) {
+int main(void)
+{
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_dw_3x3_by_2x2),
     cmocka_unit_test(test_dw_two_channels_nhwc),

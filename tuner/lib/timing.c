@@ -13,13 +13,15 @@
 #include <string.h>
 #include <time.h>
 
-double bench_now_us(void) {
+double bench_now_us(void)
+{
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec * 1e-3;
 }
 
-int bench_pin_cpu(int cpu) {
+int bench_pin_cpu(int cpu)
+{
   if (cpu < 0) {
     cpu = sched_getcpu();
     if (cpu < 0) return -1;
@@ -32,13 +34,15 @@ int bench_pin_cpu(int cpu) {
   return cpu;
 }
 
-static int cmp_double(const void *a, const void *b) {
+static int cmp_double(const void *a, const void *b)
+{
   double x = *(const double *)a, y = *(const double *)b;
   return (x > y) - (x < y);
 }
 
 /* Sorts v in place and fills the order statistics of out. */
-static void fill_stats(double *v, int n, long reps, bench_stats *out) {
+static void fill_stats(double *v, int n, long reps, bench_stats *out)
+{
   qsort(v, (size_t)n, sizeof *v, cmp_double);
   out->samples = n;
   out->reps = reps;
@@ -49,7 +53,8 @@ static void fill_stats(double *v, int n, long reps, bench_stats *out) {
 
 /* Runs fn for at least warm_us (and at least once); returns the estimated
  * time per call in *per_call_us. */
-static int warm_up(bench_fn fn, void *ctx, double warm_us, double *per_call_us) {
+static int warm_up(bench_fn fn, void *ctx, double warm_us, double *per_call_us)
+{
   long calls = 0;
   double t0 = bench_now_us(), t = t0;
   do {
@@ -63,14 +68,16 @@ static int warm_up(bench_fn fn, void *ctx, double warm_us, double *per_call_us) 
   return 0;
 }
 
-static long reps_for(double target_us, double per_call_us) {
+static long reps_for(double target_us, double per_call_us)
+{
   double r = ceil(target_us / per_call_us);
   if (r < 1) r = 1;
   if (r > 1e9) r = 1e9;
   return (long)r;
 }
 
-int bench_measure(bench_fn fn, void *ctx, double min_total_ms, bench_stats *out) {
+int bench_measure(bench_fn fn, void *ctx, double min_total_ms, bench_stats *out)
+{
   if (min_total_ms <= 0) min_total_ms = 200;
   double warm_ms = min_total_ms / 4 < 20 ? min_total_ms / 4 : 20;
   double per_call;
@@ -106,7 +113,8 @@ int bench_measure(bench_fn fn, void *ctx, double min_total_ms, bench_stats *out)
 }
 
 int bench_measure_interleaved(size_t k, const bench_fn fns[], void *const ctxs[], int rounds,
-                              double round_ms, bench_stats out[]) {
+                              double round_ms, bench_stats out[])
+{
   if (k == 0) return 0;
   if (rounds < 1) rounds = 15;
   if (round_ms <= 0) round_ms = 2;
@@ -172,7 +180,8 @@ static const float peak_one = 1.0f;
 static const float peak_tiny = 1e-7f;
 
 /* 12 x 16 lanes x 2 flops = 384 flops per iteration. */
-__attribute__((noinline)) static void peak_loop_avx512(long iters) {
+__attribute__((noinline)) static void peak_loop_avx512(long iters)
+{
   __asm__ volatile(
       "vpxord %%zmm0, %%zmm0, %%zmm0\n\t"
       "vmovaps %%zmm0, %%zmm1\n\tvmovaps %%zmm0, %%zmm2\n\tvmovaps %%zmm0, %%zmm3\n\t"
@@ -191,7 +200,8 @@ __attribute__((noinline)) static void peak_loop_avx512(long iters) {
 }
 
 /* 12 x 8 lanes x 2 flops = 192 flops per iteration. */
-__attribute__((noinline)) static void peak_loop_avx2(long iters) {
+__attribute__((noinline)) static void peak_loop_avx2(long iters)
+{
   __asm__ volatile(
       "vxorps %%ymm0, %%ymm0, %%ymm0\n\t"
       "vmovaps %%ymm0, %%ymm1\n\tvmovaps %%ymm0, %%ymm2\n\tvmovaps %%ymm0, %%ymm3\n\t"
@@ -211,7 +221,8 @@ __attribute__((noinline)) static void peak_loop_avx2(long iters) {
 
 /* 6 mulps + 6 addps on independent registers, 4 lanes each: 48 flops per
  * iteration. Multiplying by 1.0 and adding 1e-7 keeps every value normal. */
-__attribute__((noinline)) static void peak_loop_sse(long iters) {
+__attribute__((noinline)) static void peak_loop_sse(long iters)
+{
   __asm__ volatile(
       "movss %[one], %%xmm12\n\t"
       "shufps $0, %%xmm12, %%xmm12\n\t"
@@ -237,7 +248,8 @@ __attribute__((noinline)) static void peak_loop_sse(long iters) {
 }
 #endif
 
-double bench_fma_peak_gflops(const char **isa) {
+double bench_fma_peak_gflops(const char **isa)
+{
 #ifdef BENCH_HAVE_X86_PEAK
   void (*loop)(long);
   double flops_per_iter;
