@@ -37,5 +37,5 @@ endforeach()
 set_source_files_properties("${_gk_src}/generic_select.c" PROPERTIES COMPILE_DEFINITIONS "${_gk_defs}")
 
 add_library(septune_generic OBJECT ${_gk_sources})
-target_include_directories(septune_generic PRIVATE "${PROJECT_SOURCE_DIR}/runtime/include" "${_gk_src}")
+target_include_directories(septune_generic PRIVATE "${PROJECT_SOURCE_DIR}/runtime/include" "${PROJECT_SOURCE_DIR}/runtime/internal" "${_gk_src}")
 set_target_properties(septune_generic PROPERTIES POSITION_INDEPENDENT_CODE ON)

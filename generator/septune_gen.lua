@@ -8,7 +8,7 @@
 -- line (the canonical layer line).
 --
 -- opts, the last argument of every function, carries
---   hw      the target's caches as runtime/src/cache_budget.h budgets them:
+--   hw      the target's caches as runtime/internal/cache_budget.h budgets them:
 --           { l1d, l2, l3, resident, panel, m_block } in bytes; the default
 --           knobs follow them
 --   prefix  the first part of the kernel's symbols (a C identifier;

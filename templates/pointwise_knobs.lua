@@ -132,7 +132,7 @@ end
 -- The heuristic default for the caches `hw` (septune_gen.lua). The FMA
 -- ports want >= 8 independent accumulators and as few loads per FMA as
 -- possible, so the tile is as large as the register file allows; among
--- those, the best by the runtime's tile score (runtime/src/cache_budget.h:
+-- those, the best by the runtime's tile score (runtime/internal/cache_budget.h:
 -- least waste on the channel and pixel remainders, few loads per FMA). The
 -- weights of a K block stay in L1 (the panel budget) and a row block of the
 -- input in L2 (the M-block budget).

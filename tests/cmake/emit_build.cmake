@@ -1,7 +1,7 @@
 # ---- emitted sources built by gcc, clang and tcc match the JIT bit for bit
 # (owner: tests/emit/). test_emit_check is driven by test_emit_build.lua.
 add_executable(test_emit_check "${CMAKE_CURRENT_SOURCE_DIR}/emit/test_emit_check.c")
-target_include_directories(test_emit_check PRIVATE "${CMAKE_SOURCE_DIR}/runtime/src")
+target_include_directories(test_emit_check PRIVATE "${CMAKE_SOURCE_DIR}/runtime/internal")
 target_link_libraries(test_emit_check PRIVATE septune CMocka::CMocka ${CMAKE_DL_LIBS})
 add_test(NAME test_emit_build
   COMMAND ${LUAJIT_EXECUTABLE} "${CMAKE_CURRENT_SOURCE_DIR}/emit/test_emit_build.lua")
