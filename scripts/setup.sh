@@ -4,7 +4,9 @@
 #   scripts/setup.sh --no-peers without the peers (the benchmarks then skip them)
 set -eu
 
-packages="luajit libluajit-5.1-dev tcc libtcc-dev libcmocka-dev cmake make gcc clang binutils pkg-config valgrind"
+# libclang-rt-14-dev: clang's libFuzzer, ASan and UBSan runtimes, for the fuzz
+# targets (cmake -DSEPTUNE_FUZZ=ON with CC=clang; CI runs them).
+packages="luajit libluajit-5.1-dev tcc libtcc-dev libcmocka-dev cmake make gcc clang libclang-rt-14-dev binutils pkg-config valgrind"
 if [ "${1:-}" != "--no-peers" ]; then
   packages="$packages libxnnpack-dev libpthreadpool-dev libdnnl-dev"
 fi
