@@ -42,6 +42,8 @@ typedef struct layer {
 } layer;
 
 static layer layers[NUM_LAYERS];
+static septune_isa isas[5]; /* auto, then each ISA the CPU has */
+static size_t num_isas;
 
 #define NUM_COUNTERS 8192
 __attribute__((section("__libfuzzer_extra_counters"))) static uint8_t counters[NUM_COUNTERS];
@@ -73,8 +75,6 @@ static void refusal_feature(size_t li, septune_isa isa, const char *message)
     if (*p < '0' || *p > '9') kind[n++] = *p;
   feature(li, isa, kind, n);
 }
-static septune_isa isas[5];
-static size_t num_isas;
 
 static float *random_floats(size_t n, unsigned long long *seed)
 {
