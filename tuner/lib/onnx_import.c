@@ -60,7 +60,7 @@ static int skip(importer *im, size_t i, const char *fmt, ...)
   return im->skip_why[i] ? CONV_SKIPPED : CONV_NO_MEMORY;
 }
 
-/* A constant of `count` floats, checked; NULL (with why) when it is not. */
+/* Checks that v is a constant of `count` floats: 0, or -1 with why. */
 static int constant_floats(const onnx_value *v, size_t count, const char *what, char *why, size_t why_size)
 {
   size_t have;
