@@ -19,18 +19,36 @@ local M = {}
 -- ---- the exported functions ---------------------------------------------
 
 -- role -> return type, name suffix, parameters, and the arguments that
--- forward the parameters
+-- forward the parameters. A kernel is generated for one image (the layer
+-- with n = 1) and cuts its work per image into `work()` items; a call runs
+-- items [begin, end) of n images' n * work() (item i belongs to image
+-- i / work()), so threads can share a layer and a batch is any n.
+-- `threads()` is the most threads worth waking for the layer (knob th).
 M.FUNCTIONS = {
   kernel = { ret = "void", suffix = "",
-             params = "const float *in, float *out, const float *packed, const float *zero_row, float *scratch",
-             args = "in, out, packed, zero_row, scratch" },
+             params = "const float *in, float *out, const float *packed, const float *zero_row, float *scratch, "
+                      .. "long begin, long end",
+             args = "in, out, packed, zero_row, scratch, begin, end" },
+  work = { ret = "long", suffix = "_work", params = "void", args = "" },
+  threads = { ret = "long", suffix = "_threads", params = "void", args = "" },
   packed_floats = { ret = "long", suffix = "_packed_floats", params = "void", args = "" },
   pack = { ret = "void", suffix = "_pack", params = "const float *w, const float *bias, float *packed",
            args = "w, bias, packed" },
 }
 
 -- The functions each kernel family exports, in this order.
-M.EXPORTS = { dw = { "kernel" }, pw = { "kernel", "packed_floats", "pack" } }
+M.EXPORTS = { dw = { "kernel", "work", "threads" }, pw = { "kernel", "work", "threads", "packed_floats", "pack" } }
+
+-- The definitions of the `work` and `threads` functions of the kernel
+-- named `symbol`: `work` items per image, at most `threads` threads.
+function M.split_c(symbol, work, threads)
+  return table.concat({
+    "/* Work items per image: a call of the kernel runs items [begin, end) of n images' n * work. */",
+    M.declaration("work", symbol), "{", string.format("  return %dL;", work), "}", "",
+    "/* The most threads worth waking for this layer (knob th). */",
+    M.declaration("threads", symbol), "{", string.format("  return %dL;", threads), "}",
+  }, "\n")
+end
 
 -- The name of function `role` of the kernel named `symbol`.
 function M.name(role, symbol)

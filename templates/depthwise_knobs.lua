@@ -20,6 +20,8 @@
 --          third of the memory traffic of a layer too big for L2; but the
 --          output then leaves the caches, so the next layer reads it from
 --          memory. Never the default; the tuner measures it per layer.
+--
+-- The work split (threads; see the end of this file): rb, cb, th.
 local G = require("dw_geometry")
 local I = require("isa")
 local ABI = require("kernel_abi")
@@ -145,6 +147,113 @@ function S.default(op, isa, hw)
     end
   end
   return { ct = 1, wt = 1, wreg = 0, order = 0, pf = 0, loop = loop, nt = 0 }
+end
+
+-- ---- the work split -----------------------------------------------------
+-- A kernel's work per image is cut into items, each run by one thread:
+-- a band of output rows times a block of channel tiles. Every output element
+-- is computed inside one item in the same order whatever the split, so the
+-- output does not depend on it (nor on the thread count).
+--   rb   output rows per band; 0: all the rows of an image in one band
+--   cb   channel tiles (of ct vectors; the last tile and SSE's lane tail
+--        count as one each) per block; 0: all of them. Needs loop=1 (with
+--        loop=0 the machine code walks every tile of a row itself)
+--   th   the most threads worth waking: a layer too small to pay for more
+--        runs on fewer (the runtime uses min(th, its threads, items))
+local Host = require("septune_host")
+local ROWS_MAX = 2 ^ 31 - 1
+S.knobs[#S.knobs + 1] = { name = "rb", range = { 0, ROWS_MAX }, split = true }
+S.knobs[#S.knobs + 1] = { name = "cb", range = { 0, ROWS_MAX }, split = true }
+S.knobs[#S.knobs + 1] = { name = "th", range = { 1, Host.threads_max }, split = true }
+
+-- The channel tiles a block of cb counts in: the full tiles of ct vectors,
+-- the last (partial) tile and SSE's lane tail (x86_dw.layout). loop=0 and
+-- the scalar template have one (the whole row).
+function S.channel_tiles(op, isa, k)
+  if isa == "scalar" or k.loop == 0 then return 1 end
+  local L = require("x86_dw").layout({ op = op, g = G.derive(op), k = k, isa = isa })
+  return L.tiles + (L.rest_vectors > 0 and 1 or 0) + (L.lane_tail > 0 and 1 or 0)
+end
+
+-- The items of one image: { bands, rows (per band), blocks, tiles (per
+-- block), ntiles, work = bands * blocks }.
+function S.items(op, isa, k)
+  local g = G.derive(op)
+  local ntiles = S.channel_tiles(op, isa, k)
+  local rows = k.rb == 0 and g.oh or k.rb
+  local tiles = k.cb == 0 and ntiles or k.cb
+  local s = { rows = rows, bands = math.ceil(g.oh / rows), tiles = tiles, ntiles = ntiles,
+              blocks = math.ceil(ntiles / tiles) }
+  s.work = s.bands * s.blocks
+  return s
+end
+
+function S.valid_split(op, isa, k)
+  local g = G.derive(op)
+  if k.rb ~= 0 and k.rb >= g.oh then
+    return false, string.format("rb=%d must be 0 or split the %d output rows", k.rb, g.oh)
+  end
+  if k.cb ~= 0 then
+    if isa == "scalar" or k.loop == 0 then return false, "cb needs loop=1 (and an x86 ISA): use cb=0" end
+    local ntiles = S.channel_tiles(op, isa, k)
+    if k.cb >= ntiles then
+      return false, string.format("cb=%d must be 0 or split the %d channel tiles", k.cb, ntiles)
+    end
+  end
+  if S.items(op, isa, k).work > ROWS_MAX then return false, "more work items than a 32-bit count holds" end
+  return true
+end
+
+-- Splits worth trying for `threads` threads: each a table { rb, cb }. Bands
+-- and blocks in counts that share the work out evenly (1 .. 4 per thread).
+function S.split_candidates(op, isa, k, threads)
+  local g = G.derive(op)
+  local ntiles = S.channel_tiles(op, isa, k)
+  local list, seen = {}, {}
+  local function add(rb, cb)
+    if rb >= g.oh then rb = 0 end
+    if cb >= ntiles then cb = 0 end
+    local key = rb .. "," .. cb
+    if not seen[key] then seen[key] = true; list[#list + 1] = { rb = rb, cb = cb } end
+  end
+  local most = 4 * threads
+  for bands = 1, math.min(g.oh, most) do
+    for blocks = 1, math.min(ntiles, most) do
+      if bands * blocks <= most then add(math.ceil(g.oh / bands), math.ceil(ntiles / blocks)) end
+    end
+  end
+  return list
+end
+
+-- The heuristic split for `ctx.threads` threads. One thread: one item per
+-- image (today's loops). More: the threads the layer's work pays for
+-- (Host.threads_worth), and the split whose busiest thread has the least to
+-- do; a band re-reads the input rows its neighbour reads too, so channel
+-- blocks are preferred, and fewer items among equals.
+function S.default_split(op, isa, k, ctx)
+  local threads = ctx.threads or 1
+  local g = G.derive(op)
+  local flops = 2 * g.oh * g.ow * g.co * g.taps
+  local th = threads > 1 and Host.threads_worth(flops, threads) or 1
+  if th <= 1 then return { rb = 0, cb = 0, th = 1 } end
+  local K = require("knobs")
+  local ntiles = S.channel_tiles(op, isa, k)
+  local function with(c)
+    local full = {}
+    for n, v in pairs(k) do full[n] = v end
+    full.rb, full.cb = c.rb, c.cb
+    return full
+  end
+  local best = K.cheapest_split(S, op, isa, k, S.split_candidates(op, isa, k, th), function(c)
+    local s = S.items(op, isa, with(c))
+    local per = math.ceil(s.work / math.min(th, s.work))
+    local share = per * (s.rows / g.oh) * (s.tiles / ntiles)
+    -- a band reads kh - sh input rows more than its share
+    local halo = s.bands > 1 and math.max(0, op.kh - op.sh) / (s.rows * op.sh) or 0
+    return share * (1 + 0.5 * halo) + 1e-3 * s.work
+  end) or { rb = 0, cb = 0 }
+  local work = S.items(op, isa, with(best)).work
+  return { rb = best.rb, cb = best.cb, th = math.max(1, math.min(th, work)) }
 end
 
 return S

@@ -38,6 +38,13 @@ septune_status septune_error_set(septune_error *err, septune_status status, cons
 septune_status septune_error_clear(septune_error *err);
 
 /* ------------------------------------------------------------------------ */
+/* desc.c                                                                    */
+
+/* *one = op with n = 1: the layer a kernel, a tuning record or an emitted
+ * table entry is for (each serves the layer at any batch size). */
+void septune_op_one_image(const septune_op *op, septune_op *one);
+
+/* ------------------------------------------------------------------------ */
 /* cpu.c                                                                     */
 
 /* ISA detection.

@@ -391,3 +391,10 @@ double septune_op_flops(const septune_op *op)
     return 2.0 * (double)p->n * (double)p->h * (double)p->w * (double)p->ci * (double)p->co;
   }
 }
+
+void septune_op_one_image(const septune_op *op, septune_op *one)
+{
+  *one = *op;
+  if (one->kind == SEPTUNE_OP_DEPTHWISE) one->u.dw.n = 1;
+  else one->u.pw.n = 1;
+}

@@ -185,7 +185,7 @@ static void measure_outcomes(void **state)
   septune_error err;
   assert_int_equal(layer_data_make(&op, &d, &err), SEPTUNE_OK);
   septune_isa isa = septune_cpu_best_isa();
-  measure_options mo = { 2, 0, 3000, MEASURE_INJECT_NONE };
+  measure_options mo = { 2, 0, 3000, MEASURE_INJECT_NONE, 1 };
   measure_result r;
 
   measure_candidate(&op, isa, NULL, &d, &mo, &r);
