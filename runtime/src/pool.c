@@ -46,13 +46,13 @@
 #include "internal.h"
 
 #if defined(__SANITIZE_THREAD__)
-#define SEPTUNE_TSAN_OFF 1
+#define SEPTUNE_TSAN_ANNOTATE 1
 #elif defined(__has_feature)
 #if __has_feature(thread_sanitizer)
-#define SEPTUNE_TSAN_OFF 1
+#define SEPTUNE_TSAN_ANNOTATE 1
 #endif
 #endif
-#ifdef SEPTUNE_TSAN
+#ifdef SEPTUNE_TSAN_ANNOTATE
 void __tsan_acquire(void *addr);
 void __tsan_release(void *addr);
 #define HAPPENS_BEFORE(p) __tsan_release(p)

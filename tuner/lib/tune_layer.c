@@ -59,6 +59,10 @@ static double candidate_cost(void *p, size_t i)
 {
   tuner *t = p;
   tune_result *r = t->r;
+  /* The split search starts from the split the first search measured: the
+   * same kernel, not measured (nor counted) twice. */
+  for (size_t j = 0; j < r->n_cands; j++)
+    if (!strcmp(r->cands[j].knobs, t->s->text[i])) return r->cands[j].median_us;
   measure_options mo = { t->o->screen_ms, 0, t->o->timeout_ms, inject_for(t, r->n_cands), t->o->threads };
   if (t->o->prune_factor > 1 && isfinite(t->best_us)) mo.prune_us = t->best_us * t->o->prune_factor;
   measure_result mr;
