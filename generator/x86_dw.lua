@@ -56,21 +56,22 @@ function M.row_block(P, only)
   local function acc(j, v) return vr(j * k.ct + v) end
   local wbase = nacc
   local function wreg(t, v) return vr(wbase + t * k.ct + v) end
-  local nw = (k.wreg == 1) and g.taps * k.ct or 0
+  local nw = (k.wreg == 1) and (k.kloop == 1 and op.kw or g.taps) * k.ct or 0
   local T1 = vr(nacc + nw)
   local T2 = vr(nacc + nw + 1)
   local MASK = T2 -- AVX2 tail mask shares the second temporary's slot
 
   local function const(name) return addr(A.const_offset(name), RD) .. (V.bcast or "") end
 
+  -- kernel rows the code addresses at once: all of them, or (kloop=1) one
+  -- at a time
+  local tap_rows = k.kloop == 1 and 1 or op.kh
+
   -- One group: `cols` output columns computed together, each described by
   -- { j = register column, taps = { {ky, kx, in_disp}, ... }, out_disp },
   -- addressed from the row registers plus optional index registers.
-  local function group(cols, nv, partial, in_index, out_index)
-    local masked_last = partial and V.mask == "opmask"
-    local function vmask(v) return (masked_last and v == nv - 1) and "{%k1}" or "" end
-    local function is_tail(v) return partial and v == nv - 1 end
-    -- accumulators start at the bias (or zero)
+  -- The accumulators of `cols` start at the bias (or zero).
+  local function start(cols, nv)
     for _, c in ipairs(cols) do
       for v = 0, nv - 1 do
         if op.bias == 1 then
@@ -80,6 +81,46 @@ function M.row_block(P, only)
         end
       end
     end
+  end
+
+  -- The activation and the store of the accumulators of `cols`.
+  local function finish(cols, nv, partial, out_index)
+    local masked_last = partial and V.mask == "opmask"
+    for _, c in ipairs(cols) do
+      for v = 0, nv - 1 do
+        local Acc = acc(c.j, v)
+        local dst = addr(c.out_disp + v * V.bytes, R.out, out_index)
+        local tail = partial and v == nv - 1
+        Act.emit(e, op.act, Acc, T1, T2, const, V)
+        if L then
+          e(L.mov .. " %s, %s", Acc, dst)
+        elseif V.mask == "vector" and tail then
+          e("vmaskmovps %s, %s, %s", Acc, MASK, dst)
+        elseif k.nt == 1 and not (masked_last and tail) then
+          e("vmovntps %s, %s", Acc, dst)
+        else
+          e("vmovups %s, %s%s", Acc, dst, (masked_last and tail) and "{%k1}" or "")
+        end
+      end
+    end
+  end
+
+  -- Loads input vector v at `src` into T1 (masked for a partial tail).
+  local function load_input(src, v, nv, partial)
+    if L then
+      e(L.mov .. " %s, %s", src, T1)
+    elseif V.mask == "vector" and partial and v == nv - 1 then
+      e("vmaskmovps %s, %s, %s", src, MASK, T1)
+    else
+      e("vmovups %s, %s%s", src, T1, (partial and v == nv - 1 and V.mask == "opmask") and "{%k1}{z}" or "")
+    end
+  end
+
+  local function group(cols, nv, partial, in_index, out_index)
+    local masked_last = partial and V.mask == "opmask"
+    local function vmask(v) return (masked_last and v == nv - 1) and "{%k1}" or "" end
+    local function is_tail(v) return partial and v == nv - 1 end
+    start(cols, nv)
     -- the multiply-adds
     local function fma(c, tap, v)
       local src = addr(tap.disp + v * V.bytes, R.tap_rows[tap.ky + 1], in_index)
@@ -135,35 +176,80 @@ function M.row_block(P, only)
         local list = uses[key]
         local tap0 = list[1].tap
         for v = 0, nv - 1 do
-          local src = addr(tap0.disp + v * V.bytes, R.tap_rows[tap0.ky + 1], in_index)
-          if V.mask == "vector" and is_tail(v) then
-            e("vmaskmovps %s, %s, %s", src, MASK, T1)
-          else
-            e("vmovups %s, %s%s", src, T1, masked_last and v == nv - 1 and "{%k1}{z}" or "")
-          end
+          load_input(addr(tap0.disp + v * V.bytes, R.tap_rows[tap0.ky + 1], in_index), v, nv, partial)
           for _, u in ipairs(list) do
             e("vfmadd231ps %s, %s, %s", T1, wreg(u.tap.ky * op.kw + u.tap.kx, v), acc(u.c.j, v))
           end
         end
       end
     end
-    -- activation and store
+    finish(cols, nv, partial, out_index)
+  end
+
+  local label_id = 0
+  local function fresh(name) label_id = label_id + 1; return name .. label_id end
+
+  -- kloop=1: a group whose kernel rows are a machine-code loop. `cols` hold
+  -- the taps of one kernel row ({ kx, disp } from the row pointer); each
+  -- pass of the loop loads that row's weights (wreg=1) or reads them as
+  -- memory operands, loads each input vector once and multiplies it into
+  -- every column that reads it, then steps the row and weight pointers to
+  -- the next kernel row. So every accumulator still sums bias, then the taps
+  -- in [ky][kx] order, whatever kh is; kernel rows in the padding are
+  -- skipped (the record's krow_first and krows).
+  local function kloop_group(cols, nv, partial, in_index, out_index)
+    start(cols, nv)
+    local uses, disps, kxs = {}, {}, {}
     for _, c in ipairs(cols) do
-      for v = 0, nv - 1 do
-        local Acc = acc(c.j, v)
-        local dst = addr(c.out_disp + v * V.bytes, R.out, out_index)
-        Act.emit(e, op.act, Acc, T1, T2, const, V)
-        if L then
-          e(L.mov .. " %s, %s", Acc, dst)
-        elseif V.mask == "vector" and is_tail(v) then
-          e("vmaskmovps %s, %s, %s", Acc, MASK, dst)
-        elseif k.nt == 1 and vmask(v) == "" then
-          e("vmovntps %s, %s", Acc, dst)
-        else
-          e("vmovups %s, %s%s", Acc, dst, vmask(v))
-        end
+      for _, tap in ipairs(c.taps) do
+        if not uses[tap.disp] then uses[tap.disp] = {}; disps[#disps + 1] = tap.disp end
+        table.insert(uses[tap.disp], { c = c, kx = tap.kx })
+        kxs[tap.kx] = true
       end
     end
+    if #disps > 0 then
+      table.sort(disps)
+      local top, skip = fresh("krow"), fresh("krows_done")
+      e("mov %s, %s", R.in_row, R.krow)
+      e("mov %s, %s", R.wfirst, R.wrow)
+      e("mov %s, %s", addr(A.offset("dw", "krows"), RD), A.reg32(R.krows))
+      e("test %s, %s", A.reg32(R.krows), A.reg32(R.krows))
+      e("jz %s", skip)
+      b:label(top)
+      local function wmem(kx, v) return addr((1 + kx) * tap_bytes + v * V.bytes, R.wrow) end
+      if k.wreg == 1 then
+        for kx = 0, op.kw - 1 do
+          if kxs[kx] then
+            for v = 0, nv - 1 do e("%s %s, %s", mov, wmem(kx, v), wreg(kx, v)) end
+          end
+        end
+      end
+      for _, disp in ipairs(disps) do
+        local list = uses[disp]
+        for v = 0, nv - 1 do
+          load_input(addr(disp + v * V.bytes, R.krow, in_index), v, nv, partial)
+          for i, u in ipairs(list) do
+            local w = k.wreg == 1 and wreg(u.kx, v) or wmem(u.kx, v)
+            local Acc = acc(u.c.j, v)
+            if L then
+              -- two-operand forms: the last use may consume the input
+              local T = T1
+              if i < #list then e(L.copy .. " %s, %s", T1, T2); T = T2 end
+              e(L.mul .. " %s, %s", w, T)
+              e(L.add .. " %s, %s", T, Acc)
+            else
+              e("vfmadd231ps %s, %s, %s", w, T1, Acc)
+            end
+          end
+        end
+      end
+      e("add $%d, %s", op.dil_h * op.w * in_px, R.krow)
+      e("add $%d, %s", op.kw * tap_bytes, R.wrow)
+      e("dec %s", A.reg32(R.krows))
+      e("jnz %s", top)
+      b:label(skip)
+    end
+    finish(cols, nv, partial, out_index)
   end
 
   -- Output columns ox0 .. ox0+width-1 addressed absolutely (no index
@@ -174,7 +260,7 @@ function M.row_block(P, only)
     local cols = {}
     for j = 0, width - 1 do
       local ox, taps = ox0 + j, {}
-      for ky = 0, op.kh - 1 do
+      for ky = 0, tap_rows - 1 do
         for kx = 0, op.kw - 1 do
           local ix = G.input_col(op, ox, kx)
           if ix then taps[#taps + 1] = { ky = ky, kx = kx, disp = ix * in_px } end
@@ -192,7 +278,7 @@ function M.row_block(P, only)
     local cols = {}
     for j = 0, width - 1 do
       local taps = {}
-      for ky = 0, op.kh - 1 do
+      for ky = 0, tap_rows - 1 do
         for _, kx in ipairs(kxs) do
           local ix = (ox0 + j) * op.sw - op.pl + kx * op.dil_w
           taps[#taps + 1] = { ky = ky, kx = kx, disp = ix * in_px }
@@ -203,13 +289,19 @@ function M.row_block(P, only)
     return cols
   end
 
-  local label_id = 0
-  local function fresh(name) label_id = label_id + 1; return name .. label_id end
+  local emit_group = k.kloop == 1 and kloop_group or group
+  -- the registers holding input rows: one per tap row, or kloop's one
+  local row_regs = {}
+  if k.kloop == 1 then row_regs[1] = R.in_row else for ky = 1, op.kh do row_regs[ky] = R.tap_rows[ky] end end
 
   -- One pass over the row for a tile of nv vectors (the last partial when
   -- `partial`); pointers are tile-relative.
   local function tile(nv, partial, row_loop)
-    if k.wreg == 1 then
+    if k.kloop == 1 then
+      -- the weights of the first kernel row inside the input
+      e("imul $%d, %s, %s", op.kw * tap_bytes, addr(A.offset("dw", "krow_first"), RD), R.wfirst)
+      e("add %s, %s", R.weights, R.wfirst)
+    elseif k.wreg == 1 then
       for t = 0, g.taps - 1 do
         for v = 0, nv - 1 do
           e("%s %s, %s", mov, addr((1 + t) * tap_bytes + v * V.bytes, R.weights), wreg(t, v))
@@ -237,7 +329,7 @@ function M.row_block(P, only)
         local top = fresh("cols")
         e("mov $%d, %s", groups, A.reg32(R.cols))
         b:label(top)
-        group(run_group(ox, k.wt, run.kx), nv, partial, R.col_in, R.col_out)
+        emit_group(run_group(ox, k.wt, run.kx), nv, partial, R.col_in, R.col_out)
         if reads then e("add $%d, %s", k.wt * op.sw * in_px, R.col_in) end
         e("add $%d, %s", k.wt * out_px, R.col_out)
         e("dec %s", A.reg32(R.cols))
@@ -245,7 +337,7 @@ function M.row_block(P, only)
         ox = ox + groups * k.wt
       else
         local width = math.min(k.wt, g.ow - ox)
-        group(absolute_group(ox, width), nv, partial)
+        emit_group(absolute_group(ox, width), nv, partial)
         ox = ox + width
       end
     end
@@ -262,14 +354,14 @@ function M.row_block(P, only)
     end
     if row_loop then
       -- the next output row: every tap row moves down by the stride
-      for ky = 0, op.kh - 1 do e("add $%d, %s", op.sh * op.w * in_px, R.tap_rows[ky + 1]) end
+      for _, r in ipairs(row_regs) do e("add $%d, %s", op.sh * op.w * in_px, r) end
       e("add $%d, %s", g.ow * out_px, R.out)
       e("decq %s", addr(A.offset("dw", "rows"), RD))
       e("jnz rows")
     end
   end
 
-  for ky = 0, op.kh - 1 do e("mov %s, %s", addr(A.offset("dw", "tap_row", ky), RD), R.tap_rows[ky + 1]) end
+  for i, r in ipairs(row_regs) do e("mov %s, %s", addr(A.offset("dw", "tap_row", i - 1), RD), r) end
   e("mov %s, %s", addr(A.offset("dw", "out_row"), RD), R.out)
   e("mov %s, %s", addr(A.offset("dw", "weights"), RD), R.weights)
   local Lay = M.layout(P)
@@ -285,7 +377,7 @@ function M.row_block(P, only)
     tile(only.nv, only.partial, true)
   else
     local function advance(bytes)
-      for ky = 0, op.kh - 1 do e("add $%d, %s", bytes, R.tap_rows[ky + 1]) end
+      for _, r in ipairs(row_regs) do e("add $%d, %s", bytes, r) end
       e("add $%d, %s", bytes, R.out)
       e("add $%d, %s", bytes, R.weights)
     end

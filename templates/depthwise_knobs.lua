@@ -15,6 +15,13 @@
 --   loop   0: output rows outer, channel tiles inside the machine code;
 --          1: channel tiles outer, so a tile's input rows stay in L1 from one
 --          output row to the next
+--   kloop  1: the kernel rows are a machine-code loop (one input row
+--          pointer, the weights of one kernel row at a time: in registers
+--          with wreg=1, else memory operands), each input vector loaded once
+--          per kernel row and multiplied into every column that reads it;
+--          any kh, kernel rows in the padding skipped. 0: every tap row has
+--          its own register (kh <= 7) and wreg=1 holds the whole kernel.
+--          kloop=1 takes order=2 (its only order) and pf=0.
 --   nt     1: non-temporal (streaming) stores of the output when its address
 --          is aligned: no read-for-ownership of output lines, which saves a
 --          third of the memory traffic of a layer too big for L2; but the
@@ -28,12 +35,13 @@ local S = {}
 
 S.knobs = {
   { name = "ct",    values = { 1, 2, 3, 4 } },
-  { name = "wt",    values = { 1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14 } },
+  { name = "wt",    values = { 1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16 } },
   { name = "wreg",  values = { 0, 1 } },
   { name = "order", values = { 0, 1, 2 } },
   { name = "pf",    values = { 0, 1 } },
   { name = "loop",  values = { 0, 1 } },
   { name = "nt",    values = { 0, 1 } },
+  { name = "kloop", values = { 0, 1 } },
 }
 
 -- Vector registers a configuration needs: accumulators, weights if held,
@@ -44,7 +52,7 @@ function S.vector_registers(op, isa, k)
   local g = G.derive(op)
   local V = I.get(isa)
   local n = k.ct * k.wt
-  if k.wreg == 1 then n = n + g.taps * k.ct end
+  if k.wreg == 1 then n = n + (k.kloop == 1 and op.kw or g.taps) * k.ct end
   local temps = 1
   if not V.vex then temps = 2 end
   if V.mask == "vector" and g.co % V.lanes ~= 0 then temps = 2 end
@@ -83,8 +91,9 @@ end
 function S.valid(op, isa, k)
   if isa == "scalar" then
     -- The portable template has no knobs of its own: only the default point.
-    if k.ct ~= 1 or k.wt ~= 1 or k.wreg ~= 0 or k.order ~= 0 or k.pf ~= 0 or k.loop ~= 0 or k.nt ~= 0 then
-      return false, "the scalar template takes only ct=1,wt=1,wreg=0,order=0,pf=0,loop=0,nt=0"
+    if k.ct ~= 1 or k.wt ~= 1 or k.wreg ~= 0 or k.order ~= 0 or k.pf ~= 0 or k.loop ~= 0 or k.nt ~= 0
+        or k.kloop ~= 0 then
+      return false, "the scalar template takes only ct=1,wt=1,wreg=0,order=0,pf=0,loop=0,nt=0,kloop=0"
     end
     return true
   end
@@ -95,12 +104,22 @@ function S.valid(op, isa, k)
   if k.ct > vectors then
     return false, string.format("ct=%d exceeds the %d vectors of %d channels", k.ct, vectors, g.co)
   end
-  if k.order == 2 and (k.wreg ~= 1 or not V.vex) then
-    return false, "order=2 keeps inputs in a register and needs wreg=1 and FMA (not sse)"
-  end
-  local row_regs = #ABI.REGS.dw.tap_rows
-  if op.kh > row_regs then
-    return false, string.format("kh > %d needs more row registers than x86-64 has", row_regs)
+  if k.kloop == 1 then
+    if k.order ~= 2 or k.pf ~= 0 then
+      return false, "kloop=1 has one order and no prefetch: it takes order=2,pf=0"
+    end
+    if op.dil_h * op.w * g.ci * 4 > DISP_MAX then
+      return false, "kloop=1 steps from one kernel row to the next by an immediate: dh*w*c*m*4 < 2 GiB"
+    end
+  else
+    if k.order == 2 and (k.wreg ~= 1 or not V.vex) then
+      return false, "order=2 keeps inputs in a register and needs wreg=1 and FMA (not sse)"
+    end
+    local row_regs = #ABI.REGS.dw.tap_rows
+    if op.kh > row_regs then
+      return false, string.format("kh > %d needs more row registers than x86-64 has (kloop=1 takes any kh)",
+        row_regs)
+    end
   end
   if k.nt == 1 and (not V.vex or g.co % lanes ~= 0) then
     return false, string.format("nt=1 needs avx2/avx512 and whole vectors of channels (co=%d)", g.co)
@@ -121,30 +140,42 @@ end
 
 -- The heuristic default for the caches `hw` (septune_gen.lua): enough
 -- independent accumulators to hide the FMA latency (two FMA ports x four
--- cycles), weights in registers when they fit, each input vector loaded
--- once (order=2) when the weights are in registers, and channel tiles
--- outermost when the layer's tensors stay in L2 (hw.resident), so a tile's
--- rows stay in L1 (rows outermost streams big layers better).
+-- cycles); the whole kernel's weights in registers with each input vector
+-- loaded once (order=2) when they fit, else the kernel-row loop (kloop=1),
+-- which holds one kernel row's weights (or reads them from memory) and
+-- serves any kh; channel tiles outermost when the layer's tensors stay in
+-- L2 (hw.resident), so a tile's rows stay in L1 (rows outermost streams big
+-- layers better).
+local SCALAR_DEFAULT = { ct = 1, wt = 1, wreg = 0, order = 0, pf = 0, loop = 0, nt = 0, kloop = 0 }
+
 function S.default(op, isa, hw)
-  if isa == "scalar" then return { ct = 1, wt = 1, wreg = 0, order = 0, pf = 0, loop = 0, nt = 0 } end
+  if isa == "scalar" then return SCALAR_DEFAULT end
   local g = G.derive(op)
   local V = I.get(isa)
   local vectors = math.ceil(g.co / V.lanes)
   local bytes = 4 * op.n * (op.h * op.w * g.ci + g.oh * g.ow * g.co)
   local loop = bytes <= hw.resident and 1 or 0
   local candidates = {
-    { ct = 2, wt = 4, wreg = 1 }, { ct = 2, wt = 3, wreg = 1 },
-    { ct = 1, wt = 8, wreg = 1 }, { ct = 1, wt = 6, wreg = 1 }, { ct = 1, wt = 4, wreg = 1 },
-    { ct = 2, wt = 4, wreg = 0 }, { ct = 1, wt = 8, wreg = 0 },
+    { ct = 2, wt = 4, wreg = 1, kloop = 0 }, { ct = 2, wt = 3, wreg = 1, kloop = 0 },
+    { ct = 1, wt = 8, wreg = 1, kloop = 0 }, { ct = 1, wt = 6, wreg = 1, kloop = 0 },
+    { ct = 1, wt = 4, wreg = 1, kloop = 0 },
+    -- the kernel-row loop: a tile narrower than `least` columns (or the
+    -- row) loads too many weights per FMA; try the next candidate
+    { ct = 2, wt = 8, wreg = 1, kloop = 1, least = 6 }, { ct = 1, wt = 16, wreg = 1, kloop = 1, least = 8 },
+    { ct = 2, wt = 8, wreg = 0, kloop = 1 }, { ct = 1, wt = 12, wreg = 0, kloop = 1 },
   }
+  local wt_values = {}
+  for _, v in ipairs(S.knobs[2].values) do wt_values[v] = true end
   for _, c in ipairs(candidates) do
-    for wt = c.wt, 1, -1 do
-      local k = { ct = math.min(c.ct, vectors), wt = wt, wreg = c.wreg, pf = 0, loop = loop, nt = 0 }
-      k.order = (c.wreg == 1 and V.vex) and 2 or 0
-      if S.valid(op, isa, k) then return k end
+    for wt = math.min(c.wt, g.ow), math.min(c.least or 1, g.ow), -1 do
+      local k = { ct = math.min(c.ct, vectors), wt = wt, wreg = c.wreg, pf = 0, loop = loop, nt = 0, kloop = c.kloop }
+      k.order = (c.kloop == 1 or (c.wreg == 1 and V.vex)) and 2 or 0
+      if wt_values[wt] and S.valid(op, isa, k) then return k end
     end
   end
-  return { ct = 1, wt = 1, wreg = 0, order = 0, pf = 0, loop = loop, nt = 0 }
+  -- one accumulator, weights from memory: valid for every shape the x86
+  -- kernels address
+  return { ct = 1, wt = 1, wreg = 0, order = 2, pf = 0, loop = loop, nt = 0, kloop = 1 }
 end
 
 return S
