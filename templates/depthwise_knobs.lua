@@ -161,13 +161,14 @@ function S.default(op, isa, hw)
     { ct = 1, wt = 4, wreg = 1, kloop = 0 },
     -- the kernel-row loop: a tile narrower than `least` columns (or the
     -- row) loads too many weights per FMA; try the next candidate
+    { ct = 4, wt = 6, wreg = 1, kloop = 1, least = 4 }, -- kw <= 2: wide tiles of channels, rows far apart
     { ct = 2, wt = 8, wreg = 1, kloop = 1, least = 6 }, { ct = 1, wt = 16, wreg = 1, kloop = 1, least = 8 },
     { ct = 2, wt = 8, wreg = 0, kloop = 1 }, { ct = 1, wt = 12, wreg = 0, kloop = 1 },
   }
   local wt_values = {}
   for _, v in ipairs(S.knobs[2].values) do wt_values[v] = true end
   for _, c in ipairs(candidates) do
-    for wt = math.min(c.wt, g.ow), math.min(c.least or 1, g.ow), -1 do
+    for wt = math.min(c.wt, g.ow), c.least or 1, -1 do
       local k = { ct = math.min(c.ct, vectors), wt = wt, wreg = c.wreg, pf = 0, loop = loop, nt = 0, kloop = c.kloop }
       k.order = (c.kloop == 1 or (c.wreg == 1 and V.vex)) and 2 or 0
       if wt_values[wt] and S.valid(op, isa, k) then return k end
