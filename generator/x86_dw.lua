@@ -52,7 +52,7 @@ function M.row_block(P, only)
   local tap_bytes = g.co_pad * 4  -- bytes per tap row of packed weights
 
   -- Vector register allocation: accumulators, then weights, then temps.
-  local nacc = k.ct * k.wt
+  local nacc = k.ct * (k.order == 3 and M.rolling_slots(op) or k.wt)
   local function acc(j, v) return vr(j * k.ct + v) end
   local wbase = nacc
   local function wreg(t, v) return vr(wbase + t * k.ct + v) end
@@ -290,6 +290,94 @@ function M.row_block(P, only)
   end
 
   local emit_group = k.kloop == 1 and kloop_group or group
+
+  -- order=3: one output row as a rolling wavefront. Step t reads input
+  -- column t - ky*lag - pl of every kernel row ky (lag = the kernel's
+  -- width in input columns) and multiplies it into every column that
+  -- reads it there; column c starts at step c*sw and is stored after step
+  -- c*sw + span - 1. So an accumulator gets one FMA per step, a step apart
+  -- (each step multiplies kh*kw/sw*ct input vectors: enough independent
+  -- chains to cover the FMA latency), in [ky][kx] order, and each input
+  -- vector is loaded once; the live columns rotate through `slots`
+  -- accumulator sets. The steps whose pattern repeats are a loop over the
+  -- column offset registers, `slots` columns per pass; the rest unrolled.
+  local function rolling_row(nv, partial)
+    local lag = (op.kw - 1) * op.dil_w + 1
+    local span = op.kh * lag
+    local slots = M.rolling_slots(op)
+    local period = slots * op.sw
+    local steps = (g.ow - 1) * op.sw + span
+    local function targets(t, ky)
+      local u = t - ky * lag
+      local list = {}
+      for kx = 0, op.kw - 1 do
+        local d = u - kx * op.dil_w
+        if d % op.sw == 0 then list[#list + 1] = { c = d / op.sw, kx = kx } end
+      end
+      return u - op.pl, list
+    end
+    local function born(t) return t % op.sw == 0 and t / op.sw or nil end
+    local function done(t)
+      local f = t - span + 1
+      return (f >= 0 and f % op.sw == 0) and f / op.sw or nil
+    end
+    local function steady(t)
+      for ky = 0, op.kh - 1 do
+        local x, list = targets(t, ky)
+        if x < 0 or x >= op.w then return false end
+        for _, tg in ipairs(list) do if tg.c < 0 or tg.c >= g.ow then return false end end
+      end
+      local c = born(t)
+      if c and c >= g.ow then return false end
+      if t - span + 1 < 0 then return false end
+      c = done(t)
+      return not (c and c >= g.ow)
+    end
+    -- step t with the column offset registers `shift` input columns (and
+    -- shift / sw output columns) along
+    local function step(t, shift)
+      local c = born(t)
+      if c and c < g.ow then start({ { j = c % slots } }, nv) end
+      for ky = 0, op.kh - 1 do
+        local x, list = targets(t, ky)
+        local live = {}
+        for _, tg in ipairs(list) do if tg.c >= 0 and tg.c < g.ow then live[#live + 1] = tg end end
+        if x >= 0 and x < op.w and #live > 0 then
+          for v = 0, nv - 1 do
+            load_input(addr((x - shift) * in_px + v * V.bytes, R.tap_rows[ky + 1], R.col_in), v, nv, partial)
+            for _, tg in ipairs(live) do
+              e("vfmadd231ps %s, %s, %s", T1, wreg(ky * op.kw + tg.kx, v), acc(tg.c % slots, v))
+            end
+          end
+        end
+      end
+      c = done(t)
+      if c and c < g.ow then
+        finish({ { j = c % slots, out_disp = (c - shift / op.sw) * out_px } }, nv, partial, R.col_out)
+      end
+    end
+    local lo = 0
+    while lo < steps and not steady(lo) do lo = lo + 1 end
+    local hi = lo
+    while hi + 1 < steps and steady(hi + 1) do hi = hi + 1 end
+    local passes = lo < steps and math.floor((hi - lo + 1) / period) or 0
+    e("xor %s, %s", A.reg32(R.col_in), A.reg32(R.col_in))
+    e("xor %s, %s", A.reg32(R.col_out), A.reg32(R.col_out))
+    if passes < 2 then
+      for t = 0, steps - 1 do step(t, 0) end
+      return
+    end
+    for t = 0, lo - 1 do step(t, 0) end
+    local top = fresh("roll")
+    e("mov $%d, %s", passes, A.reg32(R.cols))
+    b:label(top)
+    for t = lo, lo + period - 1 do step(t, 0) end
+    e("add $%d, %s", period * in_px, R.col_in)
+    e("add $%d, %s", slots * out_px, R.col_out)
+    e("dec %s", A.reg32(R.cols))
+    e("jnz %s", top)
+    for t = lo + passes * period, steps - 1 do step(t, passes * period) end
+  end
   -- the registers holding input rows: one per tap row, or kloop's one
   local row_regs = {}
   if k.kloop == 1 then row_regs[1] = R.in_row else for ky = 1, op.kh do row_regs[ky] = R.tap_rows[ky] end end
@@ -317,6 +405,10 @@ function M.row_block(P, only)
     -- are addressed absolutely. So the code is a few groups long, however
     -- wide the row.
     local ox, r = 0, 1
+    if k.order == 3 then
+      rolling_row(nv, partial)
+      ox = g.ow
+    end
     while ox < g.ow do
       while g.col_runs[r].hi < ox do r = r + 1 end
       local run = g.col_runs[r]
@@ -398,6 +490,12 @@ function M.row_block(P, only)
   if k.nt == 1 then e("sfence") end
   if V.vex then e("vzeroupper") end
   return b
+end
+
+-- order=3: the columns a rolling row keeps live (accumulator sets).
+function M.rolling_slots(op)
+  local span = op.kh * ((op.kw - 1) * op.dil_w + 1)
+  return math.ceil(span / op.sw)
 end
 
 -- How a row splits into channel tiles: `tiles` full tiles of ct vectors,

@@ -9,7 +9,11 @@
 --   order  0: tap-outer (all accumulators advance one tap at a time, the
 --          chains interleave); 1: column-outer (one column's taps at a time);
 --          2: input-stationary (each input vector loaded once into a register
---          and multiplied into every column that reads it; needs wreg=1)
+--          and multiplied into every column that reads it; needs wreg=1);
+--          3: rolling (the whole row as one wavefront: kernel rows lagged so
+--          that each accumulator gets one FMA per step, the live columns
+--          rotating through kh*kw/sw accumulator sets; needs wreg=1, FMA,
+--          kloop=0, and takes wt=1: the row is the tile)
 --   pf     1: prefetch the input row the next output row will need (one
 --          prefetch per pixel, unrolled: rows of at most PF_MAX_WIDTH)
 --   loop   0: output rows outer, channel tiles inside the machine code;
@@ -37,7 +41,7 @@ S.knobs = {
   { name = "ct",    values = { 1, 2, 3, 4 } },
   { name = "wt",    values = { 1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16 } },
   { name = "wreg",  values = { 0, 1 } },
-  { name = "order", values = { 0, 1, 2 } },
+  { name = "order", values = { 0, 1, 2, 3 } },
   { name = "pf",    values = { 0, 1 } },
   { name = "loop",  values = { 0, 1 } },
   { name = "nt",    values = { 0, 1 } },
@@ -51,7 +55,7 @@ S.knobs = {
 function S.vector_registers(op, isa, k)
   local g = G.derive(op)
   local V = I.get(isa)
-  local n = k.ct * k.wt
+  local n = k.ct * (k.order == 3 and require("x86_dw").rolling_slots(op) or k.wt)
   if k.wreg == 1 then n = n + (k.kloop == 1 and op.kw or g.taps) * k.ct end
   local temps = 1
   if not V.vex then temps = 2 end
@@ -112,8 +116,11 @@ function S.valid(op, isa, k)
       return false, "kloop=1 steps from one kernel row to the next by an immediate: dh*w*c*m*4 < 2 GiB"
     end
   else
-    if k.order == 2 and (k.wreg ~= 1 or not V.vex) then
-      return false, "order=2 keeps inputs in a register and needs wreg=1 and FMA (not sse)"
+    if k.order == 3 and k.wt ~= 1 then
+      return false, "order=3 computes the whole row as one tile: it takes wt=1"
+    end
+    if k.order >= 2 and (k.wreg ~= 1 or not V.vex) then
+      return false, "order=2 and 3 keep inputs in a register and need wreg=1 and FMA (not sse)"
     end
     local row_regs = #ABI.REGS.dw.tap_rows
     if op.kh > row_regs then
@@ -155,21 +162,39 @@ function S.default(op, isa, hw)
   local vectors = math.ceil(g.co / V.lanes)
   local bytes = 4 * op.n * (op.h * op.w * g.ci + g.oh * g.ow * g.co)
   local loop = bytes <= hw.resident and 1 or 0
-  local candidates = {
-    { ct = 2, wt = 4, wreg = 1, kloop = 0 }, { ct = 2, wt = 3, wreg = 1, kloop = 0 },
-    { ct = 1, wt = 8, wreg = 1, kloop = 0 }, { ct = 1, wt = 6, wreg = 1, kloop = 0 },
-    { ct = 1, wt = 4, wreg = 1, kloop = 0 },
-    -- the kernel-row loop: a tile narrower than `least` columns (or the
-    -- row) loads too many weights per FMA; try the next candidate
-    { ct = 4, wt = 6, wreg = 1, kloop = 1, least = 4 }, -- kw <= 2: wide tiles of channels, rows far apart
-    { ct = 2, wt = 8, wreg = 1, kloop = 1, least = 6 }, { ct = 1, wt = 16, wreg = 1, kloop = 1, least = 8 },
-    { ct = 2, wt = 8, wreg = 0, kloop = 1 }, { ct = 1, wt = 12, wreg = 0, kloop = 1 },
-  }
+  -- Twelve accumulators or more where they fit: each input vector feeds up
+  -- to kw of them one after the other, so with eight (ct=2,wt=4) an FMA
+  -- often waits for the one before it (llvm-mca's Zen 4 model, ymm for
+  -- Zen 5's zmm: 3x3 stride 1 at 14 columns, act=none, 1.76 FMA/cycle with
+  -- wt=4, 1.96 with wt=6, of 2). Stride 2 loads two input columns per
+  -- output column: five columns leave the weights a register more.
+  local wide = op.sw == 1 and 6 or 5
+  local big = { { ct = 2, wt = wide, wreg = 1, kloop = 0, least = 5 },
+                { ct = 1, wt = 12, wreg = 1, kloop = 0, least = 10 } }
+  local small = { { ct = 2, wt = 4, wreg = 1, kloop = 0 }, { ct = 2, wt = 3, wreg = 1, kloop = 0 },
+                  { ct = 1, wt = 8, wreg = 1, kloop = 0 }, { ct = 1, wt = 6, wreg = 1, kloop = 0 },
+                  { ct = 1, wt = 4, wreg = 1, kloop = 0 } }
+  -- the kernel-row loop: a tile narrower than `least` columns loads too
+  -- many weights per FMA; try the next candidate
+  local rows = { { ct = 4, wt = 6, wreg = 1, kloop = 1, least = 4 }, -- kw <= 2: wide tiles of channels
+                 { ct = 2, wt = 8, wreg = 1, kloop = 1, least = 6 }, { ct = 1, wt = 16, wreg = 1, kloop = 1, least = 8 } }
+  local from_memory = { { ct = 2, wt = 8, wreg = 0, kloop = 1 }, { ct = 1, wt = 12, wreg = 0, kloop = 1 } }
+  -- Up to 3x3 a few accumulators with the whole kernel in registers do as
+  -- well as the kernel-row loop; from 5x5 on the whole kernel leaves room
+  -- for six (one chain of 25 FMAs each): the loop's twelve to sixteen do
+  -- better (5x5 stride 1, 14 and 28 columns, relu6: 1.35 -> 1.7-1.8
+  -- FMA/cycle in the same model; avx2: 0.94 -> 1.6-1.8).
+  local order = g.taps <= 9 and { big, small, rows, from_memory } or { big, rows, small, from_memory }
+  local candidates = {}
+  for _, list in ipairs(order) do
+    for _, c in ipairs(list) do candidates[#candidates + 1] = c end
+  end
   local wt_values = {}
   for _, v in ipairs(S.knobs[2].values) do wt_values[v] = true end
   for _, c in ipairs(candidates) do
-    for wt = math.min(c.wt, g.ow), c.least or 1, -1 do
-      local k = { ct = math.min(c.ct, vectors), wt = wt, wreg = c.wreg, pf = 0, loop = loop, nt = 0, kloop = c.kloop }
+    -- a tile of fewer vectors is another candidate's
+    for wt = math.min(c.wt, g.ow), (c.ct <= vectors) and (c.least or 1) or math.huge, -1 do
+      local k = { ct = c.ct, wt = wt, wreg = c.wreg, pf = 0, loop = loop, nt = 0, kloop = c.kloop }
       k.order = (c.kloop == 1 or (c.wreg == 1 and V.vex)) and 2 or 0
       if wt_values[wt] and S.valid(op, isa, k) then return k end
     end
