@@ -81,6 +81,10 @@ function S.unsupported(op, isa)
       .. "stride below it are beyond the 2 GiB the x86 kernels address (isa=scalar has no such limit)",
       op.w, g.ci, op.sh, in_row)
   end
+  if op.kh > #ABI.REGS.dw.tap_rows and op.dil_h * in_row > DISP_MAX then
+    return string.format("kh=%.0f with dilation dh=%.0f over input rows of %.0f bytes: the kernel-row loop steps "
+      .. "beyond the 2 GiB the x86 kernels address (isa=scalar has no such limit)", op.kh, op.dil_h, in_row)
+  end
   if g.ow * g.co * 4 > DISP_MAX then
     return string.format("output width ow=%.0f with c*m=%.0f channels: an output row of %.0f bytes is beyond the "
       .. "2 GiB the x86 kernels address (isa=scalar has no such limit)", g.ow, g.co, g.ow * g.co * 4)
