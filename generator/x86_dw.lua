@@ -7,11 +7,14 @@
 -- packed weights ([bias][kh*kw taps], co_pad floats each), for one-tile
 -- blocks the count of output rows, and the constant rows.
 --
--- Registers (kernel_abi.REGS.dw): one GPR per tap row (kh <= 7), `out` the
--- output row, `weights` the weights; the three advance by one channel tile
--- per pass of the tile loop (`tiles` counts the passes). In the interior
--- column loop `col_in` and `col_out` are the input and output column
--- offsets and `cols` counts the column groups.
+-- Registers (kernel_abi.REGS.dw): one GPR per tap row (kloop=0, kh <= 7),
+-- or with kloop=1 one input row `in_row` (the first kernel row inside the
+-- input) that each column group walks with `krow`, `wrow` and `krows`
+-- from `wfirst`; `out` the output row, `weights` the weights; rows, out and
+-- weights advance by one channel tile per pass of the tile loop (`tiles`
+-- counts the passes). In the interior column loop `col_in` and `col_out`
+-- are the input and output column offsets and `cols` counts the column
+-- groups (order=3: the passes of the rolling row).
 local X = require("x86asm")
 local G = require("dw_geometry")
 local I = require("isa")
