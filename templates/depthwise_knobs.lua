@@ -64,6 +64,7 @@ function S.vector_registers(op, isa, k)
 end
 
 S.PF_MAX_WIDTH = 1024
+S.KLOOP0_MAX_TAPS = 49
 
 -- The machine code reaches rows, weights and the strides between rows with
 -- 32-bit displacements and immediates; keep clear of 2 GiB by the vectors
@@ -130,6 +131,11 @@ function S.valid(op, isa, k)
     if op.kh > row_regs then
       return false, string.format("kh > %d needs more row registers than x86-64 has (kloop=1 takes any kh)",
         row_regs)
+    end
+    -- every border column unrolls all its taps: megabytes of code for a
+    -- 7x31 kernel, which kloop=1 serves with one kernel row of code
+    if g.taps > S.KLOOP0_MAX_TAPS then
+      return false, string.format("kloop=0 takes kh*kw <= %d (kloop=1 takes any kernel)", S.KLOOP0_MAX_TAPS)
     end
   end
   if k.nt == 1 and (not V.vex or g.co % lanes ~= 0) then
