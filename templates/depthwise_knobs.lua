@@ -188,7 +188,13 @@ function S.default(op, isa, hw)
   -- many weights per FMA; try the next candidate
   local rows = { { ct = 4, wt = 6, wreg = 1, kloop = 1, least = 4 }, -- kw <= 2: wide tiles of channels
                  { ct = 2, wt = 8, wreg = 1, kloop = 1, least = 6 }, { ct = 1, wt = 16, wreg = 1, kloop = 1, least = 8 } }
-  local from_memory = { { ct = 2, wt = 8, wreg = 0, kloop = 1 }, { ct = 1, wt = 12, wreg = 0, kloop = 1 } }
+  -- weights from memory (kernel rows too wide for registers: 13x13 on
+  -- narrow rows, 27x27 to 31x31): four vectors of channels over seven
+  -- columns beat two over eight on avx512 (bench_knobs, 7x7x1024 k13 1.3x,
+  -- 14x14x512 k27 1.5x, 28x28x256 k29 1.4x); on avx2 the 29 registers do
+  -- not fit, and narrower ct=4 tiles were not measured: least=7
+  local from_memory = { { ct = 4, wt = 7, wreg = 0, kloop = 1, least = 7 }, { ct = 2, wt = 8, wreg = 0, kloop = 1 },
+                        { ct = 1, wt = 12, wreg = 0, kloop = 1 } }
   -- Up to 3x3 a few accumulators with the whole kernel in registers do as
   -- well as the kernel-row loop; from 5x5 on the whole kernel leaves room
   -- for six (one chain of 25 FMAs each): the loop's twelve to sixteen do
