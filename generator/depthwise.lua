@@ -49,8 +49,8 @@ local function render_one(op, isa, k, names)
     -- few lanes, weights from memory: the accumulators must leave room for
     -- the temporaries
     local regs = I.sse1.registers - 4
-    local kt = { ct = L.lane_tail, wt = math.min(k.wt, math.floor(regs / L.lane_tail)), wreg = 0, order = 0,
-                 pf = 0, loop = k.loop }
+    local kt = { ct = L.lane_tail, wt = math.min(k.wt, math.floor(regs / L.lane_tail)), wreg = 0,
+                 order = k.kloop == 1 and 2 or 0, pf = 0, loop = k.loop, kloop = k.kloop }
     local PT = { op = op, g = g, k = kt, isa = isa }
     params.tail_asm = X86.row_block(PT, { nv = L.lane_tail, partial = false, vec = "sse1" }):to_c_bytes("")
     -- with loop=1 a tile of its own (the last), with loop=0 part of the one

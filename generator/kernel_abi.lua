@@ -91,6 +91,8 @@ M.FIELDS = {
     { name = "out_row", ctype = "float *", doc = "output row, at the tile's channel" },
     { name = "weights", ctype = "const float *", doc = "packed weights at the tile's channel: [bias][kh*kw taps]" },
     { name = "rows", ctype = "long", doc = "one-tile blocks: output rows to compute, counted down" },
+    { name = "krow_first", ctype = "long", doc = "kloop=1: first kernel row inside the input (tap_row[0] is its row)" },
+    { name = "krows", ctype = "long", doc = "kloop=1: kernel rows inside the input, from krow_first on" },
   },
   pw = {
     { name = "in", ctype = "const float *", doc = "first row of the M block, at the K block's first channel" },
@@ -206,6 +208,9 @@ M.REGS = {
     tap_rows = { "%rsi", "%rdx", "%r8", "%r9", "%r10", "%r11", "%r13" }, -- one per tap row: kh <= 7
     out = "%rax", weights = "%r14", tiles = "%r15",
     col_in = "%rbx", col_out = "%r12", cols = "%rcx",
+    -- kloop=1 (any kh) needs no tap row registers: it walks the kernel rows
+    -- with one input row pointer and one weight row pointer
+    in_row = "%rsi", krow = "%rdx", wrow = "%r8", krows = "%r9", wfirst = "%r10",
   },
   pw = {
     in_tile = "%r8", panel = "%r9", out = "%rax", bias = "%r10",

@@ -91,8 +91,9 @@ static void random_op(septune_op *op)
     d->h = pick_dim(1, 130, 12);
     d->w = pick_dim(1, 130, 12);
     d->c = pick_dim(1, 1100, 40);
-    d->kh = pick(1, 7);
-    d->kw = (rng() % 3) ? d->kh : pick(1, 7);
+    /* a quarter of the kernels large (up to 31: RepLKNet), some strips */
+    d->kh = (rng() % 4) ? pick(1, 7) : pick(8, 31);
+    d->kw = (rng() % 3) ? d->kh : (rng() % 2) ? pick(1, 7) : pick(1, 31);
     d->stride_h = pick(1, 3);
     d->stride_w = (rng() % 3) ? d->stride_h : pick(1, 3);
     d->dilation_h = (rng() % 3) ? 1 : pick(1, 3);
@@ -194,6 +195,11 @@ static void edge_cases(void **state)
     "dw h=112 w=112 c=32 k=3 s=2 pad=same act=relu6",   /* asymmetric same padding */
     "dw h=8 w=130 c=5 k=7 s=1 d=3 pad=same act=clamp(-0.25,0.5) m=3",
     "dw n=3 h=5 w=6 c=19 kh=1 kw=7 sh=2 sw=1 pad=0,3,0,3 m=4 bias=1",
+    "dw h=9 w=40 c=21 k=31 s=2 pad=same act=relu bias=1",  /* kernel larger than the image */
+    "dw h=12 w=30 c=35 kh=1 kw=21 pad=same bias=1",          /* SegNeXt's strips */
+    "dw h=30 w=12 c=35 kh=21 kw=1 pad=same act=hswish",
+    "dw h=6 w=6 c=5 kh=11 kw=3 pad=12,1,12,1",               /* output rows that read no input row */
+    "dw h=20 w=20 c=19 kh=9 kw=5 d=2 pad=same act=relu6",
   };
   static const septune_isa isas[] = { SEPTUNE_ISA_SCALAR, SEPTUNE_ISA_SSE, SEPTUNE_ISA_AVX2, SEPTUNE_ISA_AVX512 };
   int failures = 0;

@@ -279,7 +279,7 @@ local function record(c, isa, op, knobs, median)
     "knobs=" .. knobs, "median_us=" .. median, "min_us=1", "gflops=1", "date=2026-11-22T10:00:00Z" }, "\t")
 end
 local PW_KNOBS = "mr=2,nr=4,kc=0,pf=0,ku=1,nt=0,mc=0,np=0,th=1"
-local DWM_KNOBS = "ct=1,wt=5,wreg=1,order=0,pf=0,loop=1,nt=0,rb=0,cb=0,th=1"
+local DWM_KNOBS = "ct=1,wt=5,wreg=1,order=0,pf=0,loop=1,nt=0,kloop=0,rb=0,cb=0,th=1"
 local db = base .. "_tuned.db"
 t.write_file(db, table.concat({
   "# septune tuning database, format 1",
