@@ -17,7 +17,8 @@ local function render_one(op, isa, k, names)
   local params = {
     op = op, g = g, isa = isa, k = k, symbol = names.kernel, linkage = names.linkage, abi = ABI,
     shape = op.line, knobs = K.format(space, k),
-    act_c = CA.statements(op, "acc", "            "),
+    act_c = CA.statements(op, "acc", "            ", names.kernel .. "_act"),
+    act_defs = CA.definitions(op, names.kernel .. "_act"),
   }
   if isa == "scalar" then
     return T.render("depthwise_c.c.in", params)

@@ -61,7 +61,31 @@ function M.row_block(P, only)
   local T2 = vr(nacc + nw + 1)
   local MASK = T2 -- AVX2 tail mask shares the second temporary's slot
 
-  local function const(name) return addr(A.const_offset(name), RD) .. (V.bcast or "") end
+  local function row(name) return addr(A.const_offset(name, op.act), RD) end
+  local function const(name) return row(name) .. (V.bcast or "") end
+
+  -- What the activation may use at a group's stores: the registers past the
+  -- weights (T1, T2 unless it holds AVX2's tail mask, and those no knob
+  -- took), and the weights held in registers, reloaded from the packed
+  -- weights if borrowed.
+  local function act_registers(nv, partial)
+    local free = {}
+    for i = nacc + nw, V.registers - 1 do
+      if vr(i) ~= MASK or not (V.mask == "vector" and partial) then free[#free + 1] = vr(i) end
+    end
+    local lend = {}
+    if k.wreg == 1 then
+      for t = 0, g.taps - 1 do
+        for v = 0, nv - 1 do
+          local r = wreg(t, v)
+          lend[#lend + 1] = { reg = r, restore = function()
+            e("%s %s, %s", mov, addr((1 + t) * tap_bytes + v * V.bytes, R.weights), r)
+          end }
+        end
+      end
+    end
+    return { T1 = T1, T2 = T2, const = const, row = row, free = free, lend = lend }
+  end
 
   -- One group: `cols` output columns computed together, each described by
   -- { j = register column, taps = { {ky, kx, in_disp}, ... }, out_disp },
@@ -148,22 +172,26 @@ function M.row_block(P, only)
       end
     end
     -- activation and store
+    local items = {}
     for _, c in ipairs(cols) do
       for v = 0, nv - 1 do
         local Acc = acc(c.j, v)
         local dst = addr(c.out_disp + v * V.bytes, R.out, out_index)
-        Act.emit(e, op.act, Acc, T1, T2, const, V)
-        if L then
-          e(L.mov .. " %s, %s", Acc, dst)
-        elseif V.mask == "vector" and is_tail(v) then
-          e("vmaskmovps %s, %s, %s", Acc, MASK, dst)
-        elseif k.nt == 1 and vmask(v) == "" then
-          e("vmovntps %s, %s", Acc, dst)
-        else
-          e("vmovups %s, %s%s", Acc, dst, vmask(v))
+        local function store()
+          if L then
+            e(L.mov .. " %s, %s", Acc, dst)
+          elseif V.mask == "vector" and is_tail(v) then
+            e("vmaskmovps %s, %s, %s", Acc, MASK, dst)
+          elseif k.nt == 1 and vmask(v) == "" then
+            e("vmovntps %s, %s", Acc, dst)
+          else
+            e("vmovups %s, %s%s", Acc, dst, vmask(v))
+          end
         end
+        items[#items + 1] = { acc = Acc, store = store }
       end
     end
+    Act.store_all(e, op.act, items, act_registers(nv, partial), V)
   end
 
   -- Output columns ox0 .. ox0+width-1 addressed absolutely (no index
