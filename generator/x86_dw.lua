@@ -64,12 +64,19 @@ function M.row_block(P, only)
   local function row(name) return addr(A.const_offset(name, op.act), RD) end
   local function const(name) return row(name) .. (V.bcast or "") end
 
-  -- What the activation may use at a group's stores: the registers past the
-  -- weights (T1, T2 unless it holds AVX2's tail mask, and those no knob
-  -- took), and the weights held in registers, reloaded from the packed
+  -- What the activation may use at a group's stores: the accumulators the
+  -- group leaves unused (a border group may have one column), the registers
+  -- past the weights (T1, T2 unless it holds AVX2's tail mask, and those no
+  -- knob took), and the weights held in registers, reloaded from the packed
   -- weights if borrowed.
-  local function act_registers(nv, partial)
-    local free = {}
+  local function act_registers(cols, nv, partial)
+    local free, used = {}, {}
+    for _, c in ipairs(cols) do
+      for v = 0, nv - 1 do used[acc(c.j, v)] = true end
+    end
+    for i = 0, nacc - 1 do
+      if not used[vr(i)] then free[#free + 1] = vr(i) end
+    end
     for i = nacc + nw, V.registers - 1 do
       if vr(i) ~= MASK or not (V.mask == "vector" and partial) then free[#free + 1] = vr(i) end
     end
@@ -191,7 +198,7 @@ function M.row_block(P, only)
         items[#items + 1] = { acc = Acc, store = store }
       end
     end
-    Act.store_all(e, op.act, items, act_registers(nv, partial), V)
+    Act.store_all(e, op.act, items, act_registers(cols, nv, partial), V)
   end
 
   -- Output columns ox0 .. ox0+width-1 addressed absolutely (no index

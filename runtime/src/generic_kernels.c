@@ -280,10 +280,11 @@ static act_t act_of(septune_activation a, float lo, float hi)
   return r;
 }
 
+/* x * (t / 6), the machine code's order: x * t would overflow near FLT_MAX. */
 INLINE vec hswish(vec x)
 {
   vec t = vmin(vmax(vadd(x, vbcast(3.0f)), vzero()), vbcast(6.0f));
-  return vmul(vmul(x, t), vbcast(1.0f / 6.0f));
+  return vmul(x, vmul(t, vbcast(1.0f / 6.0f)));
 }
 
 /* vmax and vmin keep a NaN x: NaN in, NaN out. */
