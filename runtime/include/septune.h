@@ -115,10 +115,10 @@ septune_status septune_isa_from_name(const char *name, septune_isa *isa);
  *   gelu, gelu_tanh: within 3 * 2^-23 * max(|f(x)|, 1): relative error where
  *     |f(x)| >= 1, absolute error 3 * 2^-23 where |f(x)| < 1 (the negative
  *     tail, where f(x) tends to -0 and x itself is many times larger).
- * Special values: NaN gives NaN (all but relu, relu6, clamp and hswish, whose
- * x86 kernels may map NaN to a bound); -0 gives -0 (x-times activations) or
- * f(0); +-inf give the limits: sigmoid 1 and 0, hsigmoid 1 and 0, silu, gelu
- * and gelu_tanh +inf and -0.
+ * Special values: NaN gives NaN (all but relu, relu6 and clamp, whose x86
+ * kernels may map NaN to a bound); -0 gives -0 (hswish, silu, gelu,
+ * gelu_tanh) or f(0); +-inf give the limits: sigmoid and hsigmoid 1 and 0;
+ * silu, gelu and gelu_tanh +inf and -0; hswish +inf and NaN (-inf * 0).
  * The kernels compute sigmoid, silu, gelu and gelu_tanh as x * sigmoid(w)
  * with w = x (silu), sqrt(8/pi) * (x + 0.044715 x^3) (gelu_tanh), or a
  * minimax polynomial of x (gelu: the logit of the normal CDF); sigmoid(w) is
