@@ -4,7 +4,15 @@
 #   scripts/setup.sh --no-peers without the peers (the benchmarks then skip them)
 set -eu
 
-packages="luajit libluajit-5.1-dev tcc libtcc-dev libcmocka-dev cmake make gcc clang binutils pkg-config valgrind"
+# libclang-rt-14-dev: clang's libFuzzer, ASan and UBSan runtimes, for the fuzz
+# targets (cmake -DSEPTUNE_FUZZ=ON with CC=clang; CI runs them).
+packages="luajit libluajit-5.1-dev tcc libtcc-dev libcmocka-dev cmake make gcc clang libclang-rt-14-dev binutils pkg-config valgrind"
+# septune import reads ONNX with protobuf-c, its C code generated at build
+# time from the ONNX schema libonnx-dev installs (onnx/onnx.proto).
+packages="$packages libprotobuf-c-dev protobuf-c-compiler libonnx-dev"
+# The import tests export real networks with PyTorch (torch.onnx.export of
+# torchvision's models, random weights) and build small graphs with onnx.
+packages="$packages python3-torch python3-torchvision python3-onnx"
 if [ "${1:-}" != "--no-peers" ]; then
   packages="$packages libxnnpack-dev libpthreadpool-dev libdnnl-dev"
 fi

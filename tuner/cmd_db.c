@@ -352,9 +352,11 @@ static int db_merge(const char *path, const db_args *a)
     }
     if ((rc = load_or_report("merge", a->pos[i], &in)) != CLI_OK) break;
     for (size_t j = 0; j < septune_db_count(in) && rc == CLI_OK; j++) {
-      const septune_db_record *r = septune_db_get(in, j), *old = NULL;
-      for (size_t k = 0; k < septune_db_count(all) && !old; k++)
-        if (septune_db_same_key(septune_db_get(all, k), r)) old = septune_db_get(all, k);
+      const septune_db_record *r = septune_db_get(in, j);
+      /* The record of r's key gathered so far: one lookup in the hash index. */
+      septune_db_query q = {.cpu = r->cpu, .threads = r->threads, .template_version = r->template_version,
+                            .op = &r->op, .isa = r->isa, .widest = SEPTUNE_ISA_AUTO};
+      const septune_db_record *old = septune_db_select(all, &q);
       if (old && old->median_us <= r->median_us) continue;
       if (septune_db_add(all, r, &err) != SEPTUNE_OK) {
         cli_error("db merge: %s", err.message);

@@ -173,14 +173,16 @@ static void kernel_label(const septune_plan_info *info, char *buf, size_t n)
   else snprintf(buf, n, "%s knobs", source_name(info));
 }
 
-/* Plans, checks and times one op. Returns CLI_OK, or prints why not. */
-static int run_layer(const septune_op *op, const run_options *o, const char *what, layer_result *r)
+/* Plans, checks and times one op, on the given weights and bias (an ONNX
+ * model's) or random ones (NULL). Returns CLI_OK, or prints why not. */
+static int run_layer(const septune_op *op, const float *weights, const float *bias, const run_options *o,
+                     const char *what, layer_result *r)
 {
   layer_data d;
   septune_error err;
   septune_plan *plan = NULL;
   memset(r, 0, sizeof *r);
-  if (layer_data_make(op, &d, &err) != SEPTUNE_OK) {
+  if (layer_data_make_with(op, weights, bias, &d, &err) != SEPTUNE_OK) {
     cli_error("%s: %s", what, err.message);
     return err.status == SEPTUNE_ERR_UNSUPPORTED ? CLI_USAGE : CLI_FAILED;
   }
@@ -211,13 +213,14 @@ static int run_layer(const septune_op *op, const run_options *o, const char *wha
 }
 
 /* One layer of the JSON document. */
-static void json_layer(json_writer *w, const septune_layer *layer, int lineno, const layer_result *r)
+static void json_layer(json_writer *w, const septune_layer *layer, int lineno, int onnx, const layer_result *r)
 {
   char line[SEPTUNE_OP_LINE_SIZE];
   septune_op_format(&layer->op, line, sizeof line);
   json_object_begin(w);
   json_key_string(w, "name", layer->name);
-  if (lineno) json_key_int(w, "line", lineno);
+  if (lineno) json_key_int(w, onnx ? "node" : "line", lineno);
+  json_key_string(w, "weights", onnx ? "model" : "random");
   json_key_string(w, "op", line);
   json_key_string(w, "isa", septune_isa_name(r->info.isa));
   json_key_string(w, "knobs", r->info.knobs);
@@ -242,14 +245,14 @@ static int run_one(const run_options *o)
     return CLI_USAGE;
   }
   layer_result r;
-  int rc = run_layer(&layer.op, o, "run", &r);
+  int rc = run_layer(&layer.op, NULL, NULL, o, "run", &r);
   if (!r.planned) return rc;
   if (o->json) {
     json_writer w;
     json_document_begin(&w, stdout, "run");
     json_key(&w, "layers");
     json_array_begin(&w);
-    json_layer(&w, &layer, 0, &r);
+    json_layer(&w, &layer, 0, 0, &r);
     json_array_end(&w);
     json_document_end(&w);
     return rc;
@@ -279,21 +282,23 @@ static int run_model(const run_options *o)
     json_key(&w, "layers");
     json_array_begin(&w);
   } else {
+    if (m.onnx) printf("every layer on the model's own weights, batch norm folded in\n");
     printf("%-14s %-48s %-7s %-8s %-34s %10s %8s  %s\n", "layer", "shape", "isa", "source", "knobs", "median us",
            "GFLOP/s", "check");
   }
   for (size_t i = 0; i < m.n; i++) {
     const septune_layer *layer = &m.layers[i].layer;
     char what[128], shape[SEPTUNE_OP_LINE_SIZE];
-    snprintf(what, sizeof what, "%s:%d (%s)", o->model, m.layers[i].lineno, layer->name);
+    if (m.onnx) snprintf(what, sizeof what, "%s: node %d (%s)", o->model, m.layers[i].lineno, layer->name);
+    else snprintf(what, sizeof what, "%s:%d (%s)", o->model, m.layers[i].lineno, layer->name);
     septune_op_format(&layer->op, shape, sizeof shape);
     layer_result r;
-    int lrc = run_layer(&layer->op, o, what, &r);
+    int lrc = run_layer(&layer->op, m.layers[i].weights, m.layers[i].bias, o, what, &r);
     if (lrc != CLI_OK) {
       rc = rc == CLI_USAGE ? rc : lrc;
       if (!r.planned) continue;
     }
-    if (o->json) json_layer(&w, layer, m.layers[i].lineno, &r);
+    if (o->json) json_layer(&w, layer, m.layers[i].lineno, m.onnx, &r);
     else
       printf("%-14s %-48.48s %-7s %-8s %-34s %10.2f %8.1f  %s\n", layer->name, shape, septune_isa_name(r.info.isa),
              r.info.build == SEPTUNE_BUILD_EMITTED ? "emitted" : source_name(&r.info), r.info.knobs,

@@ -19,6 +19,7 @@ static const command commands[] = {
   { "tune", cmd_tune, cli_tune_help },
   { "db", cmd_db, cli_db_help },
   { "emit", cmd_emit, cli_emit_help },
+  { "import", cmd_import, cli_import_help },
   { "lua", cmd_lua, cli_lua_help },
 };
 
@@ -32,6 +33,8 @@ static const char usage[] =
     "           store the fastest in the tuning database\n"
     "  db       list, show, merge and prune the tuning database\n"
     "  emit     write the kernels of a model's layers as static C sources\n"
+    "  import   write the depthwise and 1x1 convolutions of an ONNX model as a model\n"
+    "           file (run, tune and emit also take the ONNX file itself)\n"
     "  lua      run a LuaJIT script using septune's Lua modules (the C API by the FFI)\n"
     "  help     septune help COMMAND: the options of one command\n"
     "\n"

@@ -60,8 +60,8 @@ double septune_activation_exact(septune_activation act, float lo, float hi, doub
  * Environment override, for testing: SEPTUNE_MAX_ISA=scalar|sse|avx2|avx512
  * caps septune_cpu_has_isa (an ISA wider than the cap returns 0), hence
  * septune_cpu_best_isa and the ISA part of septune_cpu_signature. "auto", an
- * empty or an unknown value means no cap. Nothing is cached: the variable
- * and CPUID are read on every call, so a test may setenv() between calls. */
+ * empty or an unknown value means no cap. CPUID is read once per process,
+ * the variable on every call, so a test may setenv() between calls. */
 #define SEPTUNE_MAX_ISA_ENV "SEPTUNE_MAX_ISA"
 
 /* Like septune_cpu_has_isa but ignores SEPTUNE_MAX_ISA: what the hardware

@@ -3,11 +3,14 @@
  * SEPTUNE_MAX_ISA cap, the cache sizes (and the SEPTUNE_CACHES override),
  * and the CPU signature used as a tuning-database key.
  *
- * Nothing is cached: every call reads CPUID and the environment again. That
- * keeps the functions free of shared state (so thread-safe) and lets tests
- * change SEPTUNE_MAX_ISA between calls. The cost, a few CPUID instructions,
- * is paid once per plan, not per execution.
+ * CPUID is read once per process (pthread_once): in a virtual machine each
+ * CPUID instruction traps to the hypervisor, and a dozen of them per call
+ * outweighed the rest of a plan's database lookup. The signature is kept
+ * formatted for each ISA it can name. The environment (SEPTUNE_MAX_ISA,
+ * SEPTUNE_CACHES) is still read on every call, so tests may change it
+ * between calls.
  */
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -159,6 +162,32 @@ static void read_cpu(cpu_info *ci)
 
 #endif
 
+/* The signature's longest form is some 150 characters (a 48-character brand,
+ * three 10-digit numbers twice); a database record holds 255. */
+#define SIGNATURE_MAX 256
+
+/* What the hardware says, read once: the CPU and its signature for each ISA
+ * the cap may leave as the best. */
+static struct {
+  cpu_info ci;
+  char signature[SEPTUNE_ISA_AVX512 + 1][SIGNATURE_MAX];
+} hw;
+static pthread_once_t hw_once = PTHREAD_ONCE_INIT;
+
+static void format_signatures(void);
+
+static void read_hw(void)
+{
+  read_cpu(&hw.ci);
+  format_signatures();
+}
+
+static const cpu_info *cpu(void)
+{
+  pthread_once(&hw_once, read_hw);
+  return &hw.ci;
+}
+
 /* The SEPTUNE_MAX_ISA cap, or SEPTUNE_ISA_AUTO for none. */
 static septune_isa max_isa(void)
 {
@@ -199,23 +228,17 @@ static septune_isa best(const cpu_info *ci)
 
 int septune_cpu_hw_has_isa(septune_isa isa)
 {
-  cpu_info ci;
-  read_cpu(&ci);
-  return hw_has(&ci, isa);
+  return hw_has(cpu(), isa);
 }
 
 int septune_cpu_has_isa(septune_isa isa)
 {
-  cpu_info ci;
-  read_cpu(&ci);
-  return has(&ci, isa);
+  return has(cpu(), isa);
 }
 
 septune_isa septune_cpu_best_isa(void)
 {
-  cpu_info ci;
-  read_cpu(&ci);
-  return best(&ci);
+  return best(cpu());
 }
 
 /* Copies src into dst (of size n) keeping [A-Za-z0-9.()+@-] and turning each
@@ -240,15 +263,14 @@ static void sanitize(char *dst, size_t n, const char *src)
   dst[len] = '\0';
 }
 
-size_t septune_cpu_signature(char *buf, size_t n)
+/* Formats hw.signature[isa] for each ISA (called once, from read_hw). */
+static void format_signatures(void)
 {
-  cpu_info ci;
-  char vendor[sizeof(ci.vendor)], brand[sizeof(ci.brand)];
+  const cpu_info *ci = &hw.ci;
+  char vendor[sizeof(ci->vendor)], brand[sizeof(ci->brand)];
   const char *brand_or = brand;
-  int len;
-  read_cpu(&ci);
-  sanitize(vendor, sizeof(vendor), ci.vendor);
-  sanitize(brand, sizeof(brand), ci.brand);
+  sanitize(vendor, sizeof(vendor), ci->vendor);
+  sanitize(brand, sizeof(brand), ci->brand);
 #if !defined(__x86_64__)
 #if defined(__aarch64__)
   brand_or = "aarch64";
@@ -257,24 +279,31 @@ size_t septune_cpu_signature(char *buf, size_t n)
 #endif
 #endif
   if (brand_or[0] == '\0') brand_or = "unknown";
-  len = snprintf(buf, n, "%s:%u.%u.%u:%s:%s:l1d=%uK,l2=%uK,l3=%uK",
-                 vendor[0] != '\0' ? vendor : "unknown", ci.family, ci.model, ci.stepping,
-                 brand_or, septune_isa_name(best(&ci)), ci.l1d_kb, ci.l2_kb, ci.l3_kb);
-  if (len < 0) {
-    if (n > 0) buf[0] = '\0';
-    return 0;
+  for (int isa = SEPTUNE_ISA_SCALAR; isa <= SEPTUNE_ISA_AVX512; isa++)
+    snprintf(hw.signature[isa], SIGNATURE_MAX, "%s:%u.%u.%u:%s:%s:l1d=%uK,l2=%uK,l3=%uK",
+             vendor[0] != '\0' ? vendor : "unknown", ci->family, ci->model, ci->stepping, brand_or,
+             septune_isa_name((septune_isa)isa), ci->l1d_kb, ci->l2_kb, ci->l3_kb);
+}
+
+size_t septune_cpu_signature(char *buf, size_t n)
+{
+  const char *sig = hw.signature[best(cpu())];
+  size_t len = strlen(sig);
+  if (n > 0) {
+    size_t k = len < n - 1 ? len : n - 1;
+    memcpy(buf, sig, k);
+    buf[k] = '\0';
   }
-  return (size_t)len;
+  return len;
 }
 
 void septune_cpu_caches(septune_caches *caches)
 {
-  cpu_info ci;
+  const cpu_info *ci = cpu();
   const char *env = getenv(SEPTUNE_CACHES_ENV);
-  read_cpu(&ci);
-  caches->l1d = (size_t)ci.l1d_kb * 1024;
-  caches->l2 = (size_t)ci.l2_kb * 1024;
-  caches->l3 = (size_t)ci.l3_kb * 1024;
+  caches->l1d = (size_t)ci->l1d_kb * 1024;
+  caches->l2 = (size_t)ci->l2_kb * 1024;
+  caches->l3 = (size_t)ci->l3_kb * 1024;
   if (env != NULL && *env != '\0') septune_caches_parse(env, caches);
 }
 

@@ -2,6 +2,7 @@
  * test_cpu.c — ISA detection, the SEPTUNE_MAX_ISA cap, ISA names, the CPU
  * signature, the cache sizes (and SEPTUNE_CACHES) and their budgets.
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -143,6 +144,28 @@ static void test_signature(void **state)
 #endif
 }
 
+/* The first calls race to read CPUID (once per process): every thread gets
+ * the whole signature, the one later calls give. Runs first, before any
+ * other test has read the CPU. */
+#define SIG_THREADS 8
+static void *signature_of_thread(void *buf)
+{
+  septune_cpu_signature(buf, 512);
+  return NULL;
+}
+
+static void test_signature_threads(void **state)
+{
+  pthread_t th[SIG_THREADS];
+  char sig[SIG_THREADS][512], again[512];
+  (void)state;
+  for (int i = 0; i < SIG_THREADS; i++) assert_int_equal(pthread_create(&th[i], NULL, signature_of_thread, sig[i]), 0);
+  for (int i = 0; i < SIG_THREADS; i++) assert_int_equal(pthread_join(th[i], NULL), 0);
+  septune_cpu_signature(again, sizeof again);
+  assert_true(strlen(again) > 0);
+  for (int i = 0; i < SIG_THREADS; i++) assert_string_equal(sig[i], again);
+}
+
 static void test_caches_parse(void **state)
 {
   septune_caches c = {1, 2, 3};
@@ -211,6 +234,7 @@ static void test_cache_budget(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown(test_signature_threads, clear_env, clear_env),
     cmocka_unit_test_setup_teardown(test_names, clear_env, clear_env),
     cmocka_unit_test_setup_teardown(test_best_consistent, clear_env, clear_env),
     cmocka_unit_test_setup_teardown(test_max_isa_caps, clear_env, clear_env),

@@ -119,6 +119,18 @@ t.check(has(out, "mr=1,nr=1") and not has(out, "mr=6,nr=64"), "show has the fast
 local fresh = base .. "_sub/dir/fresh.db"
 s, out = septune("db merge " .. faster .. " --db " .. fresh)
 t.check(s == 0 and has(out, "1 added") and t.read_file(fresh) ~= nil, "merge creates a new database: " .. out)
+-- Several files at once: per key the fastest of all inputs, in either order.
+local slow_in, fast_in = base .. "_slow_in.db", base .. "_fast_in.db"
+t.write_file(slow_in, record({ op = DW, isa = "avx2", knobs = "ct=1,wt=1", median = "6" }) .. "\n")
+t.write_file(fast_in, record({ op = DW, isa = "avx2", knobs = "ct=2,wt=2", median = "4" }) .. "\n")
+for _, order in ipairs({ slow_in .. " " .. fast_in, fast_in .. " " .. slow_in }) do
+  local both = base .. "_both.db"
+  os.remove(both)
+  s, out = septune("db merge " .. order .. " --db " .. both)
+  text = t.read_file(both) or ""
+  t.check(s == 0 and has(out, "merged 1 record") and has(text, "knobs=ct=2,wt=2") and not has(text, "ct=1,wt=1"),
+    "merging " .. order .. " keeps the faster record of the key: " .. out)
+end
 s, out, err = septune("db merge " .. base .. "_missing.db --db " .. db)
 t.check(s == 2 and has(err, "_missing.db"), "merge of a missing file exits 2 naming it: " .. err)
 s, out, err = septune("db merge --db " .. db)

@@ -22,10 +22,11 @@ int cmd_source(int argc, char **argv);
 int cmd_tune(int argc, char **argv);
 int cmd_db(int argc, char **argv);
 int cmd_emit(int argc, char **argv);
+int cmd_import(int argc, char **argv);
 int cmd_lua(int argc, char **argv);
 
 /* What `septune CMD --help` and `septune help CMD` print. */
-extern const char cli_run_help[], cli_source_help[], cli_tune_help[], cli_db_help[], cli_emit_help[],
+extern const char cli_run_help[], cli_source_help[], cli_tune_help[], cli_db_help[], cli_emit_help[], cli_import_help[],
     cli_lua_help[];
 
 /* Every subcommand parses its options with getopt_long, whose optstring
@@ -57,11 +58,13 @@ int cli_model_arg(const char *cmd, const char *option, char *const pos[], int np
 /* Prints "septune: <message>" on stderr, one line. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Reads a model file for run, tune and emit. Every bad line is reported as
- * "septune: PATH:LINE: why". Returns CLI_OK with at least one layer in *m,
- * CLI_USAGE when the file cannot be used (unreadable, not a regular file,
- * too large, a bad line, no layer: the message names the path), CLI_FAILED
- * on out of memory; *m holds nothing to free unless CLI_OK. */
+/* Reads a model file or an ONNX file (model_file.h) for run, tune and emit.
+ * Every bad line is reported as "septune: PATH:LINE: why"; of an ONNX file,
+ * the count of skipped nodes is said. Returns CLI_OK with at least one
+ * layer in *m, CLI_USAGE when the file cannot be used (unreadable, not a
+ * regular file, too large, a bad line, no layer, an ONNX file that cannot
+ * be imported: the message names the path), CLI_FAILED on out of memory;
+ * *m holds nothing to free unless CLI_OK. */
 int cli_read_model(const char *path, model_file *m);
 
 #endif

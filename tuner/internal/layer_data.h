@@ -37,6 +37,13 @@ septune_status layer_data_check_memory(const septune_op *op, septune_error *err)
  * problem. On failure *d holds nothing to free. */
 septune_status layer_data_make(const septune_op *op, layer_data *d, septune_error *err);
 
+/* As layer_data_make, with the given weights and bias (the canonical
+ * layout, as septune_op_tensor_sizes counts them; copied) instead of random
+ * ones: a model's own weights. weights NULL: random ones, as
+ * layer_data_make; bias NULL: random ones when the op has a bias. */
+septune_status layer_data_make_with(const septune_op *op, const float *weights, const float *bias, layer_data *d,
+                                    septune_error *err);
+
 /* Frees what layer_data_make allocated; *d is zeroed. */
 void layer_data_free(layer_data *d);
 

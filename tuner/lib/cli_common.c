@@ -41,6 +41,9 @@ int cli_read_model(const char *path, model_file *m)
     model_file_free(m);
     return CLI_USAGE;
   }
+  if (m->skipped_nodes)
+    cli_error("%s: %zu layers imported, %zu nodes skipped (septune import %s lists them)", path, m->n, m->skipped_nodes,
+              path);
   return CLI_OK;
 }
 

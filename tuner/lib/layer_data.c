@@ -81,6 +81,12 @@ septune_status layer_data_check_memory(const septune_op *op, septune_error *err)
 
 septune_status layer_data_make(const septune_op *op, layer_data *d, septune_error *err)
 {
+  return layer_data_make_with(op, NULL, NULL, d, err);
+}
+
+septune_status layer_data_make_with(const septune_op *op, const float *weights, const float *bias, layer_data *d,
+                                    septune_error *err)
+{
   size_t nw, nb;
   memset(d, 0, sizeof *d);
   septune_status st = septune_op_tensor_sizes(op, &d->n_in, &d->n_out, &nw, &nb, err);
@@ -101,6 +107,8 @@ septune_status layer_data_make(const septune_op *op, layer_data *d, septune_erro
   septune_fill_random(d->in, d->n_in, &seed);
   septune_fill_random(d->weights, nw, &seed);
   septune_fill_random(d->bias, nb, &seed);
+  if (weights) memcpy(d->weights, weights, nw * sizeof *weights);
+  if (bias) memcpy(d->bias, bias, nb * sizeof *bias);
   st = septune_reference_execute(op, d->weights, d->bias, d->in, d->want, err);
   if (st != SEPTUNE_OK) layer_data_free(d);
   return st;

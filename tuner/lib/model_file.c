@@ -1,10 +1,12 @@
 /*
- * model_file.c — reads a model file into layers (see model_file.h).
+ * model_file.c — reads a model file or an ONNX file into layers (see
+ * model_file.h).
  *
  * The file is checked to be a regular file before anything is read (opened
  * without blocking, so a FIFO cannot hang the command), read whole up to
- * the size cap, then cut into lines: no line is too long, and a NUL byte
- * cannot hide the rest of its line.
+ * the size cap of its kind, then cut into lines: no line is too long, and a
+ * NUL byte cannot hide the rest of its line. An ONNX file goes to the
+ * importer instead.
  */
 #include "model_file.h"
 
@@ -13,11 +15,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 void model_file_free(model_file *m)
 {
+  for (size_t i = 0; i < m->n; i++) {
+    free(m->layers[i].weights);
+    free(m->layers[i].bias);
+  }
   free(m->layers);
   memset(m, 0, sizeof *m);
 }
@@ -32,8 +39,22 @@ static const char *kind_of(mode_t mode)
   return "not a regular file";
 }
 
-/* The whole file in a malloc'd buffer of *len bytes (plus a NUL). */
-static model_file_status slurp(const char *path, char **text, size_t *len, char *why, size_t why_size)
+/* An ONNX file by its name (.onnx) or its first byte: 0x08 is field 1
+ * (ir_version) as a varint, which ONNX writers put first; no text model
+ * file starts with a backspace. */
+static int looks_like_onnx(const char *path, int fd)
+{
+  size_t n = strlen(path);
+  unsigned char first;
+  if (n >= 5 && !strcasecmp(path + n - 5, ".onnx")) return 1;
+  return pread(fd, &first, 1, 0) == 1 && first == 0x08;
+}
+
+/* The whole file in a malloc'd buffer of *len bytes (plus a NUL). *onnx
+ * says whether it is an ONNX file (always when force_onnx), whose cap is
+ * ONNX_IMPORT_MAX_FILE_BYTES instead of MODEL_FILE_MAX_BYTES. */
+static model_file_status slurp(const char *path, int force_onnx, char **text, size_t *len, int *onnx, char *why,
+                               size_t why_size)
 {
   int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
   struct stat st;
@@ -47,14 +68,18 @@ static model_file_status slurp(const char *path, char **text, size_t *len, char 
     close(fd);
     return MODEL_FILE_UNREADABLE;
   }
-  if ((unsigned long long)st.st_size > MODEL_FILE_MAX_BYTES) {
+  *onnx = force_onnx || looks_like_onnx(path, fd);
+  size_t cap = *onnx ? ONNX_IMPORT_MAX_FILE_BYTES : MODEL_FILE_MAX_BYTES;
+  char too_large[256];
+  snprintf(too_large, sizeof too_large, "%s %s is larger than %zu MiB, the most %s may have",
+           *onnx ? "ONNX file" : "model file", path, cap >> 20, *onnx ? "an ONNX file septune reads" : "a model file");
+  if ((unsigned long long)st.st_size > cap) {
     close(fd);
-    snprintf(why, why_size, "model file %s is larger than %d MiB, the most a model file may have", path,
-             MODEL_FILE_MAX_BYTES >> 20);
+    snprintf(why, why_size, "%s", too_large);
     return MODEL_FILE_UNREADABLE;
   }
   /* Read one byte past the cap: a file that grew since fstat is caught too. */
-  size_t cap = MODEL_FILE_MAX_BYTES, want = (size_t)st.st_size + 1;
+  size_t want = (size_t)st.st_size + 1;
   char *buf = malloc(want + 1);
   size_t n = 0;
   if (!buf) {
@@ -89,14 +114,58 @@ static model_file_status slurp(const char *path, char **text, size_t *len, char 
   }
   close(fd);
   if (n > cap) {
-    snprintf(why, why_size, "model file %s is larger than %d MiB, the most a model file may have", path,
-             MODEL_FILE_MAX_BYTES >> 20);
+    snprintf(why, why_size, "%s", too_large);
     free(buf);
     return MODEL_FILE_UNREADABLE;
   }
   buf[n] = 0;
   *text = buf;
   *len = n;
+  return MODEL_FILE_OK;
+}
+
+/* Imports the ONNX file read into buf; the message names the path. */
+static model_file_status import_buffer(const char *path, const char *buf, size_t len, onnx_model *om, char *why,
+                                       size_t why_size)
+{
+  char msg[SEPTUNE_ERROR_MESSAGE_SIZE + 256];
+  onnx_import_status st = onnx_import(buf, len, om, msg, sizeof msg);
+  if (st == ONNX_IMPORT_OK) return MODEL_FILE_OK;
+  snprintf(why, why_size, "%s: %s", path, msg);
+  return st == ONNX_IMPORT_NO_MEMORY ? MODEL_FILE_NO_MEMORY : MODEL_FILE_INVALID;
+}
+
+model_file_status model_file_read_onnx(const char *path, onnx_model *om, char *why, size_t why_size)
+{
+  char *buf;
+  size_t len;
+  int onnx;
+  memset(om, 0, sizeof *om);
+  model_file_status st = slurp(path, 1, &buf, &len, &onnx, why, why_size);
+  if (st != MODEL_FILE_OK) return st;
+  st = import_buffer(path, buf, len, om, why, why_size);
+  free(buf);
+  return st;
+}
+
+/* The imported layers as a model file's, their weights handed over. */
+static model_file_status from_onnx(const char *path, onnx_model *om, model_file *m, char *why, size_t why_size)
+{
+  m->layers = calloc(om->n_layers, sizeof *m->layers);
+  if (!m->layers) {
+    onnx_model_free(om);
+    snprintf(why, why_size, "%s: out of memory reading the model", path);
+    return MODEL_FILE_NO_MEMORY;
+  }
+  for (size_t i = 0; i < om->n_layers; i++) {
+    onnx_layer *l = &om->layers[i];
+    m->layers[i] = (model_layer){ .layer = l->layer, .lineno = l->node, .weights = l->weights, .bias = l->bias };
+    l->weights = l->bias = NULL;
+  }
+  m->n = om->n_layers;
+  m->onnx = 1;
+  m->skipped_nodes = om->n_skipped;
+  onnx_model_free(om);
   return MODEL_FILE_OK;
 }
 
@@ -109,9 +178,7 @@ static int add_layer(model_file *m, size_t *cap, const septune_layer *layer, int
     m->layers = grown;
     *cap = ncap;
   }
-  m->layers[m->n].layer = *layer;
-  m->layers[m->n].lineno = lineno;
-  m->n++;
+  m->layers[m->n++] = (model_layer){ .layer = *layer, .lineno = lineno };
   return 0;
 }
 
@@ -120,9 +187,16 @@ model_file_status model_file_read(const char *path, model_file *m, model_file_ba
 {
   char *text;
   size_t len, cap = 0;
+  int onnx;
   memset(m, 0, sizeof *m);
-  model_file_status st = slurp(path, &text, &len, why, why_size);
+  model_file_status st = slurp(path, 0, &text, &len, &onnx, why, why_size);
   if (st != MODEL_FILE_OK) return st;
+  if (onnx) {
+    onnx_model om;
+    st = import_buffer(path, text, len, &om, why, why_size);
+    free(text);
+    return st == MODEL_FILE_OK ? from_onnx(path, &om, m, why, why_size) : st;
+  }
   int lineno = 0;
   for (char *line = text; line < text + len;) {
     char *end = memchr(line, '\n', (size_t)(text + len - line));
