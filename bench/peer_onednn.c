@@ -263,6 +263,23 @@ static bench_peer *onednn_create(const septune_op *op, const float *weights, con
       CHECK(dnnl_post_ops_append_eltwise(post_ops, 1.0f, dnnl_eltwise_hardswish, 0.0f, 0.0f),
             "hardswish");
       break;
+    case SEPTUNE_ACT_HSIGMOID: /* min(max(x / 6 + 1/2, 0), 1): this oneDNN has no hardsigmoid */
+      CHECK(dnnl_post_ops_append_eltwise(post_ops, 1.0f, dnnl_eltwise_linear, 1.0f / 6.0f, 0.5f),
+            "linear(1/6, 1/2)");
+      CHECK(dnnl_post_ops_append_eltwise(post_ops, 1.0f, dnnl_eltwise_clip, 0.0f, 1.0f), "clip(0,1)");
+      break;
+    case SEPTUNE_ACT_SIGMOID:
+      CHECK(dnnl_post_ops_append_eltwise(post_ops, 1.0f, dnnl_eltwise_logistic, 0.0f, 0.0f), "logistic");
+      break;
+    case SEPTUNE_ACT_SILU: /* x * sigmoid(alpha x), alpha = 1 */
+      CHECK(dnnl_post_ops_append_eltwise(post_ops, 1.0f, dnnl_eltwise_swish, 1.0f, 0.0f), "swish");
+      break;
+    case SEPTUNE_ACT_GELU:
+      CHECK(dnnl_post_ops_append_eltwise(post_ops, 1.0f, dnnl_eltwise_gelu_erf, 0.0f, 0.0f), "gelu_erf");
+      break;
+    case SEPTUNE_ACT_GELU_TANH:
+      CHECK(dnnl_post_ops_append_eltwise(post_ops, 1.0f, dnnl_eltwise_gelu_tanh, 0.0f, 0.0f), "gelu_tanh");
+      break;
     default: say(why, why_size, "unknown activation %d", (int)act); goto fail;
   }
   CHECK(dnnl_primitive_attr_create(&attr), "attr");

@@ -146,7 +146,9 @@ static bench_peer *xnn_peer_create(const septune_op *op, const float *weights, c
     case SEPTUNE_ACT_RELU6: out_min = 0.0f, out_max = 6.0f; break;
     case SEPTUNE_ACT_CLAMP: out_min = act_min, out_max = act_max; break;
     case SEPTUNE_ACT_HSWISH: break; /* separate operator below */
-    default: say(why, why_size, "unknown activation %d", (int)act); return NULL;
+    default:
+      say(why, why_size, "activation %s not supported by this peer", septune_activation_name(act));
+      return NULL;
   }
 
   bench_peer *p = calloc(1, sizeof *p);

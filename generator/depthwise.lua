@@ -18,7 +18,8 @@ local function render_one(op, isa, k, names)
     op = op, g = g, isa = isa, k = k, symbol = names.kernel, linkage = names.linkage, extras = names.extras,
     abi = ABI,
     shape = op.line, knobs = K.format(space, k),
-    act_c = CA.statements(op, "acc", "            "),
+    act_c = CA.statements(op, "acc", "            ", names.kernel .. "_act"),
+    act_defs = CA.definitions(op, names.kernel .. "_act"),
     split = space.items(op, isa, k),
   }
   if isa == "scalar" then

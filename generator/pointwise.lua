@@ -88,7 +88,8 @@ local function render_one(op, isa, k, names)
   local params = {
     op = op, g = g, isa = isa, k = k, symbol = names.kernel, linkage = names.linkage, extras = names.extras,
     abi = ABI, shape = op.line, knobs = K.format(space, k),
-    act_c = CA.statements(op, "o[c]", "        "),
+    act_c = CA.statements(op, "o[c]", "        ", names.kernel .. "_act"),
+    act_defs = CA.definitions(op, names.kernel .. "_act"),
   }
   if isa == "scalar" then return T.render("pointwise_c.c.in", params) end
 

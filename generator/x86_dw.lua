@@ -64,7 +64,42 @@ function M.row_block(P, only)
   local T2 = vr(nacc + nw + 1)
   local MASK = T2 -- AVX2 tail mask shares the second temporary's slot
 
-  local function const(name) return addr(A.const_offset(name), RD) .. (V.bcast or "") end
+  local function row(name) return addr(A.const_offset(name, op.act), RD) end
+  local function const(name) return row(name) .. (V.bcast or "") end
+
+  -- What the activation may use at a group's stores: the accumulators the
+  -- group leaves unused (a border group may have one column), the registers
+  -- past the weights (T1, T2 unless it holds AVX2's tail mask, and those no
+  -- knob took), and the weights held in registers, reloaded from the packed
+  -- weights if borrowed.
+  local function act_registers(cols, nv, partial)
+    local free, used = {}, {}
+    for _, c in ipairs(cols) do
+      for v = 0, nv - 1 do used[acc(c.j, v)] = true end
+    end
+    -- order=3 keeps the other columns' partial sums live in the idle slots
+    if k.order ~= 3 then
+      for i = 0, nacc - 1 do
+        if not used[vr(i)] then free[#free + 1] = vr(i) end
+      end
+    end
+    for i = nacc + nw, V.registers - 1 do
+      if vr(i) ~= MASK or not (V.mask == "vector" and partial) then free[#free + 1] = vr(i) end
+    end
+    local lend = {}
+    if k.wreg == 1 then
+      -- kloop=1 holds one kernel row, reloaded at every pass of its loop
+      for t = 0, (k.kloop == 1 and op.kw or g.taps) - 1 do
+        for v = 0, nv - 1 do
+          local r = wreg(t, v)
+          lend[#lend + 1] = { reg = r, restore = function()
+            if k.kloop ~= 1 then e("%s %s, %s", mov, addr((1 + t) * tap_bytes + v * V.bytes, R.weights), r) end
+          end }
+        end
+      end
+    end
+    return { T1 = T1, T2 = T2, const = const, row = row, free = free, lend = lend }
+  end
 
   -- kernel rows the code addresses at once: all of them, or (kloop=1) one
   -- at a time
@@ -89,23 +124,27 @@ function M.row_block(P, only)
   -- The activation and the store of the accumulators of `cols`.
   local function finish(cols, nv, partial, out_index)
     local masked_last = partial and V.mask == "opmask"
+    local items = {}
     for _, c in ipairs(cols) do
       for v = 0, nv - 1 do
         local Acc = acc(c.j, v)
         local dst = addr(c.out_disp + v * V.bytes, R.out, out_index)
         local tail = partial and v == nv - 1
-        Act.emit(e, op.act, Acc, T1, T2, const, V)
-        if L then
-          e(L.mov .. " %s, %s", Acc, dst)
-        elseif V.mask == "vector" and tail then
-          e("vmaskmovps %s, %s, %s", Acc, MASK, dst)
-        elseif k.nt == 1 and not (masked_last and tail) then
-          e("vmovntps %s, %s", Acc, dst)
-        else
-          e("vmovups %s, %s%s", Acc, dst, (masked_last and tail) and "{%k1}" or "")
+        local function store()
+          if L then
+            e(L.mov .. " %s, %s", Acc, dst)
+          elseif V.mask == "vector" and tail then
+            e("vmaskmovps %s, %s, %s", Acc, MASK, dst)
+          elseif k.nt == 1 and not (masked_last and tail) then
+            e("vmovntps %s, %s", Acc, dst)
+          else
+            e("vmovups %s, %s%s", Acc, dst, (masked_last and tail) and "{%k1}" or "")
+          end
         end
+        items[#items + 1] = { acc = Acc, store = store }
       end
     end
+    Act.store_all(e, op.act, items, act_registers(cols, nv, partial), V)
   end
 
   -- Loads input vector v at `src` into T1 (masked for a partial tail).

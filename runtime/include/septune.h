@@ -109,15 +109,44 @@ septune_status septune_isa_from_name(const char *name, septune_isa *isa);
 /* ------------------------------------------------------------------------ */
 /* Activations                                                               */
 
+/* The activation fused after the bias. Accuracy, measured against the
+ * exact function of the float input (a double-precision reference) over
+ * every float input class (tests/c/test_activation_sweep.c):
+ *   none, relu, relu6, clamp: exact.
+ *   hswish, hsigmoid: within 2 * 2^-23 * max(|f(x)|, 2^-126)
+ *     (one rounding each of x + 3, of the multiply by the rounded 1/6 and,
+ *     for hswish, of the product with x).
+ *   sigmoid, silu: within 3 * 2^-23 * max(|f(x)|, 2^-126): relative error
+ *     below 3 units of 2^-23 for every normal result; results below 2^-126
+ *     are subnormal floats, rounded once.
+ *   gelu, gelu_tanh: within 3 * 2^-23 * max(|f(x)|, 1): relative error where
+ *     |f(x)| >= 1, absolute error 3 * 2^-23 where |f(x)| < 1 (the negative
+ *     tail, where f(x) tends to -0 and x itself is many times larger).
+ * Special values: NaN gives NaN (all but relu, relu6 and clamp, whose x86
+ * kernels may map NaN to a bound); -0 gives -0 (hswish, silu, gelu,
+ * gelu_tanh) or f(0); +-inf give the limits: sigmoid and hsigmoid 1 and 0;
+ * silu, gelu and gelu_tanh +inf and -0; hswish +inf and NaN (-inf * 0).
+ * The kernels compute sigmoid, silu, gelu and gelu_tanh as x * sigmoid(w)
+ * with w = x (silu), sqrt(8/pi) * (x + 0.044715 x^3) (gelu_tanh), or a
+ * minimax polynomial of x (gelu: the logit of the normal CDF); sigmoid(w) is
+ * a quotient of 2^32-scaled exponentials, e^-|w| from a degree-6 polynomial
+ * after range reduction to [-ln2/2, ln2/2]. */
 typedef enum septune_activation {
   SEPTUNE_ACT_NONE = 0,
-  SEPTUNE_ACT_RELU = 1,   /* max(x, 0) */
-  SEPTUNE_ACT_RELU6 = 2,  /* min(max(x, 0), 6) */
-  SEPTUNE_ACT_CLAMP = 3,  /* min(max(x, act_min), act_max); act_min <= act_max */
-  SEPTUNE_ACT_HSWISH = 4  /* x * min(max(x + 3, 0), 6) / 6 */
+  SEPTUNE_ACT_RELU = 1,      /* max(x, 0) */
+  SEPTUNE_ACT_RELU6 = 2,     /* min(max(x, 0), 6) */
+  SEPTUNE_ACT_CLAMP = 3,     /* min(max(x, act_min), act_max); act_min <= act_max */
+  SEPTUNE_ACT_HSWISH = 4,    /* x * min(max(x + 3, 0), 6) / 6 (MobileNetV3's hard swish) */
+  SEPTUNE_ACT_HSIGMOID = 5,  /* min(max(x + 3, 0), 6) / 6 (PyTorch's Hardsigmoid) */
+  SEPTUNE_ACT_SIGMOID = 6,   /* 1 / (1 + e^-x) */
+  SEPTUNE_ACT_SILU = 7,      /* x * sigmoid(x) (SiLU, swish) */
+  SEPTUNE_ACT_GELU = 8,      /* 0.5 x (1 + erf(x / sqrt(2))) (PyTorch's GELU default) */
+  SEPTUNE_ACT_GELU_TANH = 9  /* 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
 } septune_activation;
 
-/* Returns "none", "relu", "relu6", "clamp", "hswish"; "unknown" otherwise. */
+/* Returns "none", "relu", "relu6", "clamp", "hswish", "hsigmoid", "sigmoid",
+ * "silu", "gelu", "gelu_tanh" (the names of layer lines); "unknown"
+ * otherwise. */
 const char *septune_activation_name(septune_activation act);
 
 /* ------------------------------------------------------------------------ */
@@ -230,7 +259,8 @@ septune_status septune_reference_execute(const septune_op *op, const float *weig
  *   pw name=b2.project h=56 w=56 ci=144 co=24 act=none
  * dw keys: n h w c k|kh kw s|sh sw d|dh dw pad (same|valid|t,l,b,r) m act bias
  * pw keys: n h w ci co act bias
- * act: none relu relu6 hswish clamp(min,max). bias: 0|1 (default 0). n defaults to 1. */
+ * act: none relu relu6 hswish hsigmoid sigmoid silu gelu gelu_tanh clamp(min,max).
+ * bias: 0|1 (default 0). n defaults to 1. */
 typedef struct septune_layer {
   char name[64];   /* "" when the line has no name= */
   septune_op op;

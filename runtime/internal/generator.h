@@ -93,7 +93,8 @@ septune_status septune_gen_call(const char *name, const septune_op *op, septune_
 struct lua_State;
 
 /* Preloads the Lua module "septune_host" into L: what the generator takes
- * from the runtime (pack_lanes, pw_tile_score) and hw, this CPU's cache
+ * from the runtime (pack_lanes, pw_tile_score, act_consts: the
+ * activations' constants of act_consts.h by name) and hw, this CPU's cache
  * budgets as septune_gen's opts.hw. The generator's own state gets it, and
  * `septune lua` gives it to scripts so that require "septune.generator"
  * renders what the runtime renders. */

@@ -181,6 +181,11 @@ static septune_status validate_act(const char *op, int has_bias, septune_activat
     case SEPTUNE_ACT_RELU:
     case SEPTUNE_ACT_RELU6:
     case SEPTUNE_ACT_HSWISH:
+    case SEPTUNE_ACT_HSIGMOID:
+    case SEPTUNE_ACT_SIGMOID:
+    case SEPTUNE_ACT_SILU:
+    case SEPTUNE_ACT_GELU:
+    case SEPTUNE_ACT_GELU_TANH:
       return SEPTUNE_OK;
     case SEPTUNE_ACT_CLAMP:
       if (isnan(act_min))

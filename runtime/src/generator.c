@@ -12,6 +12,7 @@
 #include <lua.h>
 #include <lualib.h>
 
+#include "act_consts.h"
 #include "internal.h"
 #include "lua_root.h"
 
@@ -57,13 +58,24 @@ static void push_hw(lua_State *L, const septune_cache_budget *b)
   set_size(L, "m_block", b->m_block);
 }
 
+/* Pushes the activations' constants (act_consts.h) by name. */
+static void push_act_consts(lua_State *L)
+{
+  lua_createtable(L, 0, 32);
+#define PUSH_CONST(name, value) \
+  lua_pushnumber(L, (lua_Number)(value));  \
+  lua_setfield(L, -2, #name);
+  SEPTUNE_ACT_CONSTS(PUSH_CONST)
+#undef PUSH_CONST
+}
+
 void septune_gen_preload_host(lua_State *L)
 {
   septune_cache_budget own;
   septune_cpu_cache_budget(&own);
   lua_getglobal(L, "package");
   lua_getfield(L, -1, "loaded");
-  lua_createtable(L, 0, 5);
+  lua_createtable(L, 0, 6);
   lua_pushinteger(L, SEPTUNE_KERNEL_PACK_LANES);
   lua_setfield(L, -2, "pack_lanes");
   lua_pushcfunction(L, host_pw_tile_score);
@@ -74,6 +86,8 @@ void septune_gen_preload_host(lua_State *L)
   lua_setfield(L, -2, "threads_max");
   push_hw(L, &own);
   lua_setfield(L, -2, "hw");
+  push_act_consts(L);
+  lua_setfield(L, -2, "act_consts");
   lua_setfield(L, -2, "septune_host");
   lua_pop(L, 2);
 }

@@ -43,6 +43,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "act_consts.h"
 #include "generic.h"
 
 /* ---- the variant ----------------------------------------------------------- */
@@ -167,6 +168,12 @@ INLINE vec vmin(vec x, vec hi) { veci m = x > hi; return (vec)(((veci)hi & m) | 
 #endif
 INLINE float vlane(vec v, int i) { return v[i]; }
 INLINE vec vset_lane(vec v, int i, float x) { v[i] = x; return v; }
+INLINE vec vsub(vec a, vec b) { return a - b; }
+INLINE vec vdiv(vec a, vec b) { return a / b; }
+/* Bitwise or, and a left shift of each lane's bits (unsigned: no overflow). */
+typedef uint32_t vecu __attribute__((vector_size(4 * LANES)));
+INLINE vec vor_bits(vec a, vec b) { return (vec)((vecu)a | (vecu)b); }
+INLINE vec vshl_bits(vec a, int n) { return (vec)((vecu)a << n); }
 
 #else
 
@@ -188,6 +195,31 @@ INLINE vec vmax(vec x, vec lo) { int i; for (i = 0; i < LANES; i++) if (x.f[i] <
 INLINE vec vmin(vec x, vec hi) { int i; for (i = 0; i < LANES; i++) if (x.f[i] > hi.f[i]) x.f[i] = hi.f[i]; return x; }
 INLINE float vlane(vec v, int i) { return v.f[i]; }
 INLINE vec vset_lane(vec v, int i, float x) { v.f[i] = x; return v; }
+INLINE vec vsub(vec a, vec b) { int i; for (i = 0; i < LANES; i++) a.f[i] -= b.f[i]; return a; }
+INLINE vec vdiv(vec a, vec b) { int i; for (i = 0; i < LANES; i++) a.f[i] /= b.f[i]; return a; }
+INLINE vec vor_bits(vec a, vec b)
+{
+  int i;
+  for (i = 0; i < LANES; i++) {
+    uint32_t x, y;
+    memcpy(&x, &a.f[i], 4);
+    memcpy(&y, &b.f[i], 4);
+    x |= y;
+    memcpy(&a.f[i], &x, 4);
+  }
+  return a;
+}
+INLINE vec vshl_bits(vec a, int n)
+{
+  int i;
+  for (i = 0; i < LANES; i++) {
+    uint32_t x;
+    memcpy(&x, &a.f[i], 4);
+    x <<= n;
+    memcpy(&a.f[i], &x, 4);
+  }
+  return a;
+}
 
 #endif
 
@@ -223,7 +255,7 @@ INLINE void vstore_part(float *p, vec v, vmask n)
 
 /* ---- activations -------------------------------------------------------------- */
 
-enum { ACT_NONE, ACT_CLAMP, ACT_HSWISH };
+enum { ACT_NONE, ACT_CLAMP, ACT_HSWISH, ACT_HSIGMOID, ACT_SIGMOID, ACT_SILU, ACT_GELU, ACT_GELU_TANH };
 
 /* relu and relu6 are clamps; an infinite bound never bites. */
 typedef struct act_t {
@@ -239,26 +271,94 @@ static act_t act_of(septune_activation a, float lo, float hi)
   case SEPTUNE_ACT_RELU6: r.kind = ACT_CLAMP; r.hi = 6.0f; break;
   case SEPTUNE_ACT_CLAMP: r.kind = ACT_CLAMP; r.lo = lo; r.hi = hi; break;
   case SEPTUNE_ACT_HSWISH: r.kind = ACT_HSWISH; break;
+  case SEPTUNE_ACT_HSIGMOID: r.kind = ACT_HSIGMOID; break;
+  case SEPTUNE_ACT_SIGMOID: r.kind = ACT_SIGMOID; break;
+  case SEPTUNE_ACT_SILU: r.kind = ACT_SILU; break;
+  case SEPTUNE_ACT_GELU: r.kind = ACT_GELU; break;
+  case SEPTUNE_ACT_GELU_TANH: r.kind = ACT_GELU_TANH; break;
   default: break;
   }
   return r;
 }
 
+/* x * (t / 6), the machine code's order: x * t would overflow near FLT_MAX. */
 INLINE vec hswish(vec x)
 {
   vec t = vmin(vmax(vadd(x, vbcast(3.0f)), vzero()), vbcast(6.0f));
-  return vmul(vmul(x, t), vbcast(1.0f / 6.0f));
+  return vmul(x, vmul(t, vbcast(1.0f / 6.0f)));
+}
+
+/* vmax and vmin keep a NaN x: NaN in, NaN out. */
+INLINE vec hsigmoid(vec x)
+{
+  vec t = vmin(vmax(vadd(x, vbcast(3.0f)), vzero()), vbcast(6.0f));
+  return vmul(t, vbcast(1.0f / 6.0f));
+}
+
+/* The constants of the sigmoid family (act_consts.h): AC(name) broadcasts one. */
+#define ACT_CONST_INDEX(name, value) AC_##name,
+enum { SEPTUNE_ACT_CONSTS(ACT_CONST_INDEX) AC_COUNT };
+#define ACT_CONST_VALUE(name, value) value,
+static const float act_consts[AC_COUNT] = { SEPTUNE_ACT_CONSTS(ACT_CONST_VALUE) };
+#define AC(name) vbcast(act_consts[AC_##name])
+
+/* x * sigmoid(w), or sigmoid(w) when !times_x: the steps and the reasons of
+ * generator/x86_activation.lua, vector for vector. */
+INLINE vec sigmoid_of(vec x, vec w, int times_x)
+{
+  vec z = vmax(vor_bits(w, AC(sign)), AC(zmin));
+  vec nb = vfma(AC(magic), z, AC(log2e));
+  vec s = vshl_bits(nb, 23);
+  vec n = vsub(nb, AC(magic));
+  vec t = vfma(vfma(z, n, AC(nln2_hi)), n, AC(nln2_lo));
+  vec p = vfma(AC(exp_c5), AC(exp_c6), t);
+  p = vfma(AC(exp_c4), p, t);
+  p = vfma(AC(exp_c3), p, t);
+  p = vfma(AC(exp_c2), p, t);
+  p = vfma(AC(exp_c1), p, t);
+  vec e = vfma(s, vmul(t, s), p);
+  vec den = vadd(e, AC(scale));
+  vec num = vmax(e, vmin(vmul(x, AC(big)), AC(scale)));
+  if (!times_x) return vdiv(num, den);
+  vec y = vdiv(vmul(vmin(vmax(x, AC(nhuge)), AC(huge)), num), den);
+  return vmax(y, vsub(x, AC(one)));
+}
+
+INLINE vec gelu_tanh_w(vec x)
+{
+  return vmul(vfma(AC(gelu_tanh_c1), vmul(x, x), AC(gelu_tanh_c3)), x);
+}
+
+INLINE vec gelu_w(vec x)
+{
+  vec y = vmin(vmul(x, x), AC(gelu_x2max));
+  vec r = vfma(AC(gelu_r6), AC(gelu_r7), y);
+  r = vfma(AC(gelu_r5), r, y);
+  r = vfma(AC(gelu_r4), r, y);
+  r = vfma(AC(gelu_r3), r, y);
+  r = vfma(AC(gelu_r2), r, y);
+  r = vfma(AC(gelu_r1), r, y);
+  r = vfma(AC(gelu_r0), r, y);
+  return vmul(r, x);
 }
 
 /* Applies the activation to n accumulators (n constant after inlining). */
 INLINE void act_apply(vec *acc, int n, const act_t *a)
 {
   int i;
-  if (a->kind == ACT_CLAMP) {
+  switch (a->kind) {
+  case ACT_CLAMP: {
     vec lo = vbcast(a->lo), hi = vbcast(a->hi);
     UNROLLED for (i = 0; i < n; i++) acc[i] = vmin(vmax(acc[i], lo), hi);
-  } else if (a->kind == ACT_HSWISH) {
-    UNROLLED for (i = 0; i < n; i++) acc[i] = hswish(acc[i]);
+    break;
+  }
+  case ACT_HSWISH: UNROLLED for (i = 0; i < n; i++) acc[i] = hswish(acc[i]); break;
+  case ACT_HSIGMOID: UNROLLED for (i = 0; i < n; i++) acc[i] = hsigmoid(acc[i]); break;
+  case ACT_SIGMOID: UNROLLED for (i = 0; i < n; i++) acc[i] = sigmoid_of(acc[i], acc[i], 0); break;
+  case ACT_SILU: UNROLLED for (i = 0; i < n; i++) acc[i] = sigmoid_of(acc[i], acc[i], 1); break;
+  case ACT_GELU: UNROLLED for (i = 0; i < n; i++) acc[i] = sigmoid_of(acc[i], gelu_w(acc[i]), 1); break;
+  case ACT_GELU_TANH: UNROLLED for (i = 0; i < n; i++) acc[i] = sigmoid_of(acc[i], gelu_tanh_w(acc[i]), 1); break;
+  default: break;
   }
 }
 

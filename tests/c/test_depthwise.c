@@ -81,7 +81,9 @@ static int check_op(const septune_op *op, septune_isa isa, const char *knobs, in
 static void random_op(septune_op *op)
 {
   static const septune_activation acts[] = { SEPTUNE_ACT_NONE, SEPTUNE_ACT_RELU, SEPTUNE_ACT_RELU6,
-                                             SEPTUNE_ACT_CLAMP, SEPTUNE_ACT_HSWISH };
+                                             SEPTUNE_ACT_CLAMP, SEPTUNE_ACT_HSWISH, SEPTUNE_ACT_HSIGMOID,
+                                             SEPTUNE_ACT_SIGMOID, SEPTUNE_ACT_SILU, SEPTUNE_ACT_GELU,
+                                             SEPTUNE_ACT_GELU_TANH };
   for (;;) {
     memset(op, 0, sizeof *op);
     op->kind = SEPTUNE_OP_DEPTHWISE;
@@ -100,7 +102,7 @@ static void random_op(septune_op *op)
     d->dilation_w = (rng() % 3) ? d->dilation_h : pick(1, 3);
     d->multiplier = (rng() % 4) ? 1 : pick(1, 4);
     d->has_bias = (int)(rng() & 1);
-    d->act = acts[rng() % 5];
+    d->act = acts[rng() % (sizeof acts / sizeof acts[0])];
     d->act_min = -0.5f;
     d->act_max = 0.75f;
     if (rng() % 2) {

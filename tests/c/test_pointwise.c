@@ -109,7 +109,9 @@ static void split_pixels(septune_pointwise_desc *p, int64_t pixels)
 static void random_op(septune_op *op)
 {
   static const septune_activation acts[] = { SEPTUNE_ACT_NONE, SEPTUNE_ACT_RELU, SEPTUNE_ACT_RELU6,
-                                             SEPTUNE_ACT_CLAMP, SEPTUNE_ACT_HSWISH };
+                                             SEPTUNE_ACT_CLAMP, SEPTUNE_ACT_HSWISH, SEPTUNE_ACT_HSIGMOID,
+                                             SEPTUNE_ACT_SIGMOID, SEPTUNE_ACT_SILU, SEPTUNE_ACT_GELU,
+                                             SEPTUNE_ACT_GELU_TANH };
   const size_t nc = sizeof EDGE_CHANNELS / sizeof EDGE_CHANNELS[0];
   const size_t np = sizeof EDGE_PIXELS / sizeof EDGE_PIXELS[0];
   double cap = (rng() % 4) ? SMALL_CAP : LARGE_CAP;
@@ -129,7 +131,7 @@ static void random_op(septune_op *op)
   septune_pointwise_desc *p = &op->u.pw;
   split_pixels(p, v[0]);
   p->has_bias = (int)(rng() & 1);
-  p->act = acts[rng() % 5];
+  p->act = acts[rng() % (sizeof acts / sizeof acts[0])];
   /* Outputs are sums of ci products of values in [-1, 1): about
    * 0.33*sqrt(ci) wide. Bounds on that scale clip both sides sometimes. */
   double scale = 0.33 * sqrt((double)p->ci) + 0.1;
@@ -561,6 +563,9 @@ static void every_activation(void **state)
   static const struct { septune_activation act; float lo, hi; } acts[] = {
     { SEPTUNE_ACT_NONE, 0, 0 },      { SEPTUNE_ACT_RELU, 0, 0 },
     { SEPTUNE_ACT_RELU6, 0, 0 },     { SEPTUNE_ACT_HSWISH, 0, 0 },
+    { SEPTUNE_ACT_HSIGMOID, 0, 0 },  { SEPTUNE_ACT_SIGMOID, 0, 0 },
+    { SEPTUNE_ACT_SILU, 0, 0 },      { SEPTUNE_ACT_GELU, 0, 0 },
+    { SEPTUNE_ACT_GELU_TANH, 0, 0 },
     { SEPTUNE_ACT_CLAMP, -0.5f, 0.75f }, { SEPTUNE_ACT_CLAMP, 1.0f, 1.0f },
     { SEPTUNE_ACT_CLAMP, -INFINITY, 0.25f }, { SEPTUNE_ACT_CLAMP, -0.25f, INFINITY },
     { SEPTUNE_ACT_CLAMP, -INFINITY, INFINITY },

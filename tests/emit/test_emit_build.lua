@@ -1,4 +1,5 @@
--- The emitted MobileNetV2 kernels and those of tests/data/emit_large_kernels.txt
+-- The emitted MobileNetV2 kernels with one layer per smooth activation
+-- (tests/data/activations.txt), and those of tests/data/emit_large_kernels.txt
 -- (the kernel-row loop, strips, dilation), for every x86 ISA, build warning-free
 -- (-Wall -Wextra -Werror) with gcc, clang and tcc (those on PATH), and every
 -- build gives bit-identical output to the JIT (test_emit_check).
@@ -10,9 +11,11 @@ local t = require("testlib")
 local bin = assert(os.getenv("SEPTUNE_BIN"), "SEPTUNE_BIN not set")
 local checker = assert(os.getenv("SEPTUNE_EMIT_CHECK"), "SEPTUNE_EMIT_CHECK not set")
 local src = assert(os.getenv("SEPTUNE_SOURCE_DIR"), "SEPTUNE_SOURCE_DIR not set")
-local models = { mv2 = src .. "/models/mobilenet_v2.txt", lk = src .. "/tests/data/emit_large_kernels.txt" }
 local dir = t.scratch("emit_build")
 assert(t.run("mkdir -p " .. dir))
+-- one model file: MobileNetV2's layers, then the activations'
+local models = { mv2 = dir .. "/mv2_act.txt", lk = src .. "/tests/data/emit_large_kernels.txt" }
+assert(t.run(string.format("cat %s/models/mobilenet_v2.txt %s/tests/data/activations.txt > %s", src, src, models.mv2)))
 
 local function have(prog) return t.run("command -v " .. prog .. " >/dev/null 2>&1") end
 

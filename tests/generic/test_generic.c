@@ -51,8 +51,10 @@
 
 static const septune_isa ISAS[] = { SEPTUNE_ISA_SCALAR, SEPTUNE_ISA_SSE, SEPTUNE_ISA_AVX2,
                                     SEPTUNE_ISA_AVX512 };
-static const septune_activation ACTS[] = { SEPTUNE_ACT_NONE, SEPTUNE_ACT_RELU, SEPTUNE_ACT_RELU6,
-                                           SEPTUNE_ACT_CLAMP, SEPTUNE_ACT_HSWISH };
+static const septune_activation ACTS[] = { SEPTUNE_ACT_NONE,    SEPTUNE_ACT_RELU,    SEPTUNE_ACT_RELU6,
+                                           SEPTUNE_ACT_CLAMP,   SEPTUNE_ACT_HSWISH,  SEPTUNE_ACT_HSIGMOID,
+                                           SEPTUNE_ACT_SIGMOID, SEPTUNE_ACT_SILU,    SEPTUNE_ACT_GELU,
+                                           SEPTUNE_ACT_GELU_TANH };
 
 /* ---- the variants to test -------------------------------------------------- */
 

@@ -32,7 +32,8 @@ local bad = {
   { "run dw h=5 w=5 c=abc k=3", "c" },
   { "run dw h=5 w=5 c=3 k=3 foo=1", "foo" },
   { "run dw h=5 w=5 c=3 k=3 pad=1,2,3", "pad" },
-  { "run dw h=5 w=5 c=3 k=3 act=sigmoid", "act" },
+  { "run dw h=5 w=5 c=3 k=3 act=swish", "act: 'swish' is not an activation (none, relu, relu6, hswish, hsigmoid, "
+    .. "sigmoid, silu, gelu, gelu_tanh, clamp(min,max))" },
   { "run dw h=5 w=5 c=3 k=3 h=6", "h" },
   { "run xx h=5", "xx" },
   { "run dw h=5 w=5 c=3 k=3 --isa avx9", "avx9" },
