@@ -151,9 +151,12 @@ static void run_impl(const impl *m, const septune_op *op, const float *in, float
     septune_error err;
     assert_int_equal(septune_execute(m->plan, in, out, &err), SEPTUNE_OK);
   } else if (op->kind == SEPTUNE_OP_POINTWISE) {
-    m->gen->pw(&op->u.pw, &budget, m->packed, in, out);
+    /* one thread, every work item */
+    long items = (long)op->u.pw.n * m->gen->pw_work(&op->u.pw, &budget, 1);
+    m->gen->pw(&op->u.pw, &budget, 1, m->packed, in, out, 0, items);
   } else {
-    m->gen->dw(&op->u.dw, &budget, m->packed, in, out);
+    long items = (long)op->u.dw.n * m->gen->dw_work(&op->u.dw, &budget, 1);
+    m->gen->dw(&op->u.dw, &budget, 1, m->packed, in, out, 0, items);
   }
 }
 
