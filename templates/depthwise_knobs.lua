@@ -194,8 +194,10 @@ function S.default(op, isa, hw)
   -- narrow rows, 27x27 to 31x31): four vectors of channels over seven
   -- columns beat two over eight on avx512 (bench_knobs, 7x7x1024 k13 1.3x,
   -- 14x14x512 k27 1.5x, 28x28x256 k29 1.4x); on avx2 the 29 registers do
-  -- not fit, and narrower ct=4 tiles were not measured: least=7
-  local from_memory = { { ct = 4, wt = 7, wreg = 0, kloop = 1, least = 7 }, { ct = 2, wt = 8, wreg = 0, kloop = 1 },
+  -- not fit, and narrower ct=4 tiles were not measured: least=7. At 56
+  -- columns (56x56x128 k31) runs disagreed both ways: rows of at most 28.
+  local from_memory = { { ct = 4, wt = 7, wreg = 0, kloop = 1, least = 7, widest = 28 },
+                        { ct = 2, wt = 8, wreg = 0, kloop = 1 },
                         { ct = 1, wt = 12, wreg = 0, kloop = 1 } }
   -- Up to 3x3 a few accumulators with the whole kernel in registers do as
   -- well as the kernel-row loop; from 5x5 on the whole kernel leaves room
@@ -211,7 +213,8 @@ function S.default(op, isa, hw)
   for _, v in ipairs(S.knobs[2].values) do wt_values[v] = true end
   for _, c in ipairs(candidates) do
     -- a tile of fewer vectors is another candidate's
-    for wt = math.min(c.wt, g.ow), (c.ct <= vectors) and (c.least or 1) or math.huge, -1 do
+    local fits = c.ct <= vectors and g.ow <= (c.widest or math.huge)
+    for wt = math.min(c.wt, g.ow), fits and (c.least or 1) or math.huge, -1 do
       local k = { ct = c.ct, wt = wt, wreg = c.wreg, pf = 0, loop = loop, nt = 0, kloop = c.kloop }
       k.order = (c.kloop == 1 or (c.wreg == 1 and V.vex)) and 2 or 0
       if wt_values[wt] and S.valid(op, isa, k) then return k end
