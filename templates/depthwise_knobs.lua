@@ -179,9 +179,11 @@ function S.default(op, isa, hw)
   -- often waits for the one before it (llvm-mca's Zen 4 model, ymm for
   -- Zen 5's zmm: 3x3 stride 1 at 14 columns, act=none, 1.76 FMA/cycle with
   -- wt=4, 1.96 with wt=6, of 2). Stride 2 loads two input columns per
-  -- output column: five columns leave the weights a register more.
-  local wide = op.sw == 1 and 6 or 5
-  local big = { { ct = 2, wt = wide, wreg = 1, kloop = 0, least = 5 },
+  -- output column: five columns leave the weights a register more; but
+  -- below 28 output columns four did better (MobileNetV2 b6, 28x28x192 s2:
+  -- wt=5 ran 0.79x of wt=4 in bench_layers, and tune picks wt=4).
+  local wide = op.sw == 1 and 6 or (g.ow >= 28 and 5 or 4)
+  local big = { { ct = 2, wt = wide, wreg = 1, kloop = 0, least = math.min(wide, 5) },
                 { ct = 1, wt = 12, wreg = 1, kloop = 0, least = 10 } }
   local small = { { ct = 2, wt = 4, wreg = 1, kloop = 0 }, { ct = 2, wt = 3, wreg = 1, kloop = 0 },
                   { ct = 1, wt = 8, wreg = 1, kloop = 0 }, { ct = 1, wt = 6, wreg = 1, kloop = 0 },
