@@ -88,20 +88,12 @@
 #define DW_PX 6
 #define DW3_NV 1
 #define DW3_PX 5
-#elif GV == 2
-#if !defined(__SSE2__)
+#elif GV == 2 || GV == 1
+/* sse and portable: the same four-lane tiles */
+#if GV == 2 && !defined(__SSE2__)
 #error "the sse variant needs SSE2"
 #endif
-#define ISA SEPTUNE_ISA_SSE
-#define LANES 4
-#define MR_MAX 8
-#define PW_NV_MAX 2
-#define DW_NV_MAX 2
-#define DW_PX 5
-#define DW3_NV 1
-#define DW3_PX 4
-#elif GV == 1
-#define ISA SEPTUNE_ISA_SCALAR
+#define ISA (GV == 2 ? SEPTUNE_ISA_SSE : SEPTUNE_ISA_SCALAR)
 #define LANES 4
 #define MR_MAX 8
 #define PW_NV_MAX 2
