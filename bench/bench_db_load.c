@@ -135,12 +135,12 @@ int main(int argc, char **argv)
   septune_db_record got;
   int found = 0;
   t0 = bench_now_us();
-  if (septune_db_lookup(path, &ops[0], SEPTUNE_ISA_AUTO, &got, &found, &err) != SEPTUNE_OK || !found)
+  if (septune_db_lookup(path, &ops[0], SEPTUNE_ISA_AUTO, 1, &got, &found, &err) != SEPTUNE_OK || !found)
     return fail("lookup", &err);
   printf("  septune_db_lookup, first (parses)      %10.1f ms\n", (bench_now_us() - t0) / 1e3);
   t0 = bench_now_us();
   for (long k = 0; k < lookups; k++)
-    if (septune_db_lookup(path, &ops[k], SEPTUNE_ISA_AUTO, &got, &found, &err) != SEPTUNE_OK || !found)
+    if (septune_db_lookup(path, &ops[k], SEPTUNE_ISA_AUTO, 1, &got, &found, &err) != SEPTUNE_OK || !found)
       return fail("lookup", &err);
   printf("  septune_db_lookup, shared copy         %10.2f us per call (%ld calls, %lu parse%s in all)\n",
          (bench_now_us() - t0) / (double)lookups, lookups, septune_db_lookup_loads(),

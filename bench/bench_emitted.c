@@ -147,7 +147,7 @@ static double measure_entry(const options *o, const septune_kernel_table *table,
   septune_fill_random(in, ni, &seed);
   septune_fill_random(w, nw, &seed);
   septune_fill_random(bias, nb + 1, &seed);
-  septune_plan_options popts = { .isa = (septune_isa)e->isa, .db_path = "", .kernels = table };
+  septune_plan_options popts = { .isa = (septune_isa)e->isa, .db_path = "", .kernels = table, .threads = 1 };
   septune_plan *plan = NULL;
   double ratio = -1;
   if (septune_plan_create(&layer.op, w, bias, &popts, &plan, &err) != SEPTUNE_OK) {
@@ -182,10 +182,11 @@ int main(int argc, char **argv)
   char extra[600] = "";
   if (o.db) snprintf(extra, sizeof extra, " --db '%s'", o.db);
   if (o.isa) snprintf(extra + strlen(extra), sizeof extra - strlen(extra), " --isa %s", o.isa);
-  printf("emit: %s emit --model %s --name premise --out %s%s\n", bin, o.model, dir, extra);
+  /* one thread: the two builds' code, not the threads, is what is compared */
+  printf("emit: %s emit --model %s --name premise --threads 1 --out %s%s\n", bin, o.model, dir, extra);
   fflush(stdout);
-  if (shell("septune emit", "'%s' emit --model '%s' --name premise --out '%s'%s > %s/emit.log", bin, o.model, dir,
-            extra, dir) ||
+  if (shell("septune emit", "'%s' emit --model '%s' --name premise --threads 1 --out '%s'%s > %s/emit.log", bin,
+            o.model, dir, extra, dir) ||
       shell("the system compiler", "%s %s -fPIC -shared -o %s/premise.so %s/*.c", o.cc, o.cflags, dir, dir))
     return 1;
 

@@ -142,8 +142,12 @@ typedef struct generic_run {
 static int generic_call(void *p)
 {
   generic_run *g = p;
-  if (g->op->kind == SEPTUNE_OP_DEPTHWISE) g->k->dw(&g->op->u.dw, cpu_budget(), g->packed, g->in, g->out);
-  else g->k->pw(&g->op->u.pw, cpu_budget(), g->packed, g->in, g->out);
+  if (g->op->kind == SEPTUNE_OP_DEPTHWISE)
+    g->k->dw(&g->op->u.dw, cpu_budget(), 1, g->packed, g->in, g->out, 0,
+             (long)g->op->u.dw.n * g->k->dw_work(&g->op->u.dw, cpu_budget(), 1));
+  else
+    g->k->pw(&g->op->u.pw, cpu_budget(), 1, g->packed, g->in, g->out, 0,
+             (long)g->op->u.pw.n * g->k->pw_work(&g->op->u.pw, cpu_budget(), 1));
   return 0;
 }
 
@@ -258,7 +262,7 @@ static int run_layer(const bench_layer_entry *e, size_t index, const options *o,
                      row *r)
 {
   const septune_op *op = &e->layer.op;
-  septune_plan_options popts = { .isa = o->isa, .db_path = "" };
+  septune_plan_options popts = { .isa = o->isa, .db_path = "", .threads = 1 };
   septune_plan *plan = NULL;
   septune_error err;
   tensors t;

@@ -1,12 +1,18 @@
 /*
  * bench_layers — septune against the peer libraries (XNNPACK, oneDNN), layer
- * by layer over a model file, single thread, side by side.
+ * by layer over a model file, side by side, on one thread or on T.
  *
  *   bench_layers [options] MODEL.txt
  *     --op dw|pw|all  which layers to run (default dw)
+ *     --threads T     every library on T threads (default 1): septune plans
+ *                     of T threads, XNNPACK on a pthreadpool of T, oneDNN
+ *                     with T OpenMP threads; pinned to T CPUs. With T > 1
+ *                     septune also runs on 1 thread in the same rounds
+ *                     ("septune/1"), for the scaling column
  *     --rounds N      interleaved rounds per layer (default 15)
  *     --round-ms MS   repetitions per library per round (default 2 ms)
- *     --cpu K         pin to CPU K (default: the CPU the program starts on)
+ *     --cpu K         pin to CPU K (default: the CPU the program starts on;
+ *                     one thread only)
  *     --tol T         relative tolerance of the output check (default 1e-4)
  *     --seed S        random data seed (default 1)
  *     --json FILE     also write the numbers as JSON
@@ -23,8 +29,11 @@
  * that agree are timed with bench_measure_interleaved (median of rounds).
  *
  * speed-up = time of the faster peer / time of septune: > 1 means septune is
- * faster. A library that declines a layer (septune's SEPTUNE_ERR_UNSUPPORTED,
- * a peer whose create returns NULL) shows "-" and a note.
+ * faster. scaling = time of septune on 1 thread / time on T. A library that
+ * declines a layer (septune's SEPTUNE_ERR_UNSUPPORTED, a peer whose create
+ * returns NULL) shows "-" and a note. With T > 1 every library's round
+ * starts after a 50 ms pause, so that the previous library's pool has
+ * stopped spinning (pthreadpool's threads spin ~25 ms after a job).
  *
  * Exit status: 0 septune agreed with the reference on every layer it ran;
  * 1 septune disagreed, failed to plan (other than "unsupported") or to run;
@@ -45,7 +54,8 @@
 #include "timing.h"
 
 #define PROG "bench_layers"
-#define MAX_LIBS 8 /* septune + peers */
+#define MAX_LIBS 8 /* septune (on T threads and on 1) + peers */
+#define SETTLE_MS 50 /* pause before each round with threads */
 
 enum { OP_DW = 1, OP_PW = 2, OP_ALL = 3 };
 
@@ -57,6 +67,7 @@ typedef struct options {
   int rounds;
   double round_ms;
   int cpu;
+  int threads;
   double tol;
   unsigned long long seed;
 } options;
@@ -86,13 +97,17 @@ typedef struct layer_row {
   septune_plan_info info;
   int best_peer;          /* index into r of the faster peer; 0 when none ran */
   double speedup;         /* r[best_peer] time / septune time; 0 when not comparable */
+  double scaling;         /* septune on 1 thread / on T; 0 when not measured */
 } layer_row;
 
-/* The libraries of this run: septune first, then bench_peers_all. */
+/* The libraries of this run: septune on T threads first, then (T > 1)
+ * septune on 1, then bench_peers_all. */
 typedef struct libs {
   int n;
   const char *name[MAX_LIBS];
   const bench_peer_vtbl *peer[MAX_LIBS]; /* NULL for septune */
+  int threads[MAX_LIBS];                 /* septune's plan threads */
+  int single;                            /* index of septune on 1 thread; 0 when none */
 } libs;
 
 /* ---- options ------------------------------------------------------------- */
@@ -100,8 +115,8 @@ typedef struct libs {
 static void usage(FILE *f)
 {
   fprintf(f,
-          "usage: " PROG " [--op dw|pw|all] [--rounds N] [--round-ms MS] [--cpu K] [--tol T]\n"
-          "                    [--seed S] [--json FILE] [--strict] MODEL.txt\n");
+          "usage: " PROG " [--op dw|pw|all] [--threads T] [--rounds N] [--round-ms MS] [--cpu K]\n"
+          "                    [--tol T] [--seed S] [--json FILE] [--strict] MODEL.txt\n");
 }
 
 /* Strict number parsing: the whole argument must be a number in [lo, hi]. */
@@ -134,7 +149,7 @@ static int parse_int(const char *opt, const char *s, long lo, long hi, long *out
 /* Returns 0, 1 for --help (exit 0), or -1 for a usage error. */
 static int parse_args(int argc, char **argv, options *o)
 {
-  *o = (options){.ops = OP_DW, .rounds = 15, .round_ms = 2.0, .cpu = -1, .tol = 1e-4, .seed = 1};
+  *o = (options){.ops = OP_DW, .rounds = 15, .round_ms = 2.0, .cpu = -1, .tol = 1e-4, .seed = 1, .threads = 1};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "-h") || !strcmp(a, "--help")) return 1;
@@ -172,6 +187,9 @@ static int parse_args(int argc, char **argv, options *o)
     } else if (!strcmp(a, "--cpu")) {
       if (parse_int(a, v, 0, 65535, &l)) return -1;
       o->cpu = (int)l;
+    } else if (!strcmp(a, "--threads")) {
+      if (parse_int(a, v, 1, SEPTUNE_MAX_THREADS, &l)) return -1;
+      o->threads = (int)l;
     } else if (!strcmp(a, "--tol")) {
       if (parse_double(a, v, 0, 1, &o->tol)) return -1;
     } else if (!strcmp(a, "--seed")) {
@@ -191,6 +209,10 @@ static int parse_args(int argc, char **argv, options *o)
   }
   if (!o->model) {
     fprintf(stderr, PROG ": no model file given\n");
+    return -1;
+  }
+  if (o->cpu >= 0 && o->threads > 1) {
+    fprintf(stderr, PROG ": --cpu pins one thread: not with --threads %d\n", o->threads);
     return -1;
   }
   return 0;
@@ -241,19 +263,28 @@ static void candidate_create(const libs *L, int li, const septune_op *op, const 
     snprintf(r->impl, sizeof r->impl, "%s", c->peer->impl(c->inst));
   } else {
     septune_error err;
-    /* Default options (NULL): what a user gets — the tuning database's
-     * record when $SEPTUNE_DB (or the default database) has one for this
-     * shape and CPU, else the heuristic knobs. The kernel column says which. */
-    septune_status st = septune_plan_create(op, w, b, NULL, &c->plan, &err);
+    /* Default options but the threads: what a user gets — the tuning
+     * database's record when $SEPTUNE_DB (or the default database) has one
+     * for this shape, CPU and thread count, else the 1-thread record's knobs
+     * with the default split, else the heuristic knobs. The kernel column
+     * says which. */
+    septune_plan_options opts = { .threads = L->threads[li] };
+    septune_status st = septune_plan_create(op, w, b, &opts, &c->plan, &err);
     if (st != SEPTUNE_OK) {
       r->state = st == SEPTUNE_ERR_UNSUPPORTED ? LIB_UNSUPPORTED : LIB_FAILED;
       snprintf(r->note, sizeof r->note, "%s", err.message);
       return;
     }
-    septune_plan_get_info(c->plan, &row->info);
-    row->have_info = 1;
-    snprintf(r->impl, sizeof r->impl, "%s %s %s", septune_isa_name(row->info.isa),
-             row->info.source == SEPTUNE_KERNEL_TUNED ? "tuned" : "default", row->info.knobs);
+    septune_plan_info info;
+    septune_plan_get_info(c->plan, &info);
+    if (li == 0) {
+      row->info = info;
+      row->have_info = 1;
+    }
+    const char *source = info.source != SEPTUNE_KERNEL_TUNED      ? "default"
+                         : info.tuned_threads == info.threads ? "tuned"
+                                                              : "tuned-1t";
+    snprintf(r->impl, sizeof r->impl, "%s %s %s", septune_isa_name(info.isa), source, info.knobs);
   }
   r->state = LIB_OK; /* until the check says otherwise */
 }
@@ -343,7 +374,8 @@ static void time_layer(const libs *L, candidate *c, layer_row *row, const option
     idx[k++] = li;
   }
   if (k == 0) return;
-  if (bench_measure_interleaved((size_t)k, fns, ctxs, o->rounds, o->round_ms, st) == 0) {
+  if (bench_measure_interleaved_settled((size_t)k, fns, ctxs, o->rounds, o->round_ms,
+                                        o->threads > 1 ? SETTLE_MS : 0, st) == 0) {
     for (int j = 0; j < k; j++) row->r[idx[j]].t = st[j];
     return;
   }
@@ -360,13 +392,16 @@ static void time_layer(const libs *L, candidate *c, layer_row *row, const option
   }
 }
 
-/* Picks the faster peer and the speed-up. */
+/* Picks the faster peer and the speed-up, and septune's scaling. */
 static void compare_layer(const libs *L, layer_row *row)
 {
   row->best_peer = 0;
   row->speedup = 0;
+  row->scaling = 0;
+  if (L->single && row->r[0].state == LIB_OK && row->r[L->single].state == LIB_OK && row->r[0].t.median_us > 0)
+    row->scaling = row->r[L->single].t.median_us / row->r[0].t.median_us;
   for (int li = 1; li < L->n; li++) {
-    if (row->r[li].state != LIB_OK) continue;
+    if (!L->peer[li] || row->r[li].state != LIB_OK) continue;
     if (!row->best_peer || row->r[li].t.median_us < row->r[row->best_peer].t.median_us)
       row->best_peer = li;
   }
@@ -411,10 +446,14 @@ static void print_header(const libs *L)
 {
   printf("%-12s %-22s", "", "");
   for (int li = 0; li < L->n; li++) printf(" | %-*s", CELL_W, L->name[li]);
-  printf(" | %6s %-16s | %s\n", "", "speed-up", "septune kernel");
+  printf(" | %6s %-16s", "", "speed-up");
+  if (L->single) printf(" %-8s", "scaling");
+  printf(" | %s\n", "septune kernel");
   printf("%-12s %-22s", "layer", "shape");
   for (int li = 0; li < L->n; li++) printf(" | %9s %7s", "us", "GFLOP/s");
-  printf(" | %6s %-16s | %s\n", "%peak", "(vs faster peer)", "(isa knobs)");
+  printf(" | %6s %-16s", "%peak", "(vs faster peer)");
+  if (L->single) printf(" %-8s", "(1t/Tt)");
+  printf(" | %s\n", "(isa source knobs)");
 }
 
 static void print_row(const libs *L, const layer_row *row, double peak)
@@ -433,6 +472,10 @@ static void print_row(const libs *L, const layer_row *row, double peak)
     snprintf(s, sizeof s, "%.2fx %s", row->speedup, L->name[row->best_peer]);
     printf(" %-16s", s);
   } else printf(" %-16s", "-");
+  if (L->single) {
+    if (row->scaling > 0) printf(" %6.2fx ", row->scaling);
+    else printf(" %-8s", "-");
+  }
   printf(" | %s\n", row->have_info ? row->r[0].impl : "-");
   /* Why a library is missing from this row. */
   for (int li = 0; li < L->n; li++) {
@@ -454,20 +497,38 @@ typedef struct summary {
   double best_peer_us, septune_us_compared; /* over the compared layers */
   int septune_bad;              /* layers where septune was wrong or failed */
   int peer_bad;                 /* (peer, layer) pairs wrong or failed */
+  int below;                    /* layers with a speed-up below 0.9 */
+  /* scaling: septune on 1 thread / on T */
+  int scaled, scaled_wide;      /* layers with a scaling; of them pointwise with ci, co >= 64 */
+  double scale_log, scale_log_wide, min_scaling;
+  int min_scale_row;            /* -1 when none */
 } summary;
 
-static void summarize(const libs *L, const layer_row *rows, int n, summary *s)
+/* A pointwise layer with ci and co >= 64: the ones the scaling target is for. */
+static int wide_pointwise(const septune_op *op)
+{
+  return op->kind == SEPTUNE_OP_POINTWISE && op->u.pw.ci >= 64 && op->u.pw.co >= 64;
+}
+
+static void summarize(const libs *L, const layer_row *rows, const septune_op *const ops[], int n, summary *s)
 {
   memset(s, 0, sizeof *s);
   s->rows = n;
   s->min_row = -1;
+  s->min_scale_row = -1;
   for (int i = 0; i < n; i++) {
     const layer_row *row = &rows[i];
+    if (row->scaling > 0) {
+      s->scaled++;
+      s->scale_log += log(row->scaling);
+      if (wide_pointwise(ops[i])) s->scaled_wide++, s->scale_log_wide += log(row->scaling);
+      if (s->min_scale_row < 0 || row->scaling < s->min_scaling) s->min_scaling = row->scaling, s->min_scale_row = i;
+    }
     for (int li = 0; li < L->n; li++) {
       const lib_result *r = &row->r[li];
       if (r->state == LIB_OK) s->total_us[li] += r->t.median_us, s->total_n[li]++;
       if (r->state == LIB_WRONG || r->state == LIB_FAILED) {
-        if (li == 0) s->septune_bad++;
+        if (!L->peer[li]) s->septune_bad++;
         else s->peer_bad++;
       }
     }
@@ -477,6 +538,7 @@ static void summarize(const libs *L, const layer_row *rows, int n, summary *s)
       s->best_peer_us += row->r[row->best_peer].t.median_us;
       s->septune_us_compared += row->r[0].t.median_us;
       if (s->min_row < 0 || row->speedup < s->min_speedup) s->min_speedup = row->speedup, s->min_row = i;
+      s->below += row->speedup < 0.9;
     }
   }
 }
@@ -487,12 +549,21 @@ static void print_footer(const libs *L, const layer_row *rows, const summary *s)
   if (s->compared > 0) {
     printf("speed-up, geometric mean over %d layer%s: %.3fx\n", s->compared,
            s->compared == 1 ? "" : "s", exp(s->log_sum / s->compared));
-    printf("speed-up, minimum: %.3fx at %s (%s)\n", s->min_speedup, rows[s->min_row].name,
-           rows[s->min_row].shape);
+    printf("speed-up, minimum: %.3fx at %s (%s); %d layer%s below 0.9x\n", s->min_speedup, rows[s->min_row].name,
+           rows[s->min_row].shape, s->below, s->below == 1 ? "" : "s");
     printf("speed-up of the sums (faster peer per layer %.1f us / septune %.1f us): %.3fx\n",
            s->best_peer_us, s->septune_us_compared, s->best_peer_us / s->septune_us_compared);
   } else {
     printf("speed-up: no layer where septune and a peer both ran\n");
+  }
+  if (s->scaled > 0) {
+    printf("scaling (septune on 1 thread / on %d), geometric mean over %d layer%s: %.3fx\n", L->threads[0],
+           s->scaled, s->scaled == 1 ? "" : "s", exp(s->scale_log / s->scaled));
+    if (s->scaled_wide > 0)
+      printf("scaling, geometric mean over the %d pointwise layer%s with ci and co >= 64: %.3fx\n", s->scaled_wide,
+             s->scaled_wide == 1 ? "" : "s", exp(s->scale_log_wide / s->scaled_wide));
+    printf("scaling, minimum: %.3fx at %s (%s)\n", s->min_scaling, rows[s->min_scale_row].name,
+           rows[s->min_scale_row].shape);
   }
   printf("total us (sum of medians):");
   for (int li = 0; li < L->n; li++) {
@@ -552,6 +623,9 @@ static void json_row(json_writer *w, const libs *L, const layer_row *row, double
     json_object_begin(w);
     json_key_string(w, "isa", septune_isa_name(row->info.isa));
     json_key_string(w, "knobs", row->info.knobs);
+    json_key_int(w, "threads", row->info.threads);
+    json_key_int(w, "tuned_threads", row->info.tuned_threads);
+    json_key_int(w, "wake", row->info.wake);
     json_object_end(w);
   }
   if (row->r[0].state == LIB_OK && peak > 0)
@@ -560,6 +634,7 @@ static void json_row(json_writer *w, const libs *L, const layer_row *row, double
     json_key_number(w, "speedup", row->speedup);
     json_key_string(w, "faster_peer", L->name[row->best_peer]);
   }
+  if (row->scaling > 0) json_key_number(w, "scaling", row->scaling);
   json_object_end(w);
 }
 
@@ -581,6 +656,7 @@ static int write_json(const options *o, const libs *L, const layer_row *rows, in
   json_key_int(&w, "pinned", pinned);
   json_key_number(&w, "fma_peak_gflops", peak);
   json_object_end(&w);
+  json_key_int(&w, "threads", o->threads);
   json_key_int(&w, "rounds", o->rounds);
   json_key_number(&w, "round_ms", o->round_ms);
   json_key_uint(&w, "seed", o->seed);
@@ -596,6 +672,13 @@ static int write_json(const options *o, const libs *L, const layer_row *rows, in
     json_key_number(&w, "geomean_speedup", exp(s->log_sum / s->compared));
     json_key_number(&w, "min_speedup", s->min_speedup);
     json_key_string(&w, "min_layer", rows[s->min_row].name);
+    json_key_int(&w, "below_0_9", s->below);
+  }
+  if (s->scaled > 0) {
+    json_key_number(&w, "geomean_scaling", exp(s->scale_log / s->scaled));
+    if (s->scaled_wide > 0) json_key_number(&w, "geomean_scaling_pw_64", exp(s->scale_log_wide / s->scaled_wide));
+    json_key_number(&w, "min_scaling", s->min_scaling);
+    json_key_string(&w, "min_scaling_layer", rows[s->min_scale_row].name);
   }
   json_key(&w, "total_us");
   json_object_begin(&w);
@@ -651,14 +734,21 @@ int main(int argc, char **argv)
   bench_layer_list list = {0};
   if (bench_layer_list_read(&list, o.model, PROG) != 0) return 2;
 
-  libs L = {.n = 1, .name = {"septune"}, .peer = {NULL}};
+  libs L = {.n = 1, .name = {"septune"}, .peer = {NULL}, .threads = {o.threads}};
+  if (o.threads > 1) {
+    L.single = L.n;
+    L.threads[L.n] = 1;
+    L.name[L.n++] = "septune/1";
+  }
+  bench_peers_set_threads(o.threads);
   for (int i = 0; bench_peers_all[i] && L.n < MAX_LIBS; i++) {
     L.peer[L.n] = bench_peers_all[i];
     L.name[L.n++] = bench_peers_all[i]->name;
   }
 
-  /* Pin before measuring the peak so that both see the same core. */
-  int pinned = bench_pin_cpu(o.cpu);
+  /* Pin before measuring the peak so that both see the same core (with
+   * threads: T cores, the threads every library makes inherit them). */
+  int pinned = o.threads > 1 ? bench_pin_cpus(o.threads) : bench_pin_cpu(o.cpu);
   if (o.cpu >= 0 && pinned != o.cpu) {
     fprintf(stderr, PROG ": cannot pin to CPU %d\n", o.cpu);
     bench_layer_list_free(&list);
@@ -669,16 +759,26 @@ int main(int argc, char **argv)
   const char *peak_isa = "none";
   double peak = bench_fma_peak_gflops(&peak_isa);
   printf("CPU: %s; septune best ISA %s; ", cpu_model, septune_isa_name(septune_cpu_best_isa()));
-  if (pinned >= 0) printf("pinned to CPU %d, single thread\n", pinned);
-  else printf("not pinned (sched_setaffinity failed), single thread\n");
-  printf("FMA peak of this core: %.1f GFLOP/s (%s)\n", peak, peak_isa);
-  printf("model %s, %s layers; median of %d interleaved rounds of >= %g ms per library\n",
-         o.model, o.ops == OP_ALL ? "all" : o.ops == OP_DW ? "dw" : "pw", o.rounds, o.round_ms);
+  if (o.threads > 1 && pinned > 0)
+    printf("pinned to %d CPU%s, %d threads per library%s\n", pinned, pinned == 1 ? "" : "s", o.threads,
+           pinned < o.threads ? " (more threads than CPUs)" : "");
+  else if (pinned >= 0) printf("pinned to CPU %d, single thread\n", pinned);
+  else printf("not pinned (sched_setaffinity failed), %d thread%s\n", o.threads, o.threads == 1 ? "" : "s");
+  printf("FMA peak of this core: %.1f GFLOP/s (%s)", peak, peak_isa);
+  if (o.threads > 1) {
+    int cores = pinned > 0 && pinned < o.threads ? pinned : o.threads;
+    peak *= cores; /* %peak: of the cores the threads have */
+    printf("; %%peak below is of %d cores, %.1f GFLOP/s", cores, peak);
+  }
+  printf("\nmodel %s, %s layers; median of %d interleaved rounds of >= %g ms per library%s\n", o.model,
+         o.ops == OP_ALL ? "all" : o.ops == OP_DW ? "dw" : "pw", o.rounds, o.round_ms,
+         o.threads > 1 ? ", each round after a 50 ms pause (thread pools stop spinning)" : "");
   if (L.n == 1) printf("no peer library in this build (install libxnnpack-dev / libdnnl-dev)\n");
   printf("\n");
 
   layer_row *rows = calloc(list.n ? list.n : 1, sizeof *rows);
-  if (!rows) {
+  const septune_op **ops = calloc(list.n ? list.n : 1, sizeof *ops);
+  if (!rows || !ops) {
     fprintf(stderr, PROG ": out of memory\n");
     bench_layer_list_free(&list);
     return 2;
@@ -692,11 +792,12 @@ int main(int argc, char **argv)
       break;
     }
     print_row(&L, &rows[nrows], peak);
+    ops[nrows] = &list.v[i].layer.op;
     nrows++;
   }
 
   summary s;
-  summarize(&L, rows, nrows, &s);
+  summarize(&L, rows, ops, nrows, &s);
   print_footer(&L, rows, &s);
   if (rc == 0 && nrows == 0) {
     fprintf(stderr, PROG ": %s has no layer of the kind asked for (--op)\n", o.model);
@@ -705,6 +806,7 @@ int main(int argc, char **argv)
   if (rc == 0 && o.json && write_json(&o, &L, rows, nrows, &s, cpu_model, peak, pinned) != 0) rc = 2;
   if (rc == 0 && (s.septune_bad || (o.strict && s.peer_bad))) rc = 1;
   free(rows);
+  free(ops);
   bench_layer_list_free(&list);
   return rc;
 }

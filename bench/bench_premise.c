@@ -88,7 +88,7 @@ int main(void)
     septune_fill_random(in, ni, &seed);
     septune_fill_random(w, nw, &seed);
     septune_fill_random(bias, nb, &seed);
-    septune_plan_options opts = { .isa = isa, .knobs = NULL };
+    septune_plan_options opts = { .isa = isa, .knobs = NULL, .threads = 1 }; /* as septune source renders */
     septune_plan *plan = NULL;
     if (septune_plan_create(&layer.op, w, bias, &opts, &plan, &err) != SEPTUNE_OK) {
       fprintf(stderr, "bench_premise: %s: %s\n", pk->line, err.message);

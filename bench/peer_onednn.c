@@ -14,10 +14,11 @@
  * Threads: Debian builds oneDNN with the OpenMP runtime (libgomp). OpenMP
  * reads OMP_NUM_THREADS when libgomp loads, which is before main(), so
  * setting the variable from the program is too late; instead the peer calls
- * omp_set_num_threads(1) (looked up in the already loaded libgomp) on the
- * creating thread before any primitive is created: oneDNN then creates
- * single-thread kernels and runs them on the calling thread. A TBB or
- * threadpool build is handled where possible (see single_thread()).
+ * omp_set_num_threads(T) (looked up in the already loaded libgomp) on the
+ * creating thread before the primitive is created: oneDNN then creates
+ * kernels for T threads and runs them in parallel regions of T threads (one
+ * of them the calling thread; T = 1 runs on the calling thread alone). A
+ * TBB or threadpool build is handled where possible (see use_threads()).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* RTLD_DEFAULT */
@@ -70,9 +71,9 @@ static const char *dnnl_status_name(dnnl_status_t s)
   return "unknown status";
 }
 
-/* Makes oneDNN run on one thread from the calling thread. Returns the thread
- * count oneDNN will see, or -1 if it can't be told. */
-static int single_thread(void)
+/* Makes oneDNN run on `threads` threads from the calling thread. Returns the
+ * thread count oneDNN will see, or -1 if it can't be told. */
+static int use_threads(int threads)
 {
 #if DNNL_CPU_RUNTIME == DNNL_RUNTIME_OMP
   void (*set_threads)(int);
@@ -80,15 +81,17 @@ static int single_thread(void)
   *(void **)&set_threads = dlsym(RTLD_DEFAULT, "omp_set_num_threads");
   *(void **)&max_threads = dlsym(RTLD_DEFAULT, "omp_get_max_threads");
   if (!set_threads || !max_threads) return -1;
-  set_threads(1);
+  set_threads(threads);
   return max_threads();
 #elif DNNL_CPU_RUNTIME == DNNL_RUNTIME_THREADPOOL
   /* A NULL threadpool on the stream means sequential execution. */
+  if (threads != 1) return -1;
   dnnl_threadpool_interop_set_max_concurrency(1);
   return 1;
 #elif DNNL_CPU_RUNTIME == DNNL_RUNTIME_SEQ
   return 1;
 #else
+  (void)threads;
   return -1; /* TBB: the global arena size is not reachable from the C API */
 #endif
 }
@@ -175,9 +178,9 @@ static bench_peer *onednn_create(const septune_op *op, const float *weights, con
     return NULL;
   }
   if (onednn_init(why, why_size) != 0) return NULL;
-  int threads = single_thread();
-  if (threads != 1) {
-    say(why, why_size, "cannot restrict oneDNN to one thread (it would use %d)", threads);
+  int want = bench_peers_threads(), threads = use_threads(want);
+  if (threads != want) {
+    say(why, why_size, "cannot make oneDNN use %d thread%s (it would use %d)", want, want == 1 ? "" : "s", threads);
     return NULL;
   }
 
@@ -259,6 +262,23 @@ static bench_peer *onednn_create(const septune_op *op, const float *weights, con
     case SEPTUNE_ACT_HSWISH:
       CHECK(dnnl_post_ops_append_eltwise(post_ops, 1.0f, dnnl_eltwise_hardswish, 0.0f, 0.0f),
             "hardswish");
+      break;
+    case SEPTUNE_ACT_HSIGMOID: /* min(max(x / 6 + 1/2, 0), 1): this oneDNN has no hardsigmoid */
+      CHECK(dnnl_post_ops_append_eltwise(post_ops, 1.0f, dnnl_eltwise_linear, 1.0f / 6.0f, 0.5f),
+            "linear(1/6, 1/2)");
+      CHECK(dnnl_post_ops_append_eltwise(post_ops, 1.0f, dnnl_eltwise_clip, 0.0f, 1.0f), "clip(0,1)");
+      break;
+    case SEPTUNE_ACT_SIGMOID:
+      CHECK(dnnl_post_ops_append_eltwise(post_ops, 1.0f, dnnl_eltwise_logistic, 0.0f, 0.0f), "logistic");
+      break;
+    case SEPTUNE_ACT_SILU: /* x * sigmoid(alpha x), alpha = 1 */
+      CHECK(dnnl_post_ops_append_eltwise(post_ops, 1.0f, dnnl_eltwise_swish, 1.0f, 0.0f), "swish");
+      break;
+    case SEPTUNE_ACT_GELU:
+      CHECK(dnnl_post_ops_append_eltwise(post_ops, 1.0f, dnnl_eltwise_gelu_erf, 0.0f, 0.0f), "gelu_erf");
+      break;
+    case SEPTUNE_ACT_GELU_TANH:
+      CHECK(dnnl_post_ops_append_eltwise(post_ops, 1.0f, dnnl_eltwise_gelu_tanh, 0.0f, 0.0f), "gelu_tanh");
       break;
     default: say(why, why_size, "unknown activation %d", (int)act); goto fail;
   }

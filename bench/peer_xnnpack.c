@@ -1,8 +1,10 @@
 /*
  * peer_xnnpack.c — XNNPACK (Debian's 2022-02 snapshot) behind bench_peer_vtbl.
  *
- * One xnn_create_convolution2d_nhwc_f32 operator per layer, run with a NULL
- * threadpool (so on the calling thread only):
+ * One xnn_create_convolution2d_nhwc_f32 operator per layer, set up and run
+ * with a NULL threadpool (the calling thread only) for one thread, else with
+ * a pthreadpool of bench_peers_threads() threads (one pool per count, made
+ * once, shared by the operators):
  *   depthwise: groups = c, group_input_channels = 1, group_output_channels = m,
  *              XNN_FLAG_DEPTHWISE_CONVOLUTION, whose kernel layout
  *              [1][kh][kw][c*m] is exactly septune's canonical one;
@@ -25,6 +27,7 @@
 #include "peers.h"
 
 struct bench_peer {
+  pthreadpool_t pool;    /* NULL: the calling thread */
   xnn_operator_t conv;
   xnn_operator_t hswish; /* NULL unless act == hswish */
   size_t n, h, w;        /* input batch and spatial size */
@@ -68,6 +71,27 @@ static enum xnn_status xnn_init_once(void)
   return status;
 }
 
+/* The pool of `threads` threads the operators share; NULL for one thread
+ * (and when it cannot be made: then the create fails). */
+static pthreadpool_t pool_of(int threads, int *failed)
+{
+  static pthreadpool_t pools[8];
+  static int counts[8];
+  *failed = 0;
+  if (threads <= 1) return NULL;
+  for (int i = 0; i < 8; i++) {
+    if (counts[i] == threads) return pools[i];
+    if (counts[i] == 0) {
+      pools[i] = pthreadpool_create((size_t)threads);
+      if (!pools[i]) break;
+      counts[i] = threads;
+      return pools[i];
+    }
+  }
+  *failed = 1;
+  return NULL;
+}
+
 static void xnn_peer_destroy(bench_peer *p)
 {
   if (!p) return;
@@ -94,6 +118,12 @@ static bench_peer *xnn_peer_create(const septune_op *op, const float *weights, c
     say(why, why_size, "xnn_initialize failed: %s", xnn_status_name(st));
     return NULL;
   }
+  int no_pool;
+  pthreadpool_t pool = pool_of(bench_peers_threads(), &no_pool);
+  if (no_pool) {
+    say(why, why_size, "cannot make a pthreadpool of %d threads", bench_peers_threads());
+    return NULL;
+  }
 
   septune_activation act;
   float act_min, act_max;
@@ -116,7 +146,9 @@ static bench_peer *xnn_peer_create(const septune_op *op, const float *weights, c
     case SEPTUNE_ACT_RELU6: out_min = 0.0f, out_max = 6.0f; break;
     case SEPTUNE_ACT_CLAMP: out_min = act_min, out_max = act_max; break;
     case SEPTUNE_ACT_HSWISH: break; /* separate operator below */
-    default: say(why, why_size, "unknown activation %d", (int)act); return NULL;
+    default:
+      say(why, why_size, "activation %s not supported by this peer", septune_activation_name(act));
+      return NULL;
   }
 
   bench_peer *p = calloc(1, sizeof *p);
@@ -124,6 +156,7 @@ static bench_peer *xnn_peer_create(const septune_op *op, const float *weights, c
     say(why, why_size, "out of memory");
     return NULL;
   }
+  p->pool = pool;
   size_t out_channels;
   if (op->kind == SEPTUNE_OP_DEPTHWISE) {
     const septune_depthwise_desc *d = &op->u.dw;
@@ -193,19 +226,19 @@ static int xnn_peer_run(bench_peer *p, const float *input, float *output)
   if (input != p->last_in || output != p->last_out) {
     /* Setup builds the indirection buffer; redo it only when the tensors move. */
     enum xnn_status st =
-        xnn_setup_convolution2d_nhwc_f32(p->conv, p->n, p->h, p->w, input, output, NULL);
+        xnn_setup_convolution2d_nhwc_f32(p->conv, p->n, p->h, p->w, input, output, p->pool);
     if (st != xnn_status_success) return (int)st;
     if (p->hswish) {
-      st = xnn_setup_hardswish_nc_f32(p->hswish, p->out_pixels, output, output, NULL);
+      st = xnn_setup_hardswish_nc_f32(p->hswish, p->out_pixels, output, output, p->pool);
       if (st != xnn_status_success) return (int)st;
     }
     p->last_in = input;
     p->last_out = output;
   }
-  enum xnn_status st = xnn_run_operator(p->conv, NULL);
+  enum xnn_status st = xnn_run_operator(p->conv, p->pool);
   if (st != xnn_status_success) return (int)st;
   if (p->hswish) {
-    st = xnn_run_operator(p->hswish, NULL);
+    st = xnn_run_operator(p->hswish, p->pool);
     if (st != xnn_status_success) return (int)st;
   }
   return 0;

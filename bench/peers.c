@@ -17,6 +17,11 @@ const bench_peer_vtbl *const bench_peers_all[] = {
     NULL,
 };
 
+static int peer_threads = 1;
+
+void bench_peers_set_threads(int threads) { peer_threads = threads < 1 ? 1 : threads; }
+int bench_peers_threads(void) { return peer_threads; }
+
 void *bench_peer_alloc(size_t bytes)
 {
   size_t total = bytes + BENCH_PEER_INPUT_SLACK;

@@ -2,19 +2,23 @@
  * peers.h — the libraries septune is compared with, behind one small
  * interface. Each peer takes a septune_op with septune's canonical weights
  * (depthwise [kh][kw][c*m], pointwise [ci][co]) and bias, converts them to
- * its own layout at create time (not timed), and runs single-threaded on
- * NHWC fp32 tensors with the op's exact (possibly asymmetric) padding.
+ * its own layout at create time (not timed), and runs on NHWC fp32 tensors
+ * with the op's exact (possibly asymmetric) padding, on the thread count of
+ * bench_peers_set_threads (1 unless set):
  *
- *   XNNPACK: xnn_create_convolution2d_nhwc_f32, threadpool NULL (the calling
- *            thread). Activations none/relu/relu6/clamp are fused as
- *            output_min/max; hswish runs as a second, unfused XNNPACK
- *            hardswish operator in place on the output (how a framework
- *            would run such a layer with this XNNPACK).
+ *   XNNPACK: xnn_create_convolution2d_nhwc_f32, run with a NULL threadpool
+ *            (the calling thread) for 1 thread, else with a pthreadpool of
+ *            that many threads (the calling thread one of them). Activations
+ *            none/relu/relu6/clamp are fused as output_min/max; hswish runs
+ *            as a second, unfused XNNPACK hardswish operator in place on the
+ *            output (how a framework would run such a layer with this
+ *            XNNPACK).
  *   oneDNN:  convolution forward inference, weights format "any" reordered
  *            once at create time, src/dst nhwc, activations as eltwise
- *            post-ops. Single thread: with the OpenMP runtime,
- *            omp_set_num_threads(1) on the calling thread before any
- *            primitive is created.
+ *            post-ops. Threads: Debian's libdnnl 2.6 runs on OpenMP
+ *            (libgomp); omp_set_num_threads(T) on the calling thread before
+ *            any primitive is created, so its primitives are made for and
+ *            run on T threads.
  *
  * Buffers passed to run(): the input must be readable for
  * BENCH_PEER_INPUT_SLACK bytes past its end (XNNPACK may over-read); use
@@ -61,6 +65,12 @@ extern const bench_peer_vtbl bench_peer_onednn;
 
 /* Every peer this build has, NULL-terminated (possibly just {NULL}). */
 extern const bench_peer_vtbl *const bench_peers_all[];
+
+/* The threads every peer created from now on runs on (>= 1; 1 by default).
+ * A peer that cannot be given that count refuses to create (create returns
+ * NULL and says why). */
+void bench_peers_set_threads(int threads);
+int bench_peers_threads(void);
 
 /* 64-byte aligned buffer of `bytes` plus BENCH_PEER_INPUT_SLACK bytes (the
  * slack zeroed); free with free(). NULL on failure. */

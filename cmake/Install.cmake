@@ -88,6 +88,7 @@ install(FILES
   # them with the same modules this build used.
   "${PROJECT_SOURCE_DIR}/cmake/FindLibTCC.cmake"
   "${PROJECT_SOURCE_DIR}/cmake/FindLuaJIT.cmake"
+  "${PROJECT_SOURCE_DIR}/cmake/FindPthreadpool.cmake"
   DESTINATION "${SEPTUNE_INSTALL_CMAKEDIR}")
 
 # ---- pkg-config ------------------------------------------------------------------
@@ -120,7 +121,7 @@ if(PC_LUAJIT_FOUND)
 else()
   string(APPEND SEPTUNE_PC_LIBS_PRIVATE " ${LUAJIT_LIBRARY}")
 endif()
-string(APPEND SEPTUNE_PC_LIBS_PRIVATE " -ldl -lpthread -lm")
+string(APPEND SEPTUNE_PC_LIBS_PRIVATE " -lpthreadpool -ldl -lpthread -lm")
 
 configure_file("${PROJECT_SOURCE_DIR}/cmake/septune.pc.in"    "${PROJECT_BINARY_DIR}/septune.pc" @ONLY)
 configure_file("${PROJECT_SOURCE_DIR}/cmake/septune-rt.pc.in" "${PROJECT_BINARY_DIR}/septune-rt.pc" @ONLY)

@@ -1,4 +1,4 @@
-# septune_add_kernels(TARGET MODEL DB OUT [NAME name] [ISA isa] [TOOL tool])
+# septune_add_kernels(TARGET MODEL DB OUT [NAME name] [ISA isa] [THREADS t] [TOOL tool])
 #
 # Runs `septune emit` at build time and compiles the kernels it writes into
 # TARGET: OUT/NAME.h (declares `extern const septune_kernel_table
@@ -24,6 +24,10 @@
 #           an identifier, e.g. mobilenet_v2)
 #   ISA     emit kernels for this ISA (scalar sse avx2 avx512; default: the best
 #           the building machine has)
+#   THREADS the thread count the kernels' work split is for (`emit --threads`:
+#           the records tuned for it, else the 1-thread ones with the default
+#           split for it; default: the CPUs of the building machine). Plans of
+#           any thread count run the kernels
 #   TOOL    the `septune` command: an imported target or a path (default:
 #           septune::septune_tool of the installed package)
 #
@@ -33,7 +37,7 @@
 # installed one, or a path to a built one (not a target of the same build).
 
 function(septune_add_kernels TARGET MODEL DB OUT)
-  cmake_parse_arguments(PARSE_ARGV 4 ARG "" "NAME;ISA;TOOL" "")
+  cmake_parse_arguments(PARSE_ARGV 4 ARG "" "NAME;ISA;THREADS;TOOL" "")
   if(ARG_UNPARSED_ARGUMENTS)
     message(FATAL_ERROR "septune_add_kernels: unexpected arguments: ${ARG_UNPARSED_ARGUMENTS}")
   endif()
@@ -117,6 +121,9 @@ function(septune_add_kernels TARGET MODEL DB OUT)
   set(build_args ${emit_args} ${db_args})
   if(ARG_ISA)
     list(APPEND build_args --isa "${ARG_ISA}")
+  endif()
+  if(ARG_THREADS)
+    list(APPEND build_args --threads "${ARG_THREADS}")
   endif()
   add_custom_command(OUTPUT ${outputs}
     COMMAND "${tool_command}" ${build_args}

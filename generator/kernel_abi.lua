@@ -19,18 +19,36 @@ local M = {}
 -- ---- the exported functions ---------------------------------------------
 
 -- role -> return type, name suffix, parameters, and the arguments that
--- forward the parameters
+-- forward the parameters. A kernel is generated for one image (the layer
+-- with n = 1) and cuts its work per image into `work()` items; a call runs
+-- items [begin, end) of n images' n * work() (item i belongs to image
+-- i / work()), so threads can share a layer and a batch is any n.
+-- `threads()` is the most threads worth waking for the layer (knob th).
 M.FUNCTIONS = {
   kernel = { ret = "void", suffix = "",
-             params = "const float *in, float *out, const float *packed, const float *zero_row, float *scratch",
-             args = "in, out, packed, zero_row, scratch" },
+             params = "const float *in, float *out, const float *packed, const float *zero_row, float *scratch, "
+                      .. "long begin, long end",
+             args = "in, out, packed, zero_row, scratch, begin, end" },
+  work = { ret = "long", suffix = "_work", params = "void", args = "" },
+  threads = { ret = "long", suffix = "_threads", params = "void", args = "" },
   packed_floats = { ret = "long", suffix = "_packed_floats", params = "void", args = "" },
   pack = { ret = "void", suffix = "_pack", params = "const float *w, const float *bias, float *packed",
            args = "w, bias, packed" },
 }
 
 -- The functions each kernel family exports, in this order.
-M.EXPORTS = { dw = { "kernel" }, pw = { "kernel", "packed_floats", "pack" } }
+M.EXPORTS = { dw = { "kernel", "work", "threads" }, pw = { "kernel", "work", "threads", "packed_floats", "pack" } }
+
+-- The definitions of the `work` and `threads` functions of the kernel
+-- named `symbol`: `work` items per image, at most `threads` threads.
+function M.split_c(symbol, work, threads)
+  return table.concat({
+    "/* Work items per image: a call of the kernel runs items [begin, end) of n images' n * work. */",
+    M.declaration("work", symbol), "{", string.format("  return %dL;", work), "}", "",
+    "/* The most threads worth waking for this layer (knob th). */",
+    M.declaration("threads", symbol), "{", string.format("  return %dL;", threads), "}",
+  }, "\n")
+end
 
 -- The name of function `role` of the kernel named `symbol`.
 function M.name(role, symbol)
@@ -73,6 +91,8 @@ M.FIELDS = {
     { name = "out_row", ctype = "float *", doc = "output row, at the tile's channel" },
     { name = "weights", ctype = "const float *", doc = "packed weights at the tile's channel: [bias][kh*kw taps]" },
     { name = "rows", ctype = "long", doc = "one-tile blocks: output rows to compute, counted down" },
+    { name = "krow_first", ctype = "long", doc = "kloop=1: first kernel row inside the input (tap_row[0] is its row)" },
+    { name = "krows", ctype = "long", doc = "kloop=1: kernel rows inside the input, from krow_first on" },
   },
   pw = {
     { name = "in", ctype = "const float *", doc = "first row of the M block, at the K block's first channel" },
@@ -89,6 +109,37 @@ M.FIELDS = {
 M.CONSTS = { "zero", "lo", "hi", "three", "sixth", "mask" }
 M.CONST_OFFSET = 128
 M.CONST_FLOATS = I.WIDEST_LANES
+
+-- The rows the sigmoid-based activations add after M.CONSTS, by activation:
+-- their constants (values: runtime/internal/act_consts.h, handed over as
+-- septune_host.act_consts; x86_activation.lua says what each is for), then
+-- SPILL_ROWS rows the machine code saves accumulators in while it borrows
+-- their registers. Records of the other activations end at M.CONSTS.
+local SIGMOID = { "sign", "zmin", "log2e", "magic", "nln2_hi", "nln2_lo", "exp_c1", "exp_c2", "exp_c3",
+                  "exp_c4", "exp_c5", "exp_c6", "scale", "big" }
+local TIMES_X = { "huge", "nhuge", "one" }
+local function rows(...)
+  local t = {}
+  for _, list in ipairs({ ... }) do
+    for _, name in ipairs(list) do t[#t + 1] = name end
+  end
+  return t
+end
+M.SPILL_ROWS = 3
+local SPILL = {}
+for i = 1, M.SPILL_ROWS do SPILL[i] = "spill" .. (i - 1) end
+M.ACT_CONSTS = {
+  sigmoid = rows(SIGMOID, SPILL),
+  silu = rows(SIGMOID, TIMES_X, SPILL),
+  gelu_tanh = rows({ "gelu_tanh_c1", "gelu_tanh_c3" }, SIGMOID, TIMES_X, SPILL),
+  gelu = rows({ "gelu_r0", "gelu_r1", "gelu_r2", "gelu_r3", "gelu_r4", "gelu_r5", "gelu_r6", "gelu_r7",
+                "gelu_x2max" }, SIGMOID, TIMES_X, SPILL),
+}
+
+-- The constant rows of the record of a kernel with activation `act`.
+function M.const_rows(act)
+  return rows(M.CONSTS, M.ACT_CONSTS[act] or {})
+end
 
 local SLOT = 8 -- bytes of a pointer or a long on x86-64
 
@@ -107,12 +158,14 @@ function M.offset(kind, field, index)
   error("kernel_abi: the " .. kind .. " record has no field '" .. tostring(field) .. "'", 0)
 end
 
--- Byte offset of constant row `name` (its first float).
-function M.const_offset(name)
-  for i, n in ipairs(M.CONSTS) do
+-- Byte offset of constant row `name` (its first float) in the record of a
+-- kernel with activation `act` (the rows of M.CONSTS are at the same offset
+-- whatever the activation).
+function M.const_offset(name, act)
+  for i, n in ipairs(M.const_rows(act)) do
     if n == name then return M.CONST_OFFSET + (i - 1) * M.CONST_FLOATS * 4 end
   end
-  error("kernel_abi: no constant row '" .. tostring(name) .. "'", 0)
+  error("kernel_abi: no constant row '" .. tostring(name) .. "' for activation " .. tostring(act), 0)
 end
 
 local function fields_end(kind)
@@ -122,9 +175,9 @@ local function fields_end(kind)
   return at
 end
 
--- The C typedef of kind's record named `typename`, each member with its
--- offset in a comment.
-function M.record_c(kind, typename)
+-- The C typedef of kind's record named `typename` for activation `act`,
+-- each member with its offset in a comment.
+function M.record_c(kind, typename, act)
   local lines = { "typedef struct " .. typename .. " {" }
   local function member(decl, at, doc)
     lines[#lines + 1] = string.format("  %-26s /* %3d: %s */", decl, at, doc)
@@ -138,9 +191,10 @@ function M.record_c(kind, typename)
   if gap > 0 then
     member("char unused[" .. gap .. "];", fields_end(kind), "the constant rows start at " .. M.CONST_OFFSET)
   end
-  local rows = string.format("[%d][%d]", #M.CONSTS, M.CONST_FLOATS)
+  local names = M.const_rows(act)
+  local rows = string.format("[%d][%d]", #names, M.CONST_FLOATS)
   lines[#lines + 1] = "  union {"
-  lines[#lines + 1] = string.format("    %-24s /* %s */", "float f" .. rows .. ";", table.concat(M.CONSTS, ", "))
+  lines[#lines + 1] = string.format("    %-24s /* %s */", "float f" .. rows .. ";", table.concat(names, ", "))
   lines[#lines + 1] = string.format("    %-24s /* the same as bits (mask) */", "unsigned int u" .. rows .. ";")
   member("} c;", M.CONST_OFFSET, "constant rows of " .. M.CONST_FLOATS .. " floats")
   lines[#lines + 1] = "} " .. typename .. ";"
@@ -162,7 +216,8 @@ function M.record_checks(kind, typename)
 end
 
 -- C statements filling the constant rows of record variable `var` for op
--- (an AVX2 tail of `mask_lanes` lanes), with `i` a free long.
+-- (an AVX2 tail of `mask_lanes` lanes), with `i` a free long. The spill
+-- rows are the machine code's own.
 function M.consts_c(var, op, mask_lanes, indent)
   local lo, hi = 0, 6
   if op.act == "clamp" then lo, hi = op.act_min, op.act_max end
@@ -171,11 +226,22 @@ function M.consts_c(var, op, mask_lanes, indent)
     mask = string.format("i < %d ? 0xffffffffu : 0u", mask_lanes),
   }
   local lines = { string.format("for (i = 0; i < %d; i++) {", M.CONST_FLOATS) }
-  for r, name in ipairs(M.CONSTS) do
-    lines[#lines + 1] = string.format("  %s.c.%s[%d][i] = %s;", var, name == "mask" and "u" or "f", r - 1, value[name])
+  for r, name in ipairs(M.const_rows(op.act)) do
+    local v = value[name]
+    if v == nil and not name:match("^spill") then v = CL.float(M.act_const(name)) end
+    if v then
+      lines[#lines + 1] = string.format("  %s.c.%s[%d][i] = %s;", var, name == "mask" and "u" or "f", r - 1, v)
+    end
   end
   lines[#lines + 1] = "}"
   return indent .. table.concat(lines, "\n" .. indent)
+end
+
+-- The value of activation constant `name` (runtime/internal/act_consts.h).
+function M.act_const(name)
+  local v = require("septune_host").act_consts[name]
+  if v == nil then error("kernel_abi: septune_host has no activation constant '" .. tostring(name) .. "'", 0) end
+  return v
 end
 
 -- ---- registers ------------------------------------------------------------
@@ -188,6 +254,9 @@ M.REGS = {
     tap_rows = { "%rsi", "%rdx", "%r8", "%r9", "%r10", "%r11", "%r13" }, -- one per tap row: kh <= 7
     out = "%rax", weights = "%r14", tiles = "%r15",
     col_in = "%rbx", col_out = "%r12", cols = "%rcx",
+    -- kloop=1 (any kh) needs no tap row registers: it walks the kernel rows
+    -- with one input row pointer and one weight row pointer
+    in_row = "%rsi", krow = "%rdx", wrow = "%r8", krows = "%r9", wfirst = "%r10",
   },
   pw = {
     in_tile = "%r8", panel = "%r9", out = "%rax", bias = "%r10",

@@ -20,10 +20,13 @@ local M = { space = space }
 -- K block, and within one K block of len channels panel after panel, each
 -- [len][width]; so one call streams them from memory in one sequence.
 --   packed_floats total floats of the packed buffer
---   row_groups    { count, first, rows }: M blocks of equal size
+--   row_groups    { count, first, rows, block }: M blocks of equal size, the
+--                 first's index `block`
 --   k_groups      { count, first, len, init, final }: K blocks of equal role
+--   split         the work items of one image (pointwise_knobs.items)
+-- M counts the pixels of one image: a kernel is generated for n = 1.
 function M.derive(op, isa, k)
-  local g = { M = op.n * op.h * op.w, K = op.ci, N = op.co }
+  local g = { M = op.h * op.w, K = op.ci, N = op.co }
   local lanes = I.get(isa).lanes
   local nr = k.nr
   local full = math.floor(g.N / nr)
@@ -41,24 +44,25 @@ function M.derive(op, isa, k)
   if isa ~= "scalar" then
     local X86 = require("x86_pw")
     if full > 0 then
-      g.panels[#g.panels + 1] = { count = full, first_col = 0, cols = nr, width = nr, mr = k.mr }
+      g.panels[#g.panels + 1] = { index = 0, count = full, first_col = 0, cols = nr, width = nr, mr = k.mr }
     end
     if tail > 0 then
       local width = math.ceil(tail / lanes) * lanes
       local nvec = #X86.panel_vectors(isa, tail)
-      g.panels[#g.panels + 1] = { count = 1, first_col = full * nr, cols = tail, width = width,
+      g.panels[#g.panels + 1] = { index = full, count = 1, first_col = full * nr, cols = tail, width = width,
                                   mr = X86.tile_rows(isa, k.mr, nvec) }
     end
   end
   g.packed_floats = packed + g.K * g.ntot
 
-  local mc = k.mc == 0 and g.M or math.floor(k.mc / k.mr) * k.mr
+  g.split = space.items(op, isa, k)
+  local mc = g.split.mc
   g.mc = mc
   g.row_groups = {}
   local nfull = math.floor(g.M / mc)
-  if nfull > 0 then g.row_groups[#g.row_groups + 1] = { count = nfull, first = 0, rows = mc } end
+  if nfull > 0 then g.row_groups[#g.row_groups + 1] = { count = nfull, first = 0, rows = mc, block = 0 } end
   if g.M - nfull * mc > 0 then
-    g.row_groups[#g.row_groups + 1] = { count = 1, first = nfull * mc, rows = g.M - nfull * mc }
+    g.row_groups[#g.row_groups + 1] = { count = 1, first = nfull * mc, rows = g.M - nfull * mc, block = nfull }
   end
 
   local kc = k.kc == 0 and g.K or k.kc
@@ -82,9 +86,10 @@ end
 local function render_one(op, isa, k, names)
   local g = M.derive(op, isa, k)
   local params = {
-    op = op, g = g, isa = isa, k = k, symbol = names.kernel, linkage = names.linkage, packer = names.packer,
+    op = op, g = g, isa = isa, k = k, symbol = names.kernel, linkage = names.linkage, extras = names.extras,
     abi = ABI, shape = op.line, knobs = K.format(space, k),
-    act_c = CA.statements(op, "o[c]", "      "),
+    act_c = CA.statements(op, "o[c]", "        ", names.kernel .. "_act"),
+    act_defs = CA.definitions(op, names.kernel .. "_act"),
   }
   if isa == "scalar" then return T.render("pointwise_c.c.in", params) end
 

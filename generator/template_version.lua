@@ -5,4 +5,4 @@
 -- septune_gen.lua requires it; the runtime (runtime/src/template_version.c)
 -- reads it as text without starting Lua, so it stays comments and one line
 -- "return N".
-return 2
+return 3

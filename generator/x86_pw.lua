@@ -84,7 +84,8 @@ function M.block(B)
     return vr(base), vr(base + 1)
   end
 
-  local function const(name) return mem(A.const_offset(name), RD) .. (V.bcast or "") end
+  local function row(name) return mem(A.const_offset(name, B.act), RD) end
+  local function const(name) return row(name) .. (V.bcast or "") end
 
   local label_id = 0
   local function fresh(name) label_id = label_id + 1; return name .. label_id end
@@ -101,12 +102,6 @@ function M.block(B)
     else
       e("vmovups %s, %s", src, Acc)
     end
-  end
-
-  -- SSE's packed forms also on a lane accumulator, whose other lanes are
-  -- never stored.
-  local function activate(Acc, T1, T2)
-    Act.emit(e, B.act, Acc, T1, T2, const, V)
   end
 
   -- One K step u (0-based within the unrolled body) for `rows` rows.
@@ -191,26 +186,37 @@ function M.block(B)
     end
     for u = 0, rest - 1 do kstep(rows, u) end
     if vector_mask then e("vmovups %s, %s", mem(A.const_offset("mask"), RD), maskreg) end
+    -- The activation (SSE's packed forms also on a lane accumulator, whose
+    -- other lanes are never stored) may use every register past the
+    -- accumulators but AVX2's mask.
+    local items, free = {}, {}
+    for r = rows * nv, V.registers - 1 do
+      if not (vector_mask and vr(r) == maskreg) then free[#free + 1] = vr(r) end
+    end
     for i = 0, rows - 1 do
       for v, vec in ipairs(vecs) do
         local Acc = acc(i, v)
-        if B.final then activate(Acc, T1, T2) end
         local dst = mem(i * ldc4 + vec.off * 4, R.out)
-        if vec.kind == "lane" then
-          e("%s %s, %s", L1.mov, Acc, dst)
-        elseif L then
-          e("%s %s, %s", L.mov, Acc, dst)
-        elseif vec.kind == "mask" and V.mask == "vector" then
-          e("vmaskmovps %s, %s, %s", Acc, maskreg, dst)
-        elseif vec.kind == "mask" then
-          e("vmovups %s, %s{%%k1}", Acc, dst)
-        elseif B.nt then
-          e("vmovntps %s, %s", Acc, dst)
-        else
-          e("vmovups %s, %s", Acc, dst)
+        local function store()
+          if vec.kind == "lane" then
+            e("%s %s, %s", L1.mov, Acc, dst)
+          elseif L then
+            e("%s %s, %s", L.mov, Acc, dst)
+          elseif vec.kind == "mask" and V.mask == "vector" then
+            e("vmaskmovps %s, %s, %s", Acc, maskreg, dst)
+          elseif vec.kind == "mask" then
+            e("vmovups %s, %s{%%k1}", Acc, dst)
+          elseif B.nt then
+            e("vmovntps %s, %s", Acc, dst)
+          else
+            e("vmovups %s, %s", Acc, dst)
+          end
         end
+        items[#items + 1] = { acc = Acc, store = store }
       end
     end
+    Act.store_all(e, B.final and B.act or "none", items,
+      { T1 = T1, T2 = T2, const = const, row = row, free = free }, V)
   end
 
   e("mov %s, %s", mem(A.offset("pw", "in"), RD), R.in_tile)

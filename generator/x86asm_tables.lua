@@ -63,12 +63,17 @@ def("vmovntps", { enc = "VE", map = "0F", t8 = "fv" }, { { "Vr,Mm", 0x2B } })
 def("vbroadcastss", { enc = "VE", pp = 0x66, map = "0F38", t8 = "t1s" }, { { "Mm,Vr", 0x18 }, { "Xm,Vr", 0x18 } })
 
 -- Packed single arithmetic: AT&T "op src2, src1, dst".
-local arith_ps = { vaddps = 0x58, vmulps = 0x59, vsubps = 0x5C, vminps = 0x5D, vdivps = 0x5E, vmaxps = 0x5F, vxorps = 0x57 }
+local arith_ps = { vaddps = 0x58, vmulps = 0x59, vsubps = 0x5C, vminps = 0x5D, vdivps = 0x5E, vmaxps = 0x5F, vxorps = 0x57,
+                   vorps = 0x56 }
 for name, op in pairs(arith_ps) do
   def(name, { enc = "VE", map = "0F", bc = 4, t8 = "fv" }, { { "Wm,Vv,Vr", op } })
 end
 def("vshufps", { enc = "VE", map = "0F", bc = 4, t8 = "fv" }, { { "ui,Wm,Vv,Vr", 0xC6 } })
 def("vfmadd231ps", { enc = "VE", pp = 0x66, map = "0F38", bc = 4, t8 = "fv" }, { { "Wm,Vv,Vr", 0xB8 } })
+def("vfmadd213ps", { enc = "VE", pp = 0x66, map = "0F38", bc = 4, t8 = "fv" }, { { "Wm,Vv,Vr", 0xA8 } })
+-- Shift of each 32-bit lane left by an immediate (the activations' 2^n from
+-- its exponent bits): the destination is VEX/EVEX.vvvv, the source ModRM.rm.
+def("vpslld", { enc = "VE", pp = 0x66, map = "0F", bc = 4, t8 = "fv" }, { { "ui,Vm,Vv", 0x72, digit = 6 } })
 def("vpxord", { enc = "E", pp = 0x66, map = "0F", bc = 4, t8 = "fv" }, { { "Wm,Vv,Vr", 0xEF } })
 
 -- VEX-only: AVX2 masked moves for channel remainders, vzeroupper, opmask moves.
@@ -81,11 +86,13 @@ def("kmovw", { enc = "V", map = "0F", vl = "x" },
 def("movups", { enc = "L", map = "0F", vl = "x" }, { { "Wm,Vr", 0x10 }, { "Vr,Mm", 0x11 } })
 def("movaps", { enc = "L", map = "0F", vl = "x" }, { { "Wm,Vr", 0x28 }, { "Vr,Mm", 0x29 } })
 def("movss", { enc = "L", pp = 0xF3, map = "0F", vl = "x" }, { { "Wm,Vr", 0x10 }, { "Vr,Mm", 0x11 } })
-local sse_ps = { addps = 0x58, mulps = 0x59, subps = 0x5C, minps = 0x5D, divps = 0x5E, maxps = 0x5F, xorps = 0x57 }
+local sse_ps = { addps = 0x58, mulps = 0x59, subps = 0x5C, minps = 0x5D, divps = 0x5E, maxps = 0x5F, xorps = 0x57,
+                 orps = 0x56 }
 for name, op in pairs(sse_ps) do
   def(name, { enc = "L", map = "0F", vl = "x" }, { { "Wm,Vr", op } })
 end
 def("shufps", { enc = "L", map = "0F", vl = "x" }, { { "ui,Wm,Vr", 0xC6 } })
+def("pslld", { enc = "L", pp = 0x66, map = "0F", vl = "x" }, { { "ui,Vm", 0x72, digit = 6 } })
 -- Scalar single: the SSE kernels' channel tail, one lane at a time.
 local sse_ss = { addss = 0x58, mulss = 0x59, minss = 0x5D, maxss = 0x5F }
 for name, op in pairs(sse_ss) do

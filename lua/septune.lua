@@ -197,7 +197,9 @@ local build_names = { [0] = "jit", "emitted", "library" }
 
 -- What the plan got: { op = canonical line, isa = "avx2", source = "default"
 -- | "forced" | "tuned" | "generic", build = "jit" | "emitted" | "library",
--- knobs = "...", table = emitted table's name or "" }.
+-- knobs = "...", table = emitted table's name or "", threads = the plan's
+-- thread count, work = work items per image, wake = the most threads an
+-- execution wakes }.
 function plan_methods:info()
   local info = ffi.new("septune_plan_info")
   C.septune_plan_get_info(self, info)
@@ -208,6 +210,9 @@ function plan_methods:info()
     build = build_names[tonumber(info.build)],
     knobs = ffi.string(info.knobs),
     table = ffi.string(info.table),
+    threads = tonumber(info.threads),
+    work = tonumber(info.work),
+    wake = tonumber(info.wake),
   }
 end
 
@@ -227,7 +232,9 @@ ffi.metatype("struct septune_plan", { __index = plan_methods })
 -- A plan for op (an op or a layer line) with canonical weights and bias
 -- (float arrays; bias nil when the op has none). options, all optional:
 -- isa ("auto", "avx2", ...), knobs ("ct=2,wt=4"), db (tuning database path;
--- "" for none), kernels (a septune_kernel_table * of emitted kernels).
+-- "" for none), kernels (a septune_kernel_table * of emitted kernels),
+-- threads (the threads to split each execution across; 0 or nil: the CPUs
+-- this process may run on), pool (a pthreadpool_t to run on).
 -- Freed when collected, or by plan:destroy().
 function M.plan(op, weights, bias, options)
   op = M.op(op)
@@ -237,6 +244,8 @@ function M.plan(op, weights, bias, options)
   opts.knobs = options.knobs
   opts.db_path = options.db
   opts.kernels = options.kernels
+  opts.threads = options.threads or 0
+  opts.pool = options.pool
   local out, err = ffi.new("septune_plan *[1]"), ffi.new("septune_error")
   if C.septune_plan_create(op, weights, bias, opts, out, err) ~= C.SEPTUNE_OK then fail("plan", err) end
   return ffi.gc(out[0], C.septune_plan_destroy)

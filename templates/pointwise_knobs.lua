@@ -9,9 +9,6 @@
 --   kc   K block (input channels summed per pass; 0 = all of K). Smaller
 --        blocks keep a panel's kc x nr weights in L1 across the row tiles
 --        but reload and re-store the partial sums between blocks
---   mc   M block in pixels (0 = all of M; rounded down to a multiple of
---        mr): the rows one machine-code call sweeps for one panel, kept in
---        L1/L2 while the panels of the block go by
 --   pf   bit 0: prefetch the output tile's lines before its K loop;
 --        bit 1: prefetch the weights two panels ahead into L2 during the
 --        K loop (for weights that outgrow L2)
@@ -20,6 +17,18 @@
 --        (no read-for-ownership: less memory traffic for a layer too big
 --        for L2, but the output leaves the caches for the next layer).
 --        Needs whole vectors of co and one K block. Never the default.
+--
+-- The work split (threads): an item is an M block of one image times a
+-- group of panels, with the whole K loop inside, so each output element is
+-- summed by one thread in one order whatever the split (the output does not
+-- depend on it, nor on the thread count):
+--   mc   M block in pixels (0 = all the pixels of an image; rounded down to
+--        a multiple of mr): the rows one machine-code call sweeps for one
+--        panel, kept in L1/L2 while the panels of the item go by; each
+--        thread's block sized to its own L2
+--   np   weight panels per item (0 = all)
+--   th   the most threads worth waking: a layer too small to pay for more
+--        runs on fewer (the runtime uses min(th, its threads, items))
 local I = require("isa")
 local Host = require("septune_host")
 
@@ -29,10 +38,12 @@ S.knobs = {
   { name = "mr", values = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 16, 20, 24, 28 } },
   { name = "nr", values = { 4, 8, 12, 16, 24, 32, 48, 64, 80, 96 } },
   { name = "kc", values = { 0, 32, 64, 128, 192, 256, 384, 512 } },
-  { name = "mc", values = { 0, 48, 96, 192, 384, 768, 1536 } },
   { name = "pf", values = { 0, 1, 2, 3 } },
   { name = "ku", values = { 1, 2, 4, 8 } },
   { name = "nt", values = { 0, 1 } },
+  { name = "mc", range = { 0, 2 ^ 31 - 1 }, split = true },
+  { name = "np", range = { 0, 2 ^ 31 - 1 }, split = true },
+  { name = "th", range = { 1, Host.threads_max }, split = true },
 }
 
 -- Vector registers a tile of `rows` x `vectors` needs: one accumulator per
@@ -55,9 +66,10 @@ function S.max_rows(isa, vectors)
   return rows
 end
 
-local SCALAR_DEFAULT = { mr = 1, nr = 4, kc = 0, mc = 0, pf = 0, ku = 1, nt = 0 }
+local SCALAR_DEFAULT = { mr = 1, nr = 4, kc = 0, pf = 0, ku = 1, nt = 0 }
 
-local function pixels(op) return op.n * op.h * op.w end
+-- The pixels of one image: a kernel is generated for one (n = 1).
+local function pixels(op) return op.h * op.w end
 
 -- The largest declared value of knob `name`.
 local function largest(name)
@@ -91,7 +103,7 @@ end
 function S.valid(op, isa, k)
   if isa == "scalar" then
     for name, v in pairs(SCALAR_DEFAULT) do
-      if k[name] ~= v then return false, "the scalar template takes only mr=1,nr=4,kc=0,mc=0,pf=0,ku=1,nt=0" end
+      if k[name] ~= v then return false, "the scalar template takes only mr=1,nr=4,kc=0,pf=0,ku=1,nt=0" end
     end
     return true
   end
@@ -112,14 +124,6 @@ function S.valid(op, isa, k)
   if k.mr > M then return false, string.format("mr=%d exceeds the %d pixels", k.mr, M) end
   if k.kc ~= 0 and k.kc >= op.ci then
     return false, string.format("kc=%d does not split ci=%d (use kc=0)", k.kc, op.ci)
-  end
-  if k.mc ~= 0 and (k.mc < 2 * k.mr or k.mc >= M) then
-    return false, string.format("mc=%d must be 0 or hold >= 2 row tiles of mr=%d and split the %.0f pixels",
-      k.mc, k.mr, M)
-  end
-  if k.mc == 0 and M / k.mr > COUNT_MAX then
-    return false, string.format("mc=0 sweeps the %.0f pixels in one block of more row tiles than a 32-bit count "
-      .. "holds: give mc", M)
   end
   if k.nt == 1 and (not V.vex or op.co % lanes ~= 0 or k.kc ~= 0) then
     return false, string.format("nt=1 needs avx2/avx512, whole vectors of co=%d and kc=0", op.co)
@@ -172,7 +176,7 @@ function S.default(op, isa, hw)
     end
   end
   if not best then best = { mr = 1, nr = lanes } end
-  local k = { mr = best.mr, nr = best.nr, kc = 0, mc = 0, pf = 0, ku = 4, nt = 0 }
+  local k = { mr = best.mr, nr = best.nr, kc = 0, pf = 0, ku = 4, nt = 0 }
   -- K block: the panel's kc x nr floats within the panel budget of L1
   local kc_max = math.floor(hw.panel / (4 * k.nr))
   if op.ci > kc_max then
@@ -181,20 +185,128 @@ function S.default(op, isa, hw)
     end
   end
   local kc = k.kc == 0 and op.ci or k.kc
-  -- M block: the input rows of a block (mc x kc floats) within the M-block
-  -- budget of L2
+  while k.ku > kc do k.ku = k.ku / 2 end
+  local ok = S.valid(op, isa, k)
+  if not ok then k.kc = 0; k.ku = 1 end
+  return k
+end
+
+-- ---- the work split -------------------------------------------------------
+
+-- The weight panels of a layer with nr-wide panels: the full ones and a
+-- narrower last one (scalar: none, the weights are one block).
+function S.panels(op, isa, k)
+  if isa == "scalar" then return 1 end
+  return math.ceil(op.co / k.nr)
+end
+
+-- The items of one image: { mc (pixels per M block, the last may be
+-- fewer), mblocks, np (panels per group), groups, panels, work }.
+function S.items(op, isa, k)
+  local M = pixels(op)
+  local mc = k.mc == 0 and M or math.floor(k.mc / k.mr) * k.mr
+  local panels = S.panels(op, isa, k)
+  local np = k.np == 0 and panels or k.np
+  local s = { mc = mc, mblocks = math.ceil(M / mc), np = np, groups = math.ceil(panels / np), panels = panels }
+  s.work = s.mblocks * s.groups
+  return s
+end
+
+function S.valid_split(op, isa, k)
+  local M = pixels(op)
+  if k.mc ~= 0 and (k.mc < 2 * k.mr or k.mc >= M) then
+    return false, string.format("mc=%d must be 0 or hold >= 2 row tiles of mr=%d and split the %.0f pixels",
+      k.mc, k.mr, M)
+  end
+  if isa ~= "scalar" and k.mc == 0 and M / k.mr > COUNT_MAX then
+    return false, string.format("mc=0 sweeps the %.0f pixels in one block of more row tiles than a 32-bit count "
+      .. "holds: give mc", M)
+  end
+  local panels = S.panels(op, isa, k)
+  if k.np ~= 0 and k.np >= panels then
+    return false, string.format("np=%d must be 0 or split the %d weight panels of nr=%d", k.np, panels, k.nr)
+  end
+  if S.items(op, isa, k).work > COUNT_MAX then return false, "more work items than a 32-bit count holds" end
+  return true
+end
+
+-- The M block of one thread's work: the input rows of a block (mc x kc
+-- floats) within the M-block budget of its own L2 (0: all the pixels).
+local function cache_mc(op, isa, k, hw)
+  local M = pixels(op)
+  if isa == "scalar" then return 0 end
+  local kc = k.kc == 0 and op.ci or k.kc
   local mc_max = math.floor(hw.m_block / (4 * kc))
+  local mc = 0
   if M > mc_max and op.co > k.nr then
     for _, v in ipairs({ 1536, 768, 384, 192, 96, 48 }) do
-      if v <= mc_max and v >= 2 * k.mr and v < M then k.mc = v; break end
+      if v <= mc_max and v >= 2 * k.mr and v < M then mc = v; break end
     end
   end
   -- every block's row tiles counted in 32 bits
-  if k.mc == 0 and M / k.mr > COUNT_MAX then k.mc = largest("mc") end
-  while k.ku > kc do k.ku = k.ku / 2 end
-  local ok = S.valid(op, isa, k)
-  if not ok then k.mc = 0; k.kc = 0; k.ku = 1 end
-  return k
+  if mc == 0 and M / k.mr > COUNT_MAX then mc = 1536 end
+  return mc
+end
+
+-- Splits worth trying for `threads` threads: each a table { mc, np }, M
+-- blocks no larger than `most_mc` (0: any) and both counts sharing the work
+-- out evenly (1 .. 4 items per thread); without most_mc the cache-sized M
+-- blocks too.
+function S.split_candidates(op, isa, k, threads, most_mc)
+  local M = pixels(op)
+  local panels = S.panels(op, isa, k)
+  local mr = isa == "scalar" and 1 or k.mr
+  local list, seen = {}, {}
+  local mcs = { most_mc or 0 }
+  for j = 1, math.min(4 * threads, math.floor(M / mr)) do
+    local mc = math.ceil(math.ceil(M / j) / mr) * mr
+    if mc >= M then mc = 0 end
+    if (most_mc or 0) == 0 or (mc ~= 0 and mc <= most_mc) then mcs[#mcs + 1] = mc end
+  end
+  if not most_mc then
+    for _, v in ipairs({ 48, 96, 192, 384, 768, 1536 }) do mcs[#mcs + 1] = math.floor(v / mr) * mr end
+  end
+  for _, mc in ipairs(mcs) do
+    for j = 1, math.min(panels, 4 * threads) do
+      local np = math.ceil(panels / j)
+      if np >= panels then np = 0 end
+      local key = mc .. "," .. np
+      if not seen[key] then seen[key] = true; list[#list + 1] = { mc = mc, np = np } end
+    end
+  end
+  return list
+end
+
+-- The heuristic split for `ctx.threads` threads. One thread: the M block of
+-- the cache budget and every panel in one item. More: the threads the
+-- layer's work pays for (Host.threads_worth), M blocks no larger than the
+-- cache's, and the split whose busiest thread has the least to do, counting
+-- what each item reads and writes (input rows, the group's panels, output)
+-- beside its multiply-adds; fewer items among equals.
+function S.default_split(op, isa, k, ctx)
+  local threads = ctx.threads or 1
+  local hw = ctx.hw or Host.hw
+  local mc = cache_mc(op, isa, k, hw)
+  local M = pixels(op)
+  local th = threads > 1 and Host.threads_worth(2 * M * op.ci * op.co, threads) or 1
+  if th <= 1 then return { mc = mc, np = 0, th = 1 } end
+  local K = require("knobs")
+  local FLOAT_COST = 8 -- multiply-adds' flops one float moved costs, roughly
+  local nr = isa == "scalar" and op.co or k.nr
+  local best = K.cheapest_split(S, op, isa, k, S.split_candidates(op, isa, k, th, mc), function(c)
+    local full = {}
+    for n, v in pairs(k) do full[n] = v end
+    full.mc, full.np = c.mc, c.np
+    local s = S.items(op, isa, full)
+    local per = math.ceil(s.work / math.min(th, s.work))
+    local cols = math.min(op.co, s.np * nr)
+    local item = 2 * s.mc * op.ci * cols + FLOAT_COST * (s.mc * op.ci + op.ci * cols + s.mc * cols)
+    return per * item * (1 + 1e-3 * s.work)
+  end) or { mc = mc, np = 0 }
+  local full = {}
+  for n, v in pairs(k) do full[n] = v end
+  full.mc, full.np = best.mc, best.np
+  return { mc = best.mc, np = best.np, th = math.max(1, math.min(th, S.items(op, isa, full).work)) }
 end
 
 return S

@@ -6,8 +6,10 @@
  *   septune emit --model MODEL [--db FILE] --out DIR [--name NAME]
  *                [--isa ISA] [--cpu SIGNATURE] [--list]
  *
- * One kernel per distinct layer (by canonical op line, in model order): the
- * tuning database's record for it when there is one (TUNED), else the
+ * One kernel per distinct layer (by canonical op line with n=1, in model
+ * order: a kernel serves any batch): the tuning database's record for it
+ * and the thread count (--threads) when there is one, else the 1-thread
+ * record's knobs with the default split for that count (TUNED), else the
  * heuristic default (DEFAULT), for the caches of the CPU the records are
  * for. Files in DIR: NAME.h, NAME_table.c and NAME_kNN.c, NN the kernel's
  * index in the table. The generator names every kernel's functions
@@ -31,12 +33,13 @@
 #include "internal.h"
 #include "json.h"
 #include "model_file.h"
+#include "pool.h"
 
 #define PATH_BUF 4096
 
 const char cli_emit_help[] =
     "usage: septune emit MODEL --out DIR [--db FILE] [--name NAME] [--isa ISA]\n"
-    "                   [--cpu SIG] [--no-db] [--json]\n"
+    "                   [--cpu SIG] [--threads T] [--no-db] [--json]\n"
     "       septune emit MODEL --list [--name NAME] [--json]\n"
     "\n"
     "Writes the kernel of every distinct layer of a model file (the tuning\n"
@@ -52,6 +55,9 @@ const char cli_emit_help[] =
     "                the CPU the records are for)\n"
     "  --cpu SIG     use the records of that CPU signature (as `db list` prints it)\n"
     "                instead of this machine's\n"
+    "  --threads T   the thread count the kernels' work split is for: the records\n"
+    "                tuned for T, else the 1-thread ones with the default split for\n"
+    "                T (default: the CPUs this process may run on)\n"
     "  --no-db       default knobs only: a reproducible build\n"
     "  --list        print the names of the files only, write nothing\n"
     "  --json        one JSON document on stdout instead of the text\n";
@@ -59,6 +65,7 @@ const char cli_emit_help[] =
 typedef struct emit_options {
   const char *model, *db, *out, *name, *cpu;
   septune_isa isa;     /* AUTO: not given */
+  int threads;         /* --threads, else the CPUs this process may run on */
   int list;
   int no_db;           /* --no-db: default knobs only, whatever $SEPTUNE_DB says */
   int json;
@@ -66,7 +73,7 @@ typedef struct emit_options {
 
 static int parse_args(int argc, char **argv, emit_options *o)
 {
-  enum { OPT_MODEL = 256, OPT_DB, OPT_OUT, OPT_NAME, OPT_CPU, OPT_ISA, OPT_LIST, OPT_NO_DB, OPT_JSON };
+  enum { OPT_MODEL = 256, OPT_DB, OPT_OUT, OPT_NAME, OPT_CPU, OPT_ISA, OPT_LIST, OPT_NO_DB, OPT_JSON, OPT_THREADS };
   static const struct option options[] = {
     { "model", required_argument, NULL, OPT_MODEL },
     { "db", required_argument, NULL, OPT_DB },
@@ -77,12 +84,14 @@ static int parse_args(int argc, char **argv, emit_options *o)
     { "list", no_argument, NULL, OPT_LIST },
     { "no-db", no_argument, NULL, OPT_NO_DB },
     { "json", no_argument, NULL, OPT_JSON },
+    { "threads", required_argument, NULL, OPT_THREADS },
     CLI_HELP_OPTION,
     { NULL, 0, NULL, 0 },
   };
   const char *model = NULL;
   int c;
   memset(o, 0, sizeof *o);
+  o->threads = septune_cpu_threads();
   cli_getopt_start();
   while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
     if (c == CLI_HELP) {
@@ -104,6 +113,9 @@ static int parse_args(int argc, char **argv, emit_options *o)
       case OPT_OUT: o->out = optarg; break;
       case OPT_NAME: o->name = optarg; break;
       case OPT_CPU: o->cpu = optarg; break;
+      case OPT_THREADS:
+        if (cli_parse_threads("emit", optarg, &o->threads) != CLI_OK) return CLI_USAGE;
+        break;
       default:
         if (septune_isa_from_name(optarg, &o->isa) != SEPTUNE_OK) {
           cli_error("emit: --isa: unknown ISA '%s' (auto scalar sse avx2 avx512)", optarg);
@@ -221,7 +233,8 @@ static int group_layers(const char *model, emit_plan *p)
   if (!p->k) goto oom;
   for (size_t i = 0; i < p->m.n; i++) {
     char line[SEPTUNE_OP_LINE_SIZE];
-    const septune_op *op = &p->m.layers[i].layer.op;
+    septune_op one, *op = &one;
+    septune_op_one_image(&p->m.layers[i].layer.op, &one);
     int len = septune_op_format(op, line, sizeof line);
     if (len < 0 || (size_t)len >= sizeof line) {
       cli_error("emit: %s:%d: layer line too long to format", model, p->m.layers[i].lineno);
@@ -317,13 +330,20 @@ static int open_db(const emit_options *o, emit_db *d)
   return CLI_OK;
 }
 
-/* The record a plan would pick for k, but for d->cpu: single thread, the
- * current template version, `isa` only when given, else the fastest (on
- * this machine, among ISAs it can run). */
-static const septune_db_record *find_record(const emit_db *d, const emit_kernel *k, septune_isa isa)
+/* The record a plan of `threads` threads would pick for k, but for d->cpu:
+ * the one for `threads`, else the 1-thread one; the current template
+ * version, `isa` only when given, else the fastest (on this machine, among
+ * ISAs it can run). */
+static const septune_db_record *find_record(const emit_db *d, const emit_kernel *k, septune_isa isa, int threads)
 {
-  septune_db_query q = { d->cpu, 1, d->tv, &k->op, isa, d->own_cpu ? septune_db_signature_isa(d->cpu) : SEPTUNE_ISA_AUTO };
-  return septune_db_select(d->db, &q);
+  septune_db_query q = { d->cpu, threads, d->tv, &k->op, isa,
+                         d->own_cpu ? septune_db_signature_isa(d->cpu) : SEPTUNE_ISA_AUTO };
+  const septune_db_record *r = septune_db_select(d->db, &q);
+  if (!r && threads > 1) {
+    q.threads = 1;
+    r = septune_db_select(d->db, &q);
+  }
+  return r;
 }
 
 /* The ISA of a default kernel: --isa, else the best ISA of the CPU the
@@ -355,13 +375,14 @@ static void target_budget(const emit_options *o, septune_cache_budget *b)
 
 /* ---- rendering ---------------------------------------------------------- */
 
-/* Renders k with knobs (NULL: default) under the table's name and takes
- * the source. Returns the generator's status; err says why. */
-static septune_status render(const char *name, const emit_db *d, emit_kernel *k, const char *knobs,
-                             septune_error *err)
+/* Renders k with knobs (NULL: default) under the table's name for
+ * `threads` threads (resplit: the knobs' split replaced by the default one)
+ * and takes the source. Returns the generator's status; err says why. */
+static septune_status render(const char *name, const emit_db *d, emit_kernel *k, const char *knobs, int threads,
+                             int resplit, septune_error *err)
 {
   septune_kernel_source_text text;
-  septune_gen_request req = { knobs, name, &d->budget };
+  septune_gen_request req = { knobs, name, &d->budget, threads, resplit };
   septune_status st = septune_gen_render_request(&k->op, k->isa, &req, &text, err);
   if (st != SEPTUNE_OK) return st;
   snprintf(k->symbol, sizeof k->symbol, "%s", text.symbol);
@@ -378,10 +399,10 @@ static septune_status render(const char *name, const emit_db *d, emit_kernel *k,
 static int render_kernel(const emit_options *o, const emit_db *d, emit_plan *p, emit_kernel *k)
 {
   septune_error err;
-  const septune_db_record *r = find_record(d, k, o->isa);
+  const septune_db_record *r = find_record(d, k, o->isa, o->threads);
   if (r) {
     k->isa = r->isa;
-    if (render(p->name, d, k, r->knobs, &err) == SEPTUNE_OK) {
+    if (render(p->name, d, k, r->knobs, o->threads, r->threads != o->threads, &err) == SEPTUNE_OK) {
       k->tuned = 1;
       k->rec = *r;
     } else {
@@ -391,7 +412,7 @@ static int render_kernel(const emit_options *o, const emit_db *d, emit_plan *p, 
   }
   if (!k->tuned) {
     k->isa = default_isa(o);
-    if (render(p->name, d, k, NULL, &err) != SEPTUNE_OK) {
+    if (render(p->name, d, k, NULL, o->threads, 0, &err) != SEPTUNE_OK) {
       cli_error("emit: %s on %s: %s", k->line, septune_isa_name(k->isa), err.message);
       return CLI_FAILED;
     }
@@ -502,6 +523,7 @@ static void report_json(const emit_options *o, const emit_db *d, const emit_plan
   json_key_string(&w, "out", o->out);
   json_key_string(&w, "database", d->note);
   json_key_string(&w, "cpu", d->db ? d->cpu : NULL);
+  json_key_int(&w, "threads", o->threads);
   json_key(&w, "layers");
   json_array_begin(&w);
   for (size_t i = 0; i < p->m.n; i++) {
@@ -535,6 +557,7 @@ static void report(const emit_options *o, const emit_db *d, const emit_plan *p)
     if ((int)strlen(p->k[j].file) > fw) fw = (int)strlen(p->k[j].file);
   printf("# database: %s\n", d->note);
   if (d->db) printf("# records of CPU: %s\n", d->cpu);
+  printf("# threads: %d (the work split of every kernel is for them)\n", o->threads);
   printf("%-16s %-7s %-8s %-42s %-*s %s\n", "layer", "isa", "source", "knobs", fw, "file", "op");
   for (size_t i = 0; i < p->m.n; i++) {
     const emit_kernel *k = kernel_of(p, i);

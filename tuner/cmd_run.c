@@ -19,8 +19,8 @@
 #include "timing.h"
 
 const char cli_run_help[] =
-    "usage: septune run LAYER... [--isa ISA] [--knobs K] [--ms T] [--json]\n"
-    "       septune run MODEL [--isa ISA] [--ms T] [--json]\n"
+    "usage: septune run LAYER... [--isa ISA] [--knobs K] [--threads T] [--ms T] [--json]\n"
+    "       septune run MODEL [--isa ISA] [--threads T] [--ms T] [--json]\n"
     "\n"
     "Compiles the kernel of one layer line (e.g. dw h=56 w=56 c=144 k=3 s=1 pad=same\n"
     "act=relu6), or of every layer of a model file, checks it against the reference\n"
@@ -29,6 +29,8 @@ const char cli_run_help[] =
     "  --isa ISA     auto scalar sse avx2 avx512 (default auto: the best this CPU has)\n"
     "  --knobs K     a knob string such as ct=2,wt=4 (default: the tuning database's\n"
     "                record for the layer, else the heuristic default)\n"
+    "  --threads T   split each layer across T threads (default: the CPUs this\n"
+    "                process may run on); the knobs are the ones for T threads\n"
     "  --ms T        minimum measuring time per layer in ms (default 200)\n"
     "  --json        one JSON document on stdout instead of the text\n"
     "\n"
@@ -39,13 +41,14 @@ const char cli_run_help[] =
     "usage, a bad layer line or model file.\n";
 
 const char cli_source_help[] =
-    "usage: septune source LAYER... [--isa ISA] [--knobs K]\n"
+    "usage: septune source LAYER... [--isa ISA] [--knobs K] [--threads T]\n"
     "\n"
     "Prints the generated C source of the kernel of one layer line, for any ISA\n"
     "whether this CPU runs it or not.\n"
     "\n"
     "  --isa ISA     auto scalar sse avx2 avx512 (default auto: the best this CPU has)\n"
-    "  --knobs K     a knob string such as ct=2,wt=4 (default: the heuristic default)\n";
+    "  --knobs K     a knob string such as ct=2,wt=4 (default: the heuristic default)\n"
+    "  --threads T   the thread count the default work split is for (default 1)\n";
 
 typedef struct run_options {
   char *line;             /* the layer line joined from the arguments (malloc'd) */
@@ -59,13 +62,14 @@ typedef struct run_options {
  * `cmd` is "run" or "source" (which takes no model and no --json). */
 static int parse_args(int argc, char **argv, run_options *o)
 {
-  enum { OPT_ISA = 256, OPT_KNOBS, OPT_MODEL, OPT_MS, OPT_JSON };
+  enum { OPT_ISA = 256, OPT_KNOBS, OPT_MODEL, OPT_MS, OPT_JSON, OPT_THREADS };
   static const struct option options[] = {
     { "isa", required_argument, NULL, OPT_ISA },
     { "knobs", required_argument, NULL, OPT_KNOBS },
     { "model", required_argument, NULL, OPT_MODEL },
     { "ms", required_argument, NULL, OPT_MS },
     { "json", no_argument, NULL, OPT_JSON },
+    { "threads", required_argument, NULL, OPT_THREADS },
     CLI_HELP_OPTION,
     { NULL, 0, NULL, 0 },
   };
@@ -87,6 +91,9 @@ static int parse_args(int argc, char **argv, run_options *o)
         break;
       case OPT_KNOBS:
         o->plan.knobs = optarg;
+        break;
+      case OPT_THREADS:
+        if (cli_parse_threads(cmd, optarg, &o->plan.threads) != CLI_OK) return CLI_USAGE;
         break;
       case OPT_MODEL:
       case OPT_JSON:
@@ -170,6 +177,9 @@ static void kernel_label(const septune_plan_info *info, char *buf, size_t n)
   if (info->source == SEPTUNE_KERNEL_GENERIC) snprintf(buf, n, "generic kernel");
   else if (info->build == SEPTUNE_BUILD_EMITTED)
     snprintf(buf, n, "emitted kernel of table %s, %s knobs", info->table, source_name(info));
+  else if (info->source == SEPTUNE_KERNEL_TUNED && info->tuned_threads != info->threads)
+    snprintf(buf, n, "tuned knobs of the %d-thread record, the default split for %d", info->tuned_threads,
+             info->threads);
   else snprintf(buf, n, "%s knobs", source_name(info));
 }
 
@@ -227,6 +237,10 @@ static void json_layer(json_writer *w, const septune_layer *layer, int lineno, i
   json_key_string(w, "source", source_name(&r->info));
   json_key_string(w, "build", build_name(&r->info));
   json_key_string(w, "table", r->info.build == SEPTUNE_BUILD_EMITTED ? r->info.table : NULL);
+  json_key_int(w, "threads", r->info.threads);
+  json_key_int(w, "tuned_threads", r->info.tuned_threads);
+  json_key_int(w, "work", r->info.work);
+  json_key_int(w, "wake", r->info.wake);
   json_key_bool(w, "ok", r->ok);
   json_key_number(w, "max_abs_error", r->check.max_abs_error);
   json_key_number(w, "median_us", r->time.median_us);
@@ -262,6 +276,8 @@ static int run_one(const run_options *o)
   kernel_label(&r.info, label, sizeof label);
   printf("%s\n", canon);
   printf("  kernel  %s %s (%s)\n", septune_isa_name(r.info.isa), r.info.knobs, label);
+  printf("  threads %d: %ld work item%s per image, at most %d thread%s woken\n", r.info.threads, r.info.work,
+         r.info.work == 1 ? "" : "s", r.info.wake, r.info.wake == 1 ? "" : "s");
   printf("  check   %s: max |error| %.3g vs the reference\n", r.ok ? "ok" : "MISMATCH", r.check.max_abs_error);
   printf("  time    median %.2f us (min %.2f, %d samples), %.1f GFLOP/s\n", r.time.median_us, r.time.min_us,
          r.time.samples, r.gflops);
@@ -354,7 +370,8 @@ int cmd_source(int argc, char **argv)
    * can be generated here. */
   septune_isa isa = o.plan.isa == SEPTUNE_ISA_AUTO ? septune_cpu_best_isa() : o.plan.isa;
   septune_kernel_source_text text;
-  if (septune_gen_render(&layer.op, isa, o.plan.knobs, &text, &err) != SEPTUNE_OK) {
+  septune_gen_request req = { o.plan.knobs, NULL, NULL, o.plan.threads > 0 ? o.plan.threads : 1, 0 };
+  if (septune_gen_render_request(&layer.op, isa, &req, &text, &err) != SEPTUNE_OK) {
     cli_error("%s", err.message);
     return err.status == SEPTUNE_ERR_UNSUPPORTED ? CLI_USAGE : CLI_FAILED;
   }

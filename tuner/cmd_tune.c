@@ -39,6 +39,7 @@ typedef struct tune_args {
   size_t max_candidates;
   unsigned long long seed;
   septune_isa isa;
+  int threads;            /* --threads: what the kernels are tuned for */
   const char *db;         /* --db; NULL: the default path */
   int json;
   const char *report;     /* --report FILE.svg */
@@ -59,7 +60,8 @@ static int parse_number(const char *opt, const char *v, double lo, double hi, do
 
 const char cli_tune_help[] =
     "usage: septune tune MODEL [--budget S] [--layer-budget S] [--max-candidates N]\n"
-    "                          [--seed N] [--isa ISA] [--db FILE] [--json] [--report FILE.svg]\n"
+    "                          [--seed N] [--isa ISA] [--threads T] [--db FILE] [--json]\n"
+    "                          [--report FILE.svg]\n"
     "\n"
     "Searches, checks and times kernels for every distinct layer of a model file,\n"
     "stores the fastest of each in the tuning database as soon as it is found, and\n"
@@ -70,6 +72,8 @@ const char cli_tune_help[] =
     "  --max-candidates N  at most N candidates per layer, the default included\n"
     "  --seed N            seed of the random sampling (default 1)\n"
     "  --isa ISA           scalar sse avx2 avx512 (default: the best this CPU has)\n"
+    "  --threads T         tune for plans of T threads: candidates run on T threads,\n"
+    "                      pinned to T CPUs, and the records are for T (default 1)\n"
     "  --db FILE           the tuning database (default $SEPTUNE_DB, else\n"
     "                      $XDG_CACHE_HOME/septune/tuning.db or ~/.cache/septune/tuning.db;\n"
     "                      --db '' stores nothing)\n"
@@ -110,7 +114,7 @@ static int check_report_path(const char *path)
 static int parse_args(int argc, char **argv, tune_args *a)
 {
   enum { OPT_BUDGET = 256, OPT_LAYER_BUDGET, OPT_MAX_CANDIDATES, OPT_SEED, OPT_ISA, OPT_DB, OPT_JSON, OPT_REPORT,
-         OPT_MODEL };
+         OPT_MODEL, OPT_THREADS };
   static const struct option options[] = {
     { "budget", required_argument, NULL, OPT_BUDGET },
     { "layer-budget", required_argument, NULL, OPT_LAYER_BUDGET },
@@ -121,6 +125,7 @@ static int parse_args(int argc, char **argv, tune_args *a)
     { "json", no_argument, NULL, OPT_JSON },
     { "report", required_argument, NULL, OPT_REPORT },
     { "model", required_argument, NULL, OPT_MODEL },
+    { "threads", required_argument, NULL, OPT_THREADS },
     CLI_HELP_OPTION,
     { NULL, 0, NULL, 0 },
   };
@@ -130,6 +135,7 @@ static int parse_args(int argc, char **argv, tune_args *a)
   memset(a, 0, sizeof *a);
   a->budget_s = DEFAULT_BUDGET_S;
   a->seed = 1;
+  a->threads = 1;
   cli_getopt_start();
   while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
     v = optarg;
@@ -183,6 +189,9 @@ static int parse_args(int argc, char **argv, tune_args *a)
         break;
       case OPT_MODEL:
         model = v;
+        break;
+      case OPT_THREADS:
+        if (cli_parse_threads("tune", v, &a->threads) != CLI_OK) return CLI_USAGE;
         break;
       default:
         return cli_option_error("tune", c, argv);
@@ -275,7 +284,7 @@ static void make_record(const tune_run *run, const tune_shape *s, int template_v
 {
   memset(rec, 0, sizeof *rec);
   snprintf(rec->cpu, sizeof rec->cpu, "%s", run->cpu);
-  rec->threads = 1;
+  rec->threads = run->threads;
   rec->template_version = template_version;
   rec->op = s->op;
   rec->isa = s->res.isa;
@@ -287,7 +296,8 @@ static void make_record(const tune_run *run, const tune_shape *s, int template_v
   rec->date = (long long)time(NULL);
 }
 
-/* Groups the model's layers by canonical layer line. */
+/* Groups the model's layers by canonical layer line with n=1: a kernel and
+ * its record serve any batch, so a shape is tuned on one image. */
 static int find_shapes(tune_run *run)
 {
   const model_file *m = run->m;
@@ -296,12 +306,14 @@ static int find_shapes(tune_run *run)
   if (!run->shape_of || !run->shapes) return -1;
   for (size_t i = 0; i < m->n; i++) {
     char line[SEPTUNE_OP_LINE_SIZE];
-    septune_op_format(&m->layers[i].layer.op, line, sizeof line);
+    septune_op one;
+    septune_op_one_image(&m->layers[i].layer.op, &one);
+    septune_op_format(&one, line, sizeof line);
     size_t j = 0;
     while (j < run->n_shapes && strcmp(run->shapes[j].line, line)) j++;
     if (j == run->n_shapes) {
       tune_shape *s = &run->shapes[run->n_shapes++];
-      s->op = m->layers[i].layer.op;
+      s->op = one;
       snprintf(s->line, sizeof s->line, "%s", line);
       s->first_layer = i;
       s->res.isa = run->isa;
@@ -363,6 +375,7 @@ int cmd_tune(int argc, char **argv)
   run.model = a.model;
   run.m = &m;
   run.isa = a.isa;
+  run.threads = a.threads;
   run.seed = a.seed;
   run.budget_s = a.budget_s;
   run.db_path = db_path;
@@ -383,9 +396,14 @@ int cmd_tune(int argc, char **argv)
     }
   }
 
-  /* One core for everything: the children inherit the pinning, and compile
-   * and measure never overlap. */
-  if (bench_pin_cpu(-1) < 0) cli_error("warning: could not pin to one CPU; timings may be noisier");
+  /* T cores for everything: the children inherit the pinning (their threads
+   * share those cores), and compile and measure never overlap. */
+  int pinned = bench_pin_cpus(a.threads);
+  if (pinned < 0) cli_error("warning: could not pin to %d CPU%s; timings may be noisier", a.threads,
+                            a.threads == 1 ? "" : "s");
+  else if (pinned < a.threads)
+    cli_error("warning: --threads %d but this process may run on %d CPU%s only: the threads will share them",
+              a.threads, pinned, pinned == 1 ? "" : "s");
   roofline_measure(&run.rf);
 
   /* What the run will take at most: for the progress bar and the report. */
@@ -395,6 +413,7 @@ int cmd_tune(int argc, char **argv)
   run.budget_s = expected_s;
   progress prog = { isatty(2), 0, run.n_shapes, "", t0, 0, expected_s };
   opt.isa = a.isa;
+  opt.threads = a.threads;
   opt.seed = a.seed;
   opt.max_candidates = a.max_candidates;
   opt.progress = on_candidate;
@@ -448,6 +467,7 @@ int cmd_tune(int argc, char **argv)
   }
   if (prog.tty) fputs("\r\033[K", stderr);
   roofline_measure_again(&run.rf);
+  roofline_for_cores(&run.rf, pinned > 0 && pinned < a.threads ? pinned : a.threads);
   for (size_t i = 0; i < run.n_shapes; i++)
     if (!run.shapes[i].res.ok) failed = 1;
 

@@ -75,6 +75,9 @@ function M.op(layer)
     if type(v) ~= "string" then t[k] = tonumber(v) end
   end
   t.act = ffi.string(C.septune_activation_name(t.act))
+  -- a kernel is for one image, as the runtime asks for it
+  t.n = 1
+  if op.kind == C.SEPTUNE_OP_DEPTHWISE then op.u.dw.n = 1 else op.u.pw.n = 1 end
   t.line = septune.line(op)
   return t
 end

@@ -13,6 +13,9 @@
  *     instead of wrapping around.
  *   - A plan is immutable once created; septune_execute may be called on the
  *     same plan from several threads at once (each call with its own tensors).
+ *   - Threads: a plan splits each execution across threads (options.threads,
+ *     options.pool; "Threads" below says who may call what at once). The
+ *     output is bitwise the same for every thread count and every run.
  */
 #ifndef SEPTUNE_H
 #define SEPTUNE_H
@@ -25,6 +28,10 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* pthreadpool's pool (pthreadpool.h: typedef struct pthreadpool *pthreadpool_t),
+ * declared here so that this header needs no pthreadpool header. */
+struct pthreadpool;
 
 /* Every function declared here is the API that libseptune_rt.so exports; the
  * library is built with every other symbol hidden. */
@@ -102,15 +109,44 @@ septune_status septune_isa_from_name(const char *name, septune_isa *isa);
 /* ------------------------------------------------------------------------ */
 /* Activations                                                               */
 
+/* The activation fused after the bias. Accuracy, measured against the
+ * exact function of the float input (a double-precision reference) over
+ * every float input class (tests/c/test_activation_sweep.c):
+ *   none, relu, relu6, clamp: exact.
+ *   hswish, hsigmoid: within 2 * 2^-23 * max(|f(x)|, 2^-126)
+ *     (one rounding each of x + 3, of the multiply by the rounded 1/6 and,
+ *     for hswish, of the product with x).
+ *   sigmoid, silu: within 3 * 2^-23 * max(|f(x)|, 2^-126): relative error
+ *     below 3 units of 2^-23 for every normal result; results below 2^-126
+ *     are subnormal floats, rounded once.
+ *   gelu, gelu_tanh: within 3 * 2^-23 * max(|f(x)|, 1): relative error where
+ *     |f(x)| >= 1, absolute error 3 * 2^-23 where |f(x)| < 1 (the negative
+ *     tail, where f(x) tends to -0 and x itself is many times larger).
+ * Special values: NaN gives NaN (all but relu, relu6 and clamp, whose x86
+ * kernels may map NaN to a bound); -0 gives -0 (hswish, silu, gelu,
+ * gelu_tanh) or f(0); +-inf give the limits: sigmoid and hsigmoid 1 and 0;
+ * silu, gelu and gelu_tanh +inf and -0; hswish +inf and NaN (-inf * 0).
+ * The kernels compute sigmoid, silu, gelu and gelu_tanh as x * sigmoid(w)
+ * with w = x (silu), sqrt(8/pi) * (x + 0.044715 x^3) (gelu_tanh), or a
+ * minimax polynomial of x (gelu: the logit of the normal CDF); sigmoid(w) is
+ * a quotient of 2^32-scaled exponentials, e^-|w| from a degree-6 polynomial
+ * after range reduction to [-ln2/2, ln2/2]. */
 typedef enum septune_activation {
   SEPTUNE_ACT_NONE = 0,
-  SEPTUNE_ACT_RELU = 1,   /* max(x, 0) */
-  SEPTUNE_ACT_RELU6 = 2,  /* min(max(x, 0), 6) */
-  SEPTUNE_ACT_CLAMP = 3,  /* min(max(x, act_min), act_max); act_min <= act_max */
-  SEPTUNE_ACT_HSWISH = 4  /* x * min(max(x + 3, 0), 6) / 6 */
+  SEPTUNE_ACT_RELU = 1,      /* max(x, 0) */
+  SEPTUNE_ACT_RELU6 = 2,     /* min(max(x, 0), 6) */
+  SEPTUNE_ACT_CLAMP = 3,     /* min(max(x, act_min), act_max); act_min <= act_max */
+  SEPTUNE_ACT_HSWISH = 4,    /* x * min(max(x + 3, 0), 6) / 6 (MobileNetV3's hard swish) */
+  SEPTUNE_ACT_HSIGMOID = 5,  /* min(max(x + 3, 0), 6) / 6 (PyTorch's Hardsigmoid) */
+  SEPTUNE_ACT_SIGMOID = 6,   /* 1 / (1 + e^-x) */
+  SEPTUNE_ACT_SILU = 7,      /* x * sigmoid(x) (SiLU, swish) */
+  SEPTUNE_ACT_GELU = 8,      /* 0.5 x (1 + erf(x / sqrt(2))) (PyTorch's GELU default) */
+  SEPTUNE_ACT_GELU_TANH = 9  /* 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
 } septune_activation;
 
-/* Returns "none", "relu", "relu6", "clamp", "hswish"; "unknown" otherwise. */
+/* Returns "none", "relu", "relu6", "clamp", "hswish", "hsigmoid", "sigmoid",
+ * "silu", "gelu", "gelu_tanh" (the names of layer lines); "unknown"
+ * otherwise. */
 const char *septune_activation_name(septune_activation act);
 
 /* ------------------------------------------------------------------------ */
@@ -223,7 +259,8 @@ septune_status septune_reference_execute(const septune_op *op, const float *weig
  *   pw name=b2.project h=56 w=56 ci=144 co=24 act=none
  * dw keys: n h w c k|kh kw s|sh sw d|dh dw pad (same|valid|t,l,b,r) m act bias
  * pw keys: n h w ci co act bias
- * act: none relu relu6 hswish clamp(min,max). bias: 0|1 (default 0). n defaults to 1. */
+ * act: none relu relu6 hswish hsigmoid sigmoid silu gelu gelu_tanh clamp(min,max).
+ * bias: 0|1 (default 0). n defaults to 1. */
 typedef struct septune_layer {
   char name[64];   /* "" when the line has no name= */
   septune_op op;
@@ -248,6 +285,44 @@ int septune_op_format(const septune_op *op, char *buf, size_t buf_size);
 
 typedef struct septune_plan septune_plan;
 
+/* The most threads a plan may have (septune_plan_options.threads). */
+#define SEPTUNE_MAX_THREADS 1024
+
+/* Threads
+ *
+ * A plan has a thread count T (options.threads; 0 means the CPUs this
+ * process may run on, as sched_getaffinity says). Its kernel cuts the work
+ * into items (a band of rows and a block of channels of one image for
+ * depthwise, a block of pixels and a group of output channels for
+ * pointwise), and septune_execute spreads them over a pthreadpool:
+ *   - options.pool, the caller's pool (e.g. the one a framework already
+ *     has), taken as it is: septune never creates threads for such a plan
+ *     and never destroys the pool; it must outlive the plan;
+ *   - else, for T > 1, a pool of T threads that the library owns and shares
+ *     between every plan of T threads (made by the first execution of such
+ *     a plan, destroyed with the last plan; the first plan checks that the
+ *     system gives that many threads); T = 1 runs on the calling thread.
+ * A layer too small to pay for waking T threads runs on fewer (the kernel's
+ * knob th, the tuner's choice): never more than T, the pool's threads, or
+ * the layer's items. The calling thread works as one of them.
+ *
+ * Who may call what at once:
+ *   - septune_execute on one plan or on different plans from several
+ *     threads: allowed. Calls whose plans use the same pool take turns on
+ *     it (pthreadpool runs one parallel job at a time): correct, but not
+ *     faster than one after the other.
+ *   - septune_execute_on with a different pool per calling thread: the calls
+ *     run in parallel, also on one plan.
+ *   - plan creation and destruction, from any thread, concurrently with each
+ *     other and with executions of other plans: allowed. Destroying a plan
+ *     while it executes is not.
+ *   - never call septune_execute from inside a task of the pool the plan
+ *     runs on (the pool waits for its own task: a deadlock).
+ * A process that forks keeps working in the child: the library's pools are
+ * made afresh there on first use (a caller's pool is the caller's affair:
+ * pthreadpool's threads do not survive fork). Note that pthreadpool's
+ * threads spin for some milliseconds after each job before they sleep. */
+
 typedef struct septune_plan_options {
   septune_isa isa;     /* SEPTUNE_ISA_AUTO: the best the CPU has */
   const char *knobs;   /* NULL or "": the best kernel available (see
@@ -260,6 +335,14 @@ typedef struct septune_plan_options {
   const septune_kernel_table *kernels; /* emitted kernels to look in before
                           those registered with septune_register_kernels;
                           NULL: only the registered ones */
+  int threads;         /* the threads to split each execution across, 1 to
+                          SEPTUNE_MAX_THREADS; 0: the pool's threads when
+                          `pool` is given, else the CPUs this process may run
+                          on (sched_getaffinity). The kernel's knobs are
+                          chosen for this count (a tuning record for it, see
+                          septune_plan_create) */
+  struct pthreadpool *pool; /* the caller's pthreadpool_t to run on, or NULL
+                          (see "Threads" above) */
 } septune_plan_options;
 
 typedef enum septune_kernel_source {
@@ -283,6 +366,16 @@ typedef struct septune_plan_info {
   char knobs[SEPTUNE_KNOBS_SIZE]; /* canonical "key=value,..." of the kernel's config;
                             "" for a generic kernel */
   char table[64];        /* the emitted table's name for SEPTUNE_BUILD_EMITTED, else "" */
+  int threads;           /* the plan's thread count T (>= 1) */
+  int tuned_threads;     /* TUNED by a tuning-database record: the record's
+                            thread count (T, or 1 when the plan took a
+                            1-thread record's knobs with the default split
+                            for T); 0 otherwise (an emitted kernel's record
+                            is not known) */
+  long work;             /* the kernel's work items per image */
+  int wake;              /* the most threads an execution wakes: min(T, the
+                            kernel's knob th, n * work); with a caller's
+                            pool, also at most its threads */
 } septune_plan_info;
 
 /* Registers a table of emitted kernels for every plan created afterwards in
@@ -291,9 +384,10 @@ typedef struct septune_plan_info {
  * created from it (emitted tables are static data). Registering the same
  * table twice is a no-op. Thread-safe. Returns SEPTUNE_OK, or:
  *   SEPTUNE_ERR_INVALID_ARGUMENT  NULL table, or an entry with a NULL or
- *                                 unparsable op line, an unknown isa, a NULL
- *                                 kernel, or a pointwise entry without its
- *                                 packer (err names the entry)
+ *                                 unparsable op line or one with n other
+ *                                 than 1, an unknown isa, a NULL kernel,
+ *                                 work or threads, or a pointwise entry
+ *                                 without its packer (err names the entry)
  *   SEPTUNE_ERR_UNSUPPORTED       table->abi is not SEPTUNE_KERNEL_TABLE_ABI
  *                                 (emitted by another septune version)
  *   SEPTUNE_ERR_OUT_OF_MEMORY     more than 64 tables registered */
@@ -309,21 +403,30 @@ septune_status septune_kernel_table_check(const septune_kernel_table *table, sep
  * kernel reads. opts may be NULL.
  *
  * Which kernel (septune_plan_get_info reports the choice):
- *   libseptune     knobs given: JIT with those knobs (FORCED). Else an
- *                  emitted table entry for this op whose ISA the CPU (and
- *                  opts->isa, when not AUTO) admits (its TUNED or DEFAULT,
- *                  EMITTED: no compile at all); else a tuning-database record
- *                  for this op and CPU (TUNED, JIT); else the heuristic
- *                  default (DEFAULT, JIT).
+ *   libseptune     knobs given: JIT with those knobs (FORCED; split knobs
+ *                  not given take the default split for the plan's
+ *                  threads). Else an emitted table entry for this op whose
+ *                  ISA the CPU (and opts->isa, when not AUTO) admits (its
+ *                  TUNED or DEFAULT, EMITTED: no compile at all); else a
+ *                  tuning-database record for this op, this CPU and the
+ *                  plan's thread count T (TUNED, JIT), failing that the
+ *                  1-thread record's knobs with the default split for T
+ *                  (TUNED, tuned_threads 1); else the heuristic default
+ *                  for T threads (DEFAULT, JIT).
  *   libseptune_rt  an emitted table entry for this op whose ISA the CPU (and
  *                  opts->isa, when not AUTO) admits, with the given knobs if
  *                  any (EMITTED); else, without knobs, the generic kernel for
  *                  the ISA (GENERIC, LIBRARY).
- * An entry matches when its op line equals septune_op_format(op).
+ * Kernels, records and entries are for one image: an entry matches when
+ * its op line equals septune_op_format(op) with n set to 1, and serves any
+ * n (the same for records).
  *
  * Returns SEPTUNE_OK and sets *plan, or:
  *   SEPTUNE_ERR_INVALID_ARGUMENT  NULL op/weights/plan, bias NULL while
- *                                 has_bias, invalid op, malformed knobs
+ *                                 has_bias, invalid op, malformed knobs,
+ *                                 options.threads < 0 or more than
+ *                                 SEPTUNE_MAX_THREADS (err names
+ *                                 options.threads)
  *   SEPTUNE_ERR_UNSUPPORTED       forced ISA the CPU lacks, knobs invalid for
  *                                 this shape and ISA, a shape the ISA's
  *                                 generated kernels cannot address (rows or
@@ -332,7 +435,9 @@ septune_status septune_kernel_table_check(const septune_kernel_table *table, sep
  *                                 that no emitted entry has (it cannot JIT);
  *                                 an options.kernels table that fails
  *                                 septune_kernel_table_check
- *   SEPTUNE_ERR_OUT_OF_MEMORY
+ *   SEPTUNE_ERR_OUT_OF_MEMORY     out of memory, or the thread pool the
+ *                                 plan needs could not be created (the
+ *                                 system refused a thread: err says so)
  *   SEPTUNE_ERR_GENERATOR         the Lua generator failed (err has its message)
  *   SEPTUNE_ERR_COMPILE           libtcc rejected the source (err has tcc's message)
  * On failure *plan is set to NULL. A database that cannot be read, or a
@@ -342,16 +447,28 @@ septune_status septune_plan_create(const septune_op *op, const float *weights, c
                                    const septune_plan_options *opts, septune_plan **plan,
                                    septune_error *err);
 
-/* Runs the plan on one input. Returns SEPTUNE_OK, or
+/* Runs the plan on one input, on the plan's threads (see "Threads"). Returns
+ * SEPTUNE_OK, or
  *   SEPTUNE_ERR_INVALID_ARGUMENT  a NULL plan, input or output, or input and
  *                                 output that overlap (the byte ranges of
  *                                 the op's input and output tensors share a
  *                                 byte: no kernel computes in place)
  *   SEPTUNE_ERR_OUT_OF_MEMORY     depthwise with multiplier > 1: no room for
- *                                 the expanded input
+ *                                 the expanded input; or the library's pool,
+ *                                 which the first execution of a plan of T
+ *                                 threads in this process makes, could not
+ *                                 be made (the system refused a thread)
  * Safe to call concurrently on one plan. */
 septune_status septune_execute(const septune_plan *plan, const float *input, float *output,
                                septune_error *err);
+
+/* septune_execute on `pool` for this call instead of the plan's own: the
+ * caller's pthreadpool_t, or NULL for the calling thread alone. Several
+ * threads may run one plan at once in parallel this way, each with its own
+ * pool. The threads woken are at most min(the plan's T, the kernel's knob
+ * th, the pool's threads). Returns as septune_execute. */
+septune_status septune_execute_on(const septune_plan *plan, const float *input, float *output,
+                                  struct pthreadpool *pool, septune_error *err);
 
 /* Describes a plan. Returns SEPTUNE_ERR_INVALID_ARGUMENT for NULL. */
 septune_status septune_plan_get_info(const septune_plan *plan, septune_plan_info *info);

@@ -1,9 +1,10 @@
 /*
  * cache_budget.h — the numbers the tiling heuristics decide by: how much of
  * each cache a layer, a weight panel or a band of rows may take, and the
- * score of a pointwise register tile. The generator's default knobs (Lua,
- * handed these by generator.c) and the generic kernels (generic_kernels.c)
- * read them here, so both decide alike on the same machine.
+ * score of a pointwise register tile, and how many threads a layer pays
+ * for. The generator's default knobs (Lua, handed these by generator.c) and
+ * the generic kernels (generic_kernels.c) read them here, so both decide
+ * alike on the same machine.
  */
 #ifndef SEPTUNE_CACHE_BUDGET_H
 #define SEPTUNE_CACHE_BUDGET_H
@@ -43,6 +44,21 @@ static inline double septune_pw_tile_score(double pixels, double co, double mr, 
   double score = fill_co * fill_px * (1.0 - 0.25 * (loads > 0.45 ? loads - 0.45 : 0.0));
   if (streaming && nr >= co) score *= 1.1;
   return score;
+}
+
+/* Floating-point operations a woken thread must get to pay for waking it
+ * and waiting for it (a couple of microseconds of work on one core). */
+#define SEPTUNE_FLOPS_PER_THREAD 200000.0
+
+/* The threads worth waking for a layer of `flops` on a plan of `threads`:
+ * one per SEPTUNE_FLOPS_PER_THREAD, at least 1, at most `threads`. The
+ * generator's default split (knob th) and the generic kernels decide by it. */
+static inline int septune_threads_worth(double flops, int threads)
+{
+  double worth = flops / SEPTUNE_FLOPS_PER_THREAD;
+  if (threads < 1) return 1;
+  if (worth >= (double)threads) return threads;
+  return worth < 1.0 ? 1 : (int)worth;
 }
 
 #endif /* SEPTUNE_CACHE_BUDGET_H */

@@ -18,10 +18,19 @@ typedef struct septune_check_result {
   int non_finite;       /* count of NaN/inf in got where want is finite */
 } septune_check_result;
 
+/* The accuracy septune.h states for the kernels of act: every kernel's
+ * activation of its accumulator x is within rel * max(|f(x)|, floor) of the
+ * exact f(x). *slope bounds |f'(x)| (1 + |x|) / (1 + |f(x)|) over all x: how
+ * much a relative error of x (another summation order) grows through f. Any
+ * pointer may be NULL. */
+void septune_activation_accuracy(septune_activation act, double *rel, double *floor, double *slope);
+
 /* Compares `got` with the reference output `want` (n elements) of `op`. The
  * bound per element is rel * (1 + |want|) with rel growing with the number of
- * terms summed (taps or ci): float rounding of a different summation order.
- * Returns 1 when every element is within its bound, else 0. */
+ * terms summed (taps or ci): float rounding of a different summation order,
+ * times the activation's slope, plus the activation's own error
+ * (septune_activation_accuracy). Returns 1 when every element is within its
+ * bound, else 0. */
 int septune_check_output(const septune_op *op, const float *want, const float *got, size_t n,
                          septune_check_result *res);
 

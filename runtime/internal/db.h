@@ -213,10 +213,12 @@ septune_status septune_db_check_writable(const char *path, septune_error *err);
 
 /* ---- what plans use ------------------------------------------------------ */
 
-/* The record a plan should use for op on this CPU (septune_cpu_signature),
- * single thread, the current template version, isa (AUTO: any ISA this CPU
- * can run, fastest first), reading the database at `path` (NULL: the
- * default path; "": none). The file is parsed once and shared by every
+/* The record a plan of `threads` threads should use for op on this CPU
+ * (septune_cpu_signature), the current template version, isa (AUTO: any ISA
+ * this CPU can run, fastest first), reading the database at `path` (NULL:
+ * the default path; "": none): the record for op with n = 1 (records serve
+ * any batch) and `threads` threads, else (threads > 1) the 1-thread one;
+ * rec->threads says which. The file is parsed once and shared by every
  * lookup of the process until it changes (its device, inode, size, mtime or
  * ctime; a file modified in the last two seconds is re-read each time, as
  * its times may not show a change yet). Thread-safe. Returns SEPTUNE_OK and
@@ -224,7 +226,7 @@ septune_status septune_db_check_writable(const char *path, septune_error *err);
  * record or no database. A bad line never fails the lookup; an unreadable
  * or non-regular file returns SEPTUNE_ERR_IO, a generator without its
  * template version SEPTUNE_ERR_GENERATOR. */
-septune_status septune_db_lookup(const char *path, const septune_op *op, septune_isa isa,
+septune_status septune_db_lookup(const char *path, const septune_op *op, septune_isa isa, int threads,
                                  septune_db_record *rec, int *found, septune_error *err);
 
 /* For tests: how many times septune_db_lookup has parsed a file so far. */

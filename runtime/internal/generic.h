@@ -11,6 +11,11 @@
 #include "cache_budget.h"
 #include "septune.h"
 
+/* Like the generated kernels (septune_kernel_table.h), each kernel cuts an
+ * image's work into items for a plan of `threads` threads and runs items
+ * [begin, end) of the d->n images' d->n * work; the output does not depend
+ * on how the items are shared out. Call work and the kernel with the same
+ * d (but for n), b and threads. */
 typedef struct septune_generic_kernels {
   septune_isa isa; /* the ISA this variant was compiled for */
 
@@ -19,16 +24,18 @@ typedef struct septune_generic_kernels {
    * co_pad = round_up(d->c, SEPTUNE_KERNEL_PACK_LANES) floats, the bias
    * (zeros when none) then one row per tap in [kh][kw] order
    * (septune_kernel_table.h). */
-  void (*dw)(const septune_depthwise_desc *d, const septune_cache_budget *b, const float *packed, const float *in,
-             float *out);
+  long (*dw_work)(const septune_depthwise_desc *d, const septune_cache_budget *b, int threads);
+  void (*dw)(const septune_depthwise_desc *d, const septune_cache_budget *b, int threads, const float *packed,
+             const float *in, float *out, long begin, long end);
 
   /* Pointwise: the variant's own packed layout, which depends on the
    * budgets: pack and run with the same b. */
   size_t (*pw_packed_floats)(const septune_pointwise_desc *d, const septune_cache_budget *b);
   void (*pw_pack)(const septune_pointwise_desc *d, const septune_cache_budget *b, const float *weights,
                   const float *bias /* NULL: none */, float *packed);
-  void (*pw)(const septune_pointwise_desc *d, const septune_cache_budget *b, const float *packed, const float *in,
-             float *out);
+  long (*pw_work)(const septune_pointwise_desc *d, const septune_cache_budget *b, int threads);
+  void (*pw)(const septune_pointwise_desc *d, const septune_cache_budget *b, int threads, const float *packed,
+             const float *in, float *out, long begin, long end);
 } septune_generic_kernels;
 
 /* The widest variant built into this library that the CPU can run and that

@@ -38,6 +38,21 @@ septune_status septune_error_set(septune_error *err, septune_status status, cons
 septune_status septune_error_clear(septune_error *err);
 
 /* ------------------------------------------------------------------------ */
+/* desc.c                                                                    */
+
+/* *one = op with n = 1: the layer a kernel, a tuning record or an emitted
+ * table entry is for (each serves the layer at any batch size). */
+void septune_op_one_image(const septune_op *op, septune_op *one);
+
+/* ------------------------------------------------------------------------ */
+/* reference.c                                                               */
+
+/* Activation act of x (clamp bounds lo, hi), in double: what the reference
+ * kernels round to float, the exact function of x to within a few units of
+ * 2^-52. NaN gives NaN; silu, gelu and gelu_tanh of -inf are -0. */
+double septune_activation_exact(septune_activation act, float lo, float hi, double x);
+
+/* ------------------------------------------------------------------------ */
 /* cpu.c                                                                     */
 
 /* ISA detection.

@@ -9,11 +9,14 @@
 
 #include "generic.h"
 #include "internal.h"
+#include "pool.h"
 #include "septune.h"
 
 struct septune_plan {
   septune_op op;
   septune_isa isa;
+  int threads;             /* T, >= 1: what the kernel's knobs were chosen for */
+  int tuned_threads;       /* the tuning record's thread count (TUNED), else 0 */
   septune_kernel_source source_kind;
   septune_kernel_build build;
   septune_cache_budget budget; /* this CPU's, for the default knobs and the generic kernels */
@@ -24,6 +27,8 @@ struct septune_plan {
   void *jit;               /* JIT only: the compiled code (a septune_jit) */
   void (*release)(struct septune_plan *plan); /* frees jit; NULL when none */
   septune_kernel_fn kernel;                  /* a generated kernel, or NULL */
+  long (*kernel_work)(void);                 /* a generated kernel's items per image */
+  long (*kernel_threads)(void);              /* and the most threads worth waking (knob th) */
   long (*pw_packed_floats)(void);            /* a generated pointwise kernel's packer */
   void (*pw_pack)(const float *weights, const float *bias, float *packed);
   const septune_generic_kernels *generic;    /* instead of kernel */
@@ -31,12 +36,17 @@ struct septune_plan {
                               pointwise: the layout of the kernel's own packer */
   float *zero_row;         /* stands in for input rows in the padding */
   size_t scratch_floats;   /* per execute: the multiplier-expanded input */
+  long work;               /* the kernel's work items per image */
+  int wake;                /* threads an execution wakes at most: min(T, knob th, n * work) */
+  struct pthreadpool *pool;  /* the caller's pool (options.pool), or NULL */
+  septune_pool_share *share; /* else the library's pool of T threads, when wake > 1 */
 };
 
-/* Implemented once per library: sets the plan's kernel (kernel and, for
- * pointwise, its packer; or generic), isa, source_kind, build, knobs and
- * symbol. plan->isa holds the ISA choose_isa picked (the best the CPU has
- * when opts->isa is AUTO). Returns as septune_plan_create. */
+/* Implemented once per library: sets the plan's kernel (kernel, its work
+ * and threads functions and, for pointwise, its packer; or generic), isa,
+ * source_kind, tuned_threads, build, knobs and symbol. plan->isa holds the
+ * ISA choose_isa picked (the best the CPU has when opts->isa is AUTO),
+ * plan->threads the plan's thread count. Returns as septune_plan_create. */
 septune_status septune_plan_select_kernel(septune_plan *plan, const septune_plan_options *opts,
                                           septune_error *err);
 
@@ -44,8 +54,9 @@ septune_status septune_plan_select_kernel(septune_plan *plan, const septune_plan
 void septune_plan_use_entry(septune_plan *plan, const septune_kernel_table *table,
                             const septune_kernel_entry *entry);
 
-/* Runs `kernel` in place of the plan's own, with the plan's packed weights,
- * zero row and scratch. Returns as septune_execute, plus
+/* Runs `kernel` in place of the plan's own (the same source built another
+ * way: the same work items), with the plan's packed weights, zero row,
+ * scratch and threads. Returns as septune_execute, plus
  * SEPTUNE_ERR_INVALID_ARGUMENT for a NULL kernel. */
 septune_status septune_plan_execute_with(const septune_plan *plan, septune_kernel_fn kernel,
                                          const float *input, float *output, septune_error *err);

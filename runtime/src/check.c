@@ -6,14 +6,51 @@
 #include <math.h>
 #include <string.h>
 
+void septune_activation_accuracy(septune_activation act, double *rel, double *floor, double *slope)
+{
+  const double ulp = 1.1920928955078125e-7; /* 2^-23 */
+  double r = 0, f = 0x1p-126, s = 1;
+  switch (act) {
+    case SEPTUNE_ACT_NONE:
+    case SEPTUNE_ACT_RELU:
+    case SEPTUNE_ACT_RELU6:
+    case SEPTUNE_ACT_CLAMP:
+      break;
+    case SEPTUNE_ACT_HSWISH:
+    case SEPTUNE_ACT_HSIGMOID:
+      r = 2 * ulp;
+      break;
+    case SEPTUNE_ACT_SIGMOID:
+      r = 3 * ulp;
+      break;
+    case SEPTUNE_ACT_SILU:
+      r = 3 * ulp, s = 1.25;
+      break;
+    case SEPTUNE_ACT_GELU:
+    case SEPTUNE_ACT_GELU_TANH:
+      r = 3 * ulp, f = 1, s = 1.25;
+      break;
+  }
+  if (rel) *rel = r;
+  if (floor) *floor = f;
+  if (slope) *slope = s;
+}
+
 int septune_check_output(const septune_op *op, const float *want, const float *got, size_t n,
                          septune_check_result *res)
 {
-  double terms = 1;
-  if (op && op->kind == SEPTUNE_OP_DEPTHWISE) terms = (double)(op->u.dw.kh * op->u.dw.kw);
-  else if (op && op->kind == SEPTUNE_OP_POINTWISE) terms = (double)op->u.pw.ci;
-  /* A few ulps per term: every summation order is within this of another. */
-  double rel = 4.0 * 1.1920929e-7 * (terms + 2.0);
+  double terms = 1, act_rel = 0, slope = 1;
+  if (op && op->kind == SEPTUNE_OP_DEPTHWISE) {
+    terms = (double)(op->u.dw.kh * op->u.dw.kw);
+    septune_activation_accuracy(op->u.dw.act, &act_rel, NULL, &slope);
+  } else if (op && op->kind == SEPTUNE_OP_POINTWISE) {
+    terms = (double)op->u.pw.ci;
+    septune_activation_accuracy(op->u.pw.act, &act_rel, NULL, &slope);
+  }
+  /* A few ulps per term: every summation order is within this of another.
+   * The activation's own error is within act_rel * (1 + |want|), its floor
+   * being at most 1. */
+  double rel = 4.0 * 1.1920929e-7 * (terms + 2.0) * slope + act_rel;
   septune_check_result r;
   memset(&r, 0, sizeof r);
   for (size_t i = 0; i < n; i++) {

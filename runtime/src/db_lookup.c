@@ -137,23 +137,27 @@ unsigned long septune_db_lookup_loads(void)
   return n;
 }
 
-septune_status septune_db_lookup(const char *path, const septune_op *op, septune_isa isa,
+septune_status septune_db_lookup(const char *path, const septune_op *op, septune_isa isa, int threads,
                                  septune_db_record *rec, int *found, septune_error *err)
 {
+  septune_op one;
   char buf[PATH_MAX], cpu[sizeof rec->cpu];
   septune_status st;
   if (found) *found = 0;
   if (!op || !rec || !found) return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT, "db: NULL argument");
   if (isa < SEPTUNE_ISA_AUTO || isa > SEPTUNE_ISA_AVX512)
     return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT, "db: unknown ISA %d", (int)isa);
+  if (threads < 1 || threads > SEPTUNE_MAX_THREADS)
+    return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT, "db: %d threads", threads);
   if ((st = septune_op_validate(op, err)) != SEPTUNE_OK) return st;
+  septune_op_one_image(op, &one);
   if (!path) {
     /* No HOME and no XDG_CACHE_HOME: no database, like an empty SEPTUNE_DB. */
     if (septune_db_default_path(buf, sizeof buf, NULL) != SEPTUNE_OK) return septune_error_clear(err);
     path = buf;
   }
   if (!path[0]) return septune_error_clear(err);
-  septune_db_query q = {cpu, 1, 0, op, isa, SEPTUNE_ISA_AUTO};
+  septune_db_query q = {cpu, threads, 0, &one, isa, SEPTUNE_ISA_AUTO};
   if ((st = septune_db_template_version(&q.template_version, err)) != SEPTUNE_OK) return st;
   septune_cpu_signature(cpu, sizeof cpu);
   q.widest = septune_db_signature_isa(cpu); /* this machine's best: CPUID is slow in a VM, ask once */
@@ -162,6 +166,10 @@ septune_status septune_db_lookup(const char *path, const septune_op *op, septune
   pthread_mutex_lock(&cache_lock);
   st = cached_db(path, &db, err);
   const septune_db_record *best = st == SEPTUNE_OK ? septune_db_select(db, &q) : NULL;
+  if (st == SEPTUNE_OK && !best && threads > 1) {
+    q.threads = 1;
+    best = septune_db_select(db, &q);
+  }
   if (best) {
     *rec = *best;
     *found = 1;

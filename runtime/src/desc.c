@@ -153,6 +153,19 @@ static int output_axis(int64_t in, int64_t pad_lo, int64_t pad_hi, int64_t k, in
   return 1;
 }
 
+/* The output size along one axis (`axis` "height", key 'h'), or an error
+ * naming the axis when it overflows int64 or would be 0. */
+static septune_status axis_size(const char *axis, char key, int64_t in, int64_t pad_lo, int64_t pad_hi, int64_t k,
+                                int64_t stride, int64_t dilation, int64_t *out, septune_error *err)
+{
+  int fits = output_axis(in, pad_lo, pad_hi, k, stride, dilation, out);
+  if (fits && *out >= 1) return SEPTUNE_OK;
+  return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT,
+                           "depthwise: output %s %s (%c=%lld, k%c=%lld, dilation_%c=%lld, pads %lld+%lld)", axis,
+                           fits ? "would be 0" : "overflows int64", key, (long long)in, key, (long long)k, key,
+                           (long long)dilation, (long long)pad_lo, (long long)pad_hi);
+}
+
 /* *bytes = a*b*c*d*e * sizeof(float) in size_t; returns 0 on overflow. The
  * factors are >= 1 here. */
 static int tensor_bytes(size_t *bytes, int64_t a, int64_t b, int64_t c, int64_t d, int64_t e)
@@ -181,6 +194,11 @@ static septune_status validate_act(const char *op, int has_bias, septune_activat
     case SEPTUNE_ACT_RELU:
     case SEPTUNE_ACT_RELU6:
     case SEPTUNE_ACT_HSWISH:
+    case SEPTUNE_ACT_HSIGMOID:
+    case SEPTUNE_ACT_SIGMOID:
+    case SEPTUNE_ACT_SILU:
+    case SEPTUNE_ACT_GELU:
+    case SEPTUNE_ACT_GELU_TANH:
       return SEPTUNE_OK;
     case SEPTUNE_ACT_CLAMP:
       if (isnan(act_min))
@@ -235,30 +253,10 @@ static septune_status validate_dw(const septune_depthwise_desc *d, int64_t *oh, 
   DIM_CHECK(err, "depthwise", d, multiplier);
   st = validate_act("depthwise", d->has_bias, d->act, d->act_min, d->act_max, err);
   if (st != SEPTUNE_OK) return st;
-  if (!output_axis(d->h, d->pad_top, d->pad_bottom, d->kh, d->stride_h, d->dilation_h, oh))
-    return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT,
-                             "depthwise: output height overflows int64 (h=%lld, kh=%lld, "
-                             "dilation_h=%lld, pads %lld+%lld)",
-                             (long long)d->h, (long long)d->kh, (long long)d->dilation_h,
-                             (long long)d->pad_top, (long long)d->pad_bottom);
-  if (!output_axis(d->w, d->pad_left, d->pad_right, d->kw, d->stride_w, d->dilation_w, ow))
-    return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT,
-                             "depthwise: output width overflows int64 (w=%lld, kw=%lld, "
-                             "dilation_w=%lld, pads %lld+%lld)",
-                             (long long)d->w, (long long)d->kw, (long long)d->dilation_w,
-                             (long long)d->pad_left, (long long)d->pad_right);
-  if (*oh < 1)
-    return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT,
-                             "depthwise: output height would be 0 (h=%lld, kh=%lld, "
-                             "dilation_h=%lld, pads %lld+%lld)",
-                             (long long)d->h, (long long)d->kh, (long long)d->dilation_h,
-                             (long long)d->pad_top, (long long)d->pad_bottom);
-  if (*ow < 1)
-    return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT,
-                             "depthwise: output width would be 0 (w=%lld, kw=%lld, "
-                             "dilation_w=%lld, pads %lld+%lld)",
-                             (long long)d->w, (long long)d->kw, (long long)d->dilation_w,
-                             (long long)d->pad_left, (long long)d->pad_right);
+  st = axis_size("height", 'h', d->h, d->pad_top, d->pad_bottom, d->kh, d->stride_h, d->dilation_h, oh, err);
+  if (st != SEPTUNE_OK) return st;
+  st = axis_size("width", 'w', d->w, d->pad_left, d->pad_right, d->kw, d->stride_w, d->dilation_w, ow, err);
+  if (st != SEPTUNE_OK) return st;
   if (!tensor_bytes(&bytes, d->n, d->h, d->w, d->c, 1))
     return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT,
                              "depthwise: input tensor n*h*w*c*4 bytes overflows size_t "
@@ -390,4 +388,11 @@ double septune_op_flops(const septune_op *op)
     const septune_pointwise_desc *p = &op->u.pw;
     return 2.0 * (double)p->n * (double)p->h * (double)p->w * (double)p->ci * (double)p->co;
   }
+}
+
+void septune_op_one_image(const septune_op *op, septune_op *one)
+{
+  *one = *op;
+  if (one->kind == SEPTUNE_OP_DEPTHWISE) one->u.dw.n = 1;
+  else one->u.pw.n = 1;
 }

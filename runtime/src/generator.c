@@ -12,6 +12,7 @@
 #include <lua.h>
 #include <lualib.h>
 
+#include "act_consts.h"
 #include "internal.h"
 #include "lua_root.h"
 
@@ -29,6 +30,13 @@ static int host_pw_tile_score(lua_State *L)
 {
   lua_pushnumber(L, septune_pw_tile_score(luaL_checknumber(L, 1), luaL_checknumber(L, 2), luaL_checknumber(L, 3),
                                           luaL_checknumber(L, 4), luaL_checknumber(L, 5), lua_toboolean(L, 6)));
+  return 1;
+}
+
+/* septune_host.threads_worth(flops, threads). */
+static int host_threads_worth(lua_State *L)
+{
+  lua_pushinteger(L, septune_threads_worth(luaL_checknumber(L, 1), (int)luaL_checkinteger(L, 2)));
   return 1;
 }
 
@@ -50,19 +58,36 @@ static void push_hw(lua_State *L, const septune_cache_budget *b)
   set_size(L, "m_block", b->m_block);
 }
 
+/* Pushes the activations' constants (act_consts.h) by name. */
+static void push_act_consts(lua_State *L)
+{
+  lua_createtable(L, 0, 32);
+#define PUSH_CONST(name, value) \
+  lua_pushnumber(L, (lua_Number)(value));  \
+  lua_setfield(L, -2, #name);
+  SEPTUNE_ACT_CONSTS(PUSH_CONST)
+#undef PUSH_CONST
+}
+
 void septune_gen_preload_host(lua_State *L)
 {
   septune_cache_budget own;
   septune_cpu_cache_budget(&own);
   lua_getglobal(L, "package");
   lua_getfield(L, -1, "loaded");
-  lua_createtable(L, 0, 3);
+  lua_createtable(L, 0, 6);
   lua_pushinteger(L, SEPTUNE_KERNEL_PACK_LANES);
   lua_setfield(L, -2, "pack_lanes");
   lua_pushcfunction(L, host_pw_tile_score);
   lua_setfield(L, -2, "pw_tile_score");
+  lua_pushcfunction(L, host_threads_worth);
+  lua_setfield(L, -2, "threads_worth");
+  lua_pushinteger(L, SEPTUNE_MAX_THREADS);
+  lua_setfield(L, -2, "threads_max");
   push_hw(L, &own);
   lua_setfield(L, -2, "hw");
+  push_act_consts(L);
+  lua_setfield(L, -2, "act_consts");
   lua_setfield(L, -2, "septune_host");
   lua_pop(L, 2);
 }
@@ -112,9 +137,12 @@ static void set_num(lua_State *L, const char *key, double v)
   lua_setfield(L, -2, key);
 }
 
-/* Pushes the op as a table with the field names of septune.h. */
-static void push_op(lua_State *L, const septune_op *op)
+/* Pushes the op as a table with the field names of septune.h, with n = 1
+ * (kernels are for one image). */
+static void push_op(lua_State *L, const septune_op *batch)
 {
+  septune_op one, *op = &one;
+  septune_op_one_image(batch, &one);
   lua_createtable(L, 0, 20);
   if (op->kind == SEPTUNE_OP_DEPTHWISE) {
     const septune_depthwise_desc *d = &op->u.dw;
@@ -151,24 +179,29 @@ static void push_op(lua_State *L, const septune_op *op)
 }
 
 /* Pushes the options table of septune_gen's functions: { hw = budgets,
- * prefix = prefix } (prefix NULL: none). */
-static void push_opts(lua_State *L, const septune_cache_budget *b, const char *prefix)
+ * threads =, resplit =, prefix = } (prefix NULL: none). */
+static void push_opts(lua_State *L, const septune_cache_budget *b, const septune_gen_request *req)
 {
-  lua_createtable(L, 0, 2);
+  lua_createtable(L, 0, 4);
   push_hw(L, b);
   lua_setfield(L, -2, "hw");
-  if (prefix) {
-    lua_pushstring(L, prefix);
+  lua_pushinteger(L, req->threads > 0 ? req->threads : 1);
+  lua_setfield(L, -2, "threads");
+  lua_pushboolean(L, req->resplit);
+  lua_setfield(L, -2, "resplit");
+  if (req->prefix) {
+    lua_pushstring(L, req->prefix);
     lua_setfield(L, -2, "prefix");
   }
 }
 
-/* Calls septune_gen[name](op, isa, arg, opts) leaving `nresults` results on
- * the stack. Called with the lock held and the state open. */
+/* Calls septune_gen[name](op, isa, req->knobs, opts) leaving `nresults`
+ * results on the stack. Called with the lock held and the state open. */
 static septune_status call_gen(lua_State *L, const char *name, const septune_op *op, septune_isa isa,
-                               const char *arg, const septune_cache_budget *budget, const char *prefix,
-                               int nresults, septune_error *err)
+                               const septune_gen_request *req, const septune_cache_budget *budget, int nresults,
+                               septune_error *err)
 {
+  const char *arg = (req->knobs && *req->knobs) ? req->knobs : NULL;
   lua_getfield(L, LUA_REGISTRYINDEX, "septune_gen");
   lua_getfield(L, -1, name);
   lua_remove(L, -2);
@@ -179,7 +212,7 @@ static septune_status call_gen(lua_State *L, const char *name, const septune_op 
   push_op(L, op);
   lua_pushstring(L, septune_isa_name(isa));
   if (arg) lua_pushstring(L, arg); else lua_pushnil(L);
-  push_opts(L, budget, prefix);
+  push_opts(L, budget, req);
   if (lua_pcall(L, 4, nresults, 0) != 0) {
     const char *msg = lua_tostring(L, -1);
     if (!msg) msg = "(error object is not a string)";
@@ -201,7 +234,8 @@ static int copy_field(lua_State *L, int idx, char *dst, size_t n)
   return 0;
 }
 
-static const char *const role_names[] = { "kernel", "packed_floats", "pack" };
+/* In the order of septune_gen_role. */
+static const char *const role_names[] = { "kernel", "packed_floats", "pack", "work", "threads" };
 
 /* The longest symbol prefix: its symbols then fit SEPTUNE_SYMBOL_SIZE. */
 #define PREFIX_MAX 63
@@ -261,7 +295,7 @@ const septune_gen_export *septune_gen_export_of(const septune_kernel_source_text
 septune_status septune_gen_render(const septune_op *op, septune_isa isa, const char *knobs,
                                   septune_kernel_source_text *out, septune_error *err)
 {
-  septune_gen_request req = { knobs, NULL, NULL };
+  septune_gen_request req = { knobs, NULL, NULL, 1, 0 };
   return septune_gen_render_request(op, isa, &req, out, err);
 }
 
@@ -286,8 +320,7 @@ septune_status septune_gen_render_request(const septune_op *op, septune_isa isa,
   if (st == SEPTUNE_OK) {
     lua_State *L = gen_state;
     int top = lua_gettop(L);
-    const char *knobs = (req->knobs && *req->knobs) ? req->knobs : NULL;
-    st = call_gen(L, "render", op, isa, knobs, req->budget ? req->budget : &own, req->prefix, 4, err);
+    st = call_gen(L, "render", op, isa, req, req->budget ? req->budget : &own, 4, err);
     if (st == SEPTUNE_OK) {
       size_t len = 0;
       const char *src = lua_tolstring(L, -4, &len);
@@ -315,19 +348,22 @@ septune_status septune_gen_render_request(const septune_op *op, septune_isa isa,
 }
 
 septune_status septune_gen_call(const char *name, const septune_op *op, septune_isa isa,
-                                const char *arg, char **result, septune_error *err)
+                                const septune_gen_request *req, char **result, septune_error *err)
 {
+  static const septune_gen_request none = { NULL, NULL, NULL, 1, 0 };
   if (!name || !op || !result)
     return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT, "generator: NULL argument");
   *result = NULL;
+  if (!req) req = &none;
   septune_cache_budget own;
-  septune_cpu_cache_budget(&own);
+  if (req->budget) own = *req->budget;
+  else septune_cpu_cache_budget(&own);
   pthread_mutex_lock(&gen_lock);
   septune_status st = gen_state ? SEPTUNE_OK : open_state(err);
   if (st == SEPTUNE_OK) {
     lua_State *L = gen_state;
     int top = lua_gettop(L);
-    st = call_gen(L, name, op, isa, arg, &own, NULL, 1, err);
+    st = call_gen(L, name, op, isa, req, &own, 1, err);
     if (st == SEPTUNE_OK) {
       size_t len = 0;
       const char *s = lua_tolstring(L, -1, &len);

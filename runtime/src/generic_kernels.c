@@ -25,7 +25,8 @@
  * Depthwise goes per image through bands of output rows (their input rows
  * stay in L2), per band through blocks of a few channel vectors (a block's
  * tap rows stay in L1 from one output row to the next), per row through
- * tiles of a few output pixels. Channels are contiguous in NHWC, so every
+ * tiles of a few output pixels. A work item, the unit threads share, is one
+ * band of one block (pointwise: one M block of one panel). Channels are contiguous in NHWC, so every
  * tap of every pixel is one vector load and one FMA per channel vector.
  * Tiles whose taps all fall inside the image run without a check; border
  * tiles read a zero vector for the taps outside. 3x3 kernels, the common
@@ -42,6 +43,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "act_consts.h"
 #include "generic.h"
 
 /* ---- the variant ----------------------------------------------------------- */
@@ -86,20 +88,12 @@
 #define DW_PX 6
 #define DW3_NV 1
 #define DW3_PX 5
-#elif GV == 2
-#if !defined(__SSE2__)
+#elif GV == 2 || GV == 1
+/* sse and portable: the same four-lane tiles */
+#if GV == 2 && !defined(__SSE2__)
 #error "the sse variant needs SSE2"
 #endif
-#define ISA SEPTUNE_ISA_SSE
-#define LANES 4
-#define MR_MAX 8
-#define PW_NV_MAX 2
-#define DW_NV_MAX 2
-#define DW_PX 5
-#define DW3_NV 1
-#define DW3_PX 4
-#elif GV == 1
-#define ISA SEPTUNE_ISA_SCALAR
+#define ISA (GV == 2 ? SEPTUNE_ISA_SSE : SEPTUNE_ISA_SCALAR)
 #define LANES 4
 #define MR_MAX 8
 #define PW_NV_MAX 2
@@ -166,6 +160,12 @@ INLINE vec vmin(vec x, vec hi) { veci m = x > hi; return (vec)(((veci)hi & m) | 
 #endif
 INLINE float vlane(vec v, int i) { return v[i]; }
 INLINE vec vset_lane(vec v, int i, float x) { v[i] = x; return v; }
+INLINE vec vsub(vec a, vec b) { return a - b; }
+INLINE vec vdiv(vec a, vec b) { return a / b; }
+/* Bitwise or, and a left shift of each lane's bits (unsigned: no overflow). */
+typedef uint32_t vecu __attribute__((vector_size(4 * LANES)));
+INLINE vec vor_bits(vec a, vec b) { return (vec)((vecu)a | (vecu)b); }
+INLINE vec vshl_bits(vec a, int n) { return (vec)((vecu)a << n); }
 
 #else
 
@@ -187,6 +187,31 @@ INLINE vec vmax(vec x, vec lo) { int i; for (i = 0; i < LANES; i++) if (x.f[i] <
 INLINE vec vmin(vec x, vec hi) { int i; for (i = 0; i < LANES; i++) if (x.f[i] > hi.f[i]) x.f[i] = hi.f[i]; return x; }
 INLINE float vlane(vec v, int i) { return v.f[i]; }
 INLINE vec vset_lane(vec v, int i, float x) { v.f[i] = x; return v; }
+INLINE vec vsub(vec a, vec b) { int i; for (i = 0; i < LANES; i++) a.f[i] -= b.f[i]; return a; }
+INLINE vec vdiv(vec a, vec b) { int i; for (i = 0; i < LANES; i++) a.f[i] /= b.f[i]; return a; }
+INLINE vec vor_bits(vec a, vec b)
+{
+  int i;
+  for (i = 0; i < LANES; i++) {
+    uint32_t x, y;
+    memcpy(&x, &a.f[i], 4);
+    memcpy(&y, &b.f[i], 4);
+    x |= y;
+    memcpy(&a.f[i], &x, 4);
+  }
+  return a;
+}
+INLINE vec vshl_bits(vec a, int n)
+{
+  int i;
+  for (i = 0; i < LANES; i++) {
+    uint32_t x;
+    memcpy(&x, &a.f[i], 4);
+    x <<= n;
+    memcpy(&a.f[i], &x, 4);
+  }
+  return a;
+}
 
 #endif
 
@@ -222,7 +247,7 @@ INLINE void vstore_part(float *p, vec v, vmask n)
 
 /* ---- activations -------------------------------------------------------------- */
 
-enum { ACT_NONE, ACT_CLAMP, ACT_HSWISH };
+enum { ACT_NONE, ACT_CLAMP, ACT_HSWISH, ACT_HSIGMOID, ACT_SIGMOID, ACT_SILU, ACT_GELU, ACT_GELU_TANH };
 
 /* relu and relu6 are clamps; an infinite bound never bites. */
 typedef struct act_t {
@@ -238,26 +263,94 @@ static act_t act_of(septune_activation a, float lo, float hi)
   case SEPTUNE_ACT_RELU6: r.kind = ACT_CLAMP; r.hi = 6.0f; break;
   case SEPTUNE_ACT_CLAMP: r.kind = ACT_CLAMP; r.lo = lo; r.hi = hi; break;
   case SEPTUNE_ACT_HSWISH: r.kind = ACT_HSWISH; break;
+  case SEPTUNE_ACT_HSIGMOID: r.kind = ACT_HSIGMOID; break;
+  case SEPTUNE_ACT_SIGMOID: r.kind = ACT_SIGMOID; break;
+  case SEPTUNE_ACT_SILU: r.kind = ACT_SILU; break;
+  case SEPTUNE_ACT_GELU: r.kind = ACT_GELU; break;
+  case SEPTUNE_ACT_GELU_TANH: r.kind = ACT_GELU_TANH; break;
   default: break;
   }
   return r;
 }
 
+/* x * (t / 6), the machine code's order: x * t would overflow near FLT_MAX. */
 INLINE vec hswish(vec x)
 {
   vec t = vmin(vmax(vadd(x, vbcast(3.0f)), vzero()), vbcast(6.0f));
-  return vmul(vmul(x, t), vbcast(1.0f / 6.0f));
+  return vmul(x, vmul(t, vbcast(1.0f / 6.0f)));
+}
+
+/* vmax and vmin keep a NaN x: NaN in, NaN out. */
+INLINE vec hsigmoid(vec x)
+{
+  vec t = vmin(vmax(vadd(x, vbcast(3.0f)), vzero()), vbcast(6.0f));
+  return vmul(t, vbcast(1.0f / 6.0f));
+}
+
+/* The constants of the sigmoid family (act_consts.h): AC(name) broadcasts one. */
+#define ACT_CONST_INDEX(name, value) AC_##name,
+enum { SEPTUNE_ACT_CONSTS(ACT_CONST_INDEX) AC_COUNT };
+#define ACT_CONST_VALUE(name, value) value,
+static const float act_consts[AC_COUNT] = { SEPTUNE_ACT_CONSTS(ACT_CONST_VALUE) };
+#define AC(name) vbcast(act_consts[AC_##name])
+
+/* x * sigmoid(w), or sigmoid(w) when !times_x: the steps and the reasons of
+ * generator/x86_activation.lua, vector for vector. */
+INLINE vec sigmoid_of(vec x, vec w, int times_x)
+{
+  vec z = vmax(vor_bits(w, AC(sign)), AC(zmin));
+  vec nb = vfma(AC(magic), z, AC(log2e));
+  vec s = vshl_bits(nb, 23);
+  vec n = vsub(nb, AC(magic));
+  vec t = vfma(vfma(z, n, AC(nln2_hi)), n, AC(nln2_lo));
+  vec p = vfma(AC(exp_c5), AC(exp_c6), t);
+  p = vfma(AC(exp_c4), p, t);
+  p = vfma(AC(exp_c3), p, t);
+  p = vfma(AC(exp_c2), p, t);
+  p = vfma(AC(exp_c1), p, t);
+  vec e = vfma(s, vmul(t, s), p);
+  vec den = vadd(e, AC(scale));
+  vec num = vmax(e, vmin(vmul(x, AC(big)), AC(scale)));
+  if (!times_x) return vdiv(num, den);
+  vec y = vdiv(vmul(vmin(vmax(x, AC(nhuge)), AC(huge)), num), den);
+  return vmax(y, vsub(x, AC(one)));
+}
+
+INLINE vec gelu_tanh_w(vec x)
+{
+  return vmul(vfma(AC(gelu_tanh_c1), vmul(x, x), AC(gelu_tanh_c3)), x);
+}
+
+INLINE vec gelu_w(vec x)
+{
+  vec y = vmin(vmul(x, x), AC(gelu_x2max));
+  vec r = vfma(AC(gelu_r6), AC(gelu_r7), y);
+  r = vfma(AC(gelu_r5), r, y);
+  r = vfma(AC(gelu_r4), r, y);
+  r = vfma(AC(gelu_r3), r, y);
+  r = vfma(AC(gelu_r2), r, y);
+  r = vfma(AC(gelu_r1), r, y);
+  r = vfma(AC(gelu_r0), r, y);
+  return vmul(r, x);
 }
 
 /* Applies the activation to n accumulators (n constant after inlining). */
 INLINE void act_apply(vec *acc, int n, const act_t *a)
 {
   int i;
-  if (a->kind == ACT_CLAMP) {
+  switch (a->kind) {
+  case ACT_CLAMP: {
     vec lo = vbcast(a->lo), hi = vbcast(a->hi);
     UNROLLED for (i = 0; i < n; i++) acc[i] = vmin(vmax(acc[i], lo), hi);
-  } else if (a->kind == ACT_HSWISH) {
-    UNROLLED for (i = 0; i < n; i++) acc[i] = hswish(acc[i]);
+    break;
+  }
+  case ACT_HSWISH: UNROLLED for (i = 0; i < n; i++) acc[i] = hswish(acc[i]); break;
+  case ACT_HSIGMOID: UNROLLED for (i = 0; i < n; i++) acc[i] = hsigmoid(acc[i]); break;
+  case ACT_SIGMOID: UNROLLED for (i = 0; i < n; i++) acc[i] = sigmoid_of(acc[i], acc[i], 0); break;
+  case ACT_SILU: UNROLLED for (i = 0; i < n; i++) acc[i] = sigmoid_of(acc[i], acc[i], 1); break;
+  case ACT_GELU: UNROLLED for (i = 0; i < n; i++) acc[i] = sigmoid_of(acc[i], gelu_w(acc[i]), 1); break;
+  case ACT_GELU_TANH: UNROLLED for (i = 0; i < n; i++) acc[i] = sigmoid_of(acc[i], gelu_tanh_w(acc[i]), 1); break;
+  default: break;
   }
 }
 
@@ -424,9 +517,13 @@ static const pw_tile_kind *pw_pick_tile(const septune_cache_budget *b, ptrdiff_t
   return best;
 }
 
-static void pw_shape_of(const septune_pointwise_desc *d, const septune_cache_budget *b, pw_shape *s)
+/* For a plan of `threads` threads: a work item is one M block of one image
+ * and one panel, with the whole K loop inside; when those are fewer than
+ * the threads, the M blocks get smaller. One image's pixels decide the tile
+ * (a kernel serves any batch). */
+static void pw_shape_of(const septune_pointwise_desc *d, const septune_cache_budget *b, int threads, pw_shape *s)
 {
-  ptrdiff_t k = (ptrdiff_t)d->ci, pixels = (ptrdiff_t)(d->n * d->h * d->w), kc_max, blocks, rows;
+  ptrdiff_t k = (ptrdiff_t)d->ci, pixels = (ptrdiff_t)(d->h * d->w), kc_max, blocks, rows, want;
   s->tile = pw_pick_tile(b, pixels, k, (ptrdiff_t)d->co);
   s->nr = (ptrdiff_t)s->tile->nv * LANES;
   s->panels = ceil_div((ptrdiff_t)d->co, s->nr);
@@ -437,13 +534,23 @@ static void pw_shape_of(const septune_pointwise_desc *d, const septune_cache_bud
   /* M blocks of whole tiles whose input rows fit the L2 budget */
   rows = max_pd(4 * s->tile->mr, (ptrdiff_t)b->m_block / (k * 4));
   s->mc = rows / s->tile->mr * s->tile->mr;
+  want = ceil_div(threads, s->panels);
+  if (threads > 1 && ceil_div(pixels, s->mc) < want)
+    s->mc = ceil_div(ceil_div(pixels, want), s->tile->mr) * s->tile->mr;
 }
 
 static size_t pw_packed_floats(const septune_pointwise_desc *d, const septune_cache_budget *b)
 {
   pw_shape s;
-  pw_shape_of(d, b, &s);
+  pw_shape_of(d, b, 1, &s);
   return (size_t)s.panels * (size_t)(d->ci + 1) * (size_t)s.nr;
+}
+
+static long pw_work(const septune_pointwise_desc *d, const septune_cache_budget *b, int threads)
+{
+  pw_shape s;
+  pw_shape_of(d, b, threads, &s);
+  return (long)(ceil_div((ptrdiff_t)(d->h * d->w), s.mc) * s.panels);
 }
 
 /* Panel j: nr bias floats, then ci rows of nr weights; zeros past co. */
@@ -452,7 +559,7 @@ static void pw_pack(const septune_pointwise_desc *d, const septune_cache_budget 
 {
   pw_shape s;
   ptrdiff_t ci = (ptrdiff_t)d->ci, co = (ptrdiff_t)d->co, j, k, x;
-  pw_shape_of(d, b, &s);
+  pw_shape_of(d, b, 1, &s);
   for (j = 0; j < s.panels; j++) {
     float *p = packed + j * (ci + 1) * s.nr;
     for (x = 0; x < s.nr; x++) {
@@ -463,24 +570,29 @@ static void pw_pack(const septune_pointwise_desc *d, const septune_cache_budget 
   }
 }
 
-/* M blocks outer (their input rows stay in L2 while the panels go by), then
- * panels, then K blocks (a panel's K block stays in L1 while the block's
- * row tiles go by). */
-static void pw(const septune_pointwise_desc *d, const septune_cache_budget *b, const float *packed, const float *in,
-               float *out)
+/* Items (M block, panel) with the panels inner (the block's input rows stay
+ * in L2 while the panels go by), then K blocks (a panel's K block stays in
+ * L1 while the block's row tiles go by). */
+static void pw(const septune_pointwise_desc *d, const septune_cache_budget *b, int threads, const float *packed,
+               const float *in, float *out, long begin, long end)
 {
   pw_shape s;
-  ptrdiff_t m = (ptrdiff_t)(d->n * d->h * d->w), k = (ptrdiff_t)d->ci, co = (ptrdiff_t)d->co;
-  ptrdiff_t m0, j, k0;
+  ptrdiff_t m = (ptrdiff_t)(d->h * d->w), k = (ptrdiff_t)d->ci, co = (ptrdiff_t)d->co;
+  ptrdiff_t m0, j, k0, item, work;
   act_t act = act_of(d->act, d->act_min, d->act_max);
-  pw_shape_of(d, b, &s);
-  for (m0 = 0; m0 < m; m0 += s.mc) {
-    for (j = 0; j < s.panels; j++) {
+  pw_shape_of(d, b, threads, &s);
+  work = ceil_div(m, s.mc) * s.panels;
+  for (item = begin; item < end; item++) {
+    const float *image = in + item / work * m * k;
+    float *image_out = out + item / work * m * co;
+    m0 = item % work / s.panels * s.mc;
+    j = item % s.panels;
+    {
       const float *panel = packed + j * (k + 1) * s.nr;
       for (k0 = 0; k0 < k; k0 += s.kc) {
         pw_tile t;
-        t.a = in + m0 * k + k0;
-        t.c = out + m0 * co + j * s.nr;
+        t.a = image + m0 * k + k0;
+        t.c = image_out + m0 * co + j * s.nr;
         t.w = panel + (1 + k0) * s.nr;
         t.bias = k0 == 0 ? panel : NULL;
         t.act = k0 + s.kc >= k ? &act : NULL;
@@ -835,51 +947,80 @@ static void dw_block(const dw_geom *g, const float *packed, const float *in, flo
   }
 }
 
-static void dw(const septune_depthwise_desc *d, const septune_cache_budget *budget, const float *packed, const float *in,
-               float *out)
+/* A layer's geometry and its work items for a plan of `threads` threads: an
+ * item is one band of output rows of one image times one channel block. */
+typedef struct dw_items {
+  ptrdiff_t nvec, blocks, band, bands;
+} dw_items;
+
+static void dw_layout(const septune_depthwise_desc *d, const septune_cache_budget *budget, int threads, dw_geom *g,
+                      dw_items *it)
 {
-  dw_geom g;
-  ptrdiff_t n, b, y0, reach_w = d->dilation_w * (d->kw - 1);
-  ptrdiff_t nvec, blocks, band, lo, hi;
-  g.d = d;
-  g.oh = (ptrdiff_t)((d->h + d->pad_top + d->pad_bottom - d->dilation_h * (d->kh - 1) - 1) / d->stride_h + 1);
-  g.ow = (ptrdiff_t)((d->w + d->pad_left + d->pad_right - reach_w - 1) / d->stride_w + 1);
-  g.c = (ptrdiff_t)d->c;
-  g.cpad = ceil_div(g.c, SEPTUNE_KERNEL_PACK_LANES) * SEPTUNE_KERNEL_PACK_LANES;
-  g.act = act_of(d->act, d->act_min, d->act_max);
+  ptrdiff_t reach_w = d->dilation_w * (d->kw - 1), lo, hi;
+  g->d = d;
+  g->oh = (ptrdiff_t)((d->h + d->pad_top + d->pad_bottom - d->dilation_h * (d->kh - 1) - 1) / d->stride_h + 1);
+  g->ow = (ptrdiff_t)((d->w + d->pad_left + d->pad_right - reach_w - 1) / d->stride_w + 1);
+  g->c = (ptrdiff_t)d->c;
+  g->cpad = ceil_div(g->c, SEPTUNE_KERNEL_PACK_LANES) * SEPTUNE_KERNEL_PACK_LANES;
+  g->act = act_of(d->act, d->act_min, d->act_max);
   /* all taps inside: ox*sw - pl >= 0 and ox*sw - pl + reach_w <= w - 1 */
-  g.x_lo = ceil_div((ptrdiff_t)d->pad_left, (ptrdiff_t)d->stride_w);
-  g.x_hi = d->w - 1 + d->pad_left - reach_w >= 0
-               ? min_pd(g.ow, (ptrdiff_t)((d->w - 1 + d->pad_left - reach_w) / d->stride_w) + 1)
-               : 0;
-  lo = min_pd(g.x_lo, g.ow);
-  hi = max_pd(lo, g.x_hi);
-  g.k3_cols[0] = split_of(0, lo, DW3_PX);
-  g.k3_cols[1] = split_of(lo, hi, DW3_PX);
-  g.k3_cols[2] = split_of(hi, g.ow, DW3_PX);
+  g->x_lo = ceil_div((ptrdiff_t)d->pad_left, (ptrdiff_t)d->stride_w);
+  g->x_hi = d->w - 1 + d->pad_left - reach_w >= 0
+                ? min_pd(g->ow, (ptrdiff_t)((d->w - 1 + d->pad_left - reach_w) / d->stride_w) + 1)
+                : 0;
+  lo = min_pd(g->x_lo, g->ow);
+  hi = max_pd(lo, g->x_hi);
+  g->k3_cols[0] = split_of(0, lo, DW3_PX);
+  g->k3_cols[1] = split_of(lo, hi, DW3_PX);
+  g->k3_cols[2] = split_of(hi, g->ow, DW3_PX);
   /* blocks of DW3_NV vectors for 3x3 (the last may be narrower), else of at
    * most DW_NV_MAX vectors, as even as possible */
-  g.k3 = d->kh == 3 && d->kw == 3;
-  nvec = ceil_div(g.c, LANES);
-  blocks = ceil_div(nvec, g.k3 ? DW3_NV : DW_NV_MAX);
+  g->k3 = d->kh == 3 && d->kw == 3;
+  it->nvec = ceil_div(g->c, LANES);
+  it->blocks = ceil_div(it->nvec, g->k3 ? DW3_NV : DW_NV_MAX);
   /* bands of output rows whose input and output rows stay in L2 while
-   * the channel blocks go by */
-  band = max_pd(1, (ptrdiff_t)budget->dw_band / ((d->stride_h * d->w + g.ow) * g.c * 4));
-  for (n = 0; n < d->n; n++) {
-    const float *image = in + n * d->h * d->w * g.c;
-    float *image_out = out + n * g.oh * g.ow * g.c;
-    for (y0 = 0; y0 < g.oh; y0 += band) {
-      ptrdiff_t c0 = 0;
-      for (b = 0; b < blocks; b++) {
-        int nv = g.k3 ? (int)min_pd(DW3_NV, nvec - c0 / LANES) : (int)(nvec / blocks + (b < nvec % blocks));
-        dw_block(&g, packed, image, image_out, c0, nv, y0, min_pd(g.oh, y0 + band));
-        c0 += nv * LANES;
-      }
+   * the channel blocks go by; with threads, at least as many items as
+   * threads when the rows allow */
+  it->band = max_pd(1, (ptrdiff_t)budget->dw_band / ((d->stride_h * d->w + g->ow) * g->c * 4));
+  if (threads > 1 && ceil_div(g->oh, it->band) * it->blocks < threads)
+    it->band = max_pd(1, ceil_div(g->oh, ceil_div(threads, it->blocks)));
+  it->bands = ceil_div(g->oh, it->band);
+}
+
+static long dw_work(const septune_depthwise_desc *d, const septune_cache_budget *budget, int threads)
+{
+  dw_geom g;
+  dw_items it;
+  dw_layout(d, budget, threads, &g, &it);
+  return (long)(it.bands * it.blocks);
+}
+
+static void dw(const septune_depthwise_desc *d, const septune_cache_budget *budget, int threads, const float *packed,
+               const float *in, float *out, long begin, long end)
+{
+  dw_geom g;
+  dw_items it;
+  ptrdiff_t item, work, b, y0, c0;
+  dw_layout(d, budget, threads, &g, &it);
+  work = it.bands * it.blocks;
+  for (item = begin; item < end; item++) {
+    const float *image = in + item / work * d->h * d->w * g.c;
+    float *image_out = out + item / work * g.oh * g.ow * g.c;
+    int nv;
+    y0 = item % work / it.blocks * it.band;
+    b = item % it.blocks;
+    if (g.k3) {
+      c0 = b * DW3_NV * LANES;
+      nv = (int)min_pd(DW3_NV, it.nvec - c0 / LANES);
+    } else {
+      c0 = (b * (it.nvec / it.blocks) + min_pd(b, it.nvec % it.blocks)) * LANES;
+      nv = (int)(it.nvec / it.blocks + (b < it.nvec % it.blocks));
     }
+    dw_block(&g, packed, image, image_out, c0, nv, y0, min_pd(g.oh, y0 + it.band));
   }
 }
 
 /* ---- the variant's table ----------------------------------------------------------- */
 
 extern const septune_generic_kernels GV_TABLE;
-const septune_generic_kernels GV_TABLE = { ISA, dw, pw_packed_floats, pw_pack, pw };
+const septune_generic_kernels GV_TABLE = { ISA, dw_work, dw, pw_packed_floats, pw_pack, pw_work, pw };

@@ -30,11 +30,17 @@ static septune_status check_entry(const septune_kernel_entry *e, long i, septune
   if (septune_op_format(&layer.op, line, sizeof line) < 0 || strcmp(line, e->op) != 0)
     return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT,
                              "entry %ld: op '%s' is not in canonical form (expected '%s')", i, e->op, line);
+  if ((layer.op.kind == SEPTUNE_OP_DEPTHWISE ? layer.op.u.dw.n : layer.op.u.pw.n) != 1)
+    return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT,
+                             "entry %ld: op '%s' has n other than 1 (a kernel is for one image and serves any batch)",
+                             i, e->op);
   if (e->isa < SEPTUNE_ISA_SCALAR || e->isa > SEPTUNE_ISA_AVX512)
     return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT, "entry %ld (%s): isa %d is not a septune_isa", i,
                              e->op, e->isa);
   if (!e->kernel)
     return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT, "entry %ld (%s): kernel is NULL", i, e->op);
+  if (!e->work || !e->threads)
+    return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT, "entry %ld (%s): work or threads is NULL", i, e->op);
   if (layer.op.kind == SEPTUNE_OP_POINTWISE && (!e->pack || !e->packed_floats))
     return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT,
                              "entry %ld (%s): a pointwise kernel needs pack and packed_floats", i, e->op);
@@ -97,7 +103,9 @@ const septune_kernel_entry *septune_kernel_table_find(const septune_plan_options
                                                       const septune_kernel_table **table)
 {
   char line[LINE_SIZE];
-  int n = septune_op_format(op, line, sizeof line);
+  septune_op one;
+  septune_op_one_image(op, &one);
+  int n = septune_op_format(&one, line, sizeof line);
   if (n < 0 || (size_t)n >= sizeof line) return NULL;
   const septune_kernel_entry *e = NULL;
   if (opts && opts->kernels && (e = find_in(opts->kernels, line, isa, knobs))) {

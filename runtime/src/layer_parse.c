@@ -9,7 +9,8 @@
  *
  *   dw  n h w c  k | kh kw  s | sh sw  d | dh dw  pad=same|valid|t,l,b,r  m
  *   pw  n h w ci co
- *   both: act=none|relu|relu6|hswish|clamp(min,max)  bias=0|1  name=...
+ *   both: act=none|relu|relu6|hswish|hsigmoid|sigmoid|silu|gelu|gelu_tanh|clamp(min,max)
+ *         bias=0|1  name=...
  *
  * Required: h w c and a kernel size (dw); h w ci co (pw). Defaults: n=1,
  * stride 1, dilation 1, pad=valid, m=1, act=none, bias=0, no name.
@@ -156,29 +157,32 @@ static septune_status parse_float(const char *what, const char *s, size_t len, f
   return SEPTUNE_OK;
 }
 
+/* The activations a layer line names by a plain word; clamp takes bounds. */
+static const septune_activation plain_acts[] = {
+  SEPTUNE_ACT_NONE,     SEPTUNE_ACT_RELU,    SEPTUNE_ACT_RELU6, SEPTUNE_ACT_HSWISH, SEPTUNE_ACT_HSIGMOID,
+  SEPTUNE_ACT_SIGMOID,  SEPTUNE_ACT_SILU,    SEPTUNE_ACT_GELU,  SEPTUNE_ACT_GELU_TANH,
+};
+
 static septune_status parse_act(parsed *p, const char *s, size_t len, septune_error *err)
 {
-  static const struct {
-    const char *name;
-    septune_activation act;
-  } simple[] = {
-    {"none", SEPTUNE_ACT_NONE}, {"relu", SEPTUNE_ACT_RELU}, {"relu6", SEPTUNE_ACT_RELU6},
-    {"hswish", SEPTUNE_ACT_HSWISH},
-  };
   size_t i;
   const char *comma;
   septune_status st;
-  for (i = 0; i < sizeof(simple) / sizeof(simple[0]); i++) {
-    if (span_is(s, len, simple[i].name)) {
-      p->act = simple[i].act;
+  for (i = 0; i < sizeof(plain_acts) / sizeof(plain_acts[0]); i++) {
+    if (span_is(s, len, septune_activation_name(plain_acts[i]))) {
+      p->act = plain_acts[i];
       return SEPTUNE_OK;
     }
   }
-  if (len < 8 || memcmp(s, "clamp(", 6) != 0 || s[len - 1] != ')')
-    return septune_error_set(err, SEPTUNE_ERR_PARSE,
-                             "act: '%.*s' is not an activation (none, relu, relu6, hswish, "
-                             "clamp(min,max))",
-                             echo_len(len), s);
+  if (len < 8 || memcmp(s, "clamp(", 6) != 0 || s[len - 1] != ')') {
+    char names[160] = "";
+    for (i = 0; i < sizeof(plain_acts) / sizeof(plain_acts[0]); i++) {
+      strcat(names, septune_activation_name(plain_acts[i]));
+      strcat(names, ", ");
+    }
+    return septune_error_set(err, SEPTUNE_ERR_PARSE, "act: '%.*s' is not an activation (%sclamp(min,max))",
+                             echo_len(len), s, names);
+  }
   comma = memchr(s + 6, ',', len - 7);
   if (comma == NULL)
     return septune_error_set(err, SEPTUNE_ERR_PARSE,

@@ -1,8 +1,10 @@
 /*
  * plan_common.c — septune_plan_create / septune_execute / septune_plan_destroy
- * for both libraries: validate, choose the ISA, let the library's chooser
- * (plan_jit.c or plan_rt.c) find the kernel, pack the weights once, run.
+ * for both libraries: validate, choose the ISA and the thread count, let the
+ * library's chooser (plan_jit.c or plan_rt.c) find the kernel, pack the
+ * weights once, run the kernel's work items on the plan's threads.
  */
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,8 +98,60 @@ void septune_plan_use_entry(septune_plan *plan, const septune_kernel_table *tabl
   snprintf(plan->symbol, sizeof plan->symbol, "%s", entry->symbol ? entry->symbol : "");
   snprintf(plan->table, sizeof plan->table, "%s", table->name ? table->name : "");
   plan->kernel = entry->kernel;
+  plan->kernel_work = entry->work;
+  plan->kernel_threads = entry->threads;
   plan->pw_packed_floats = entry->packed_floats;
   plan->pw_pack = entry->pack;
+}
+
+/* The plan's thread count: options.threads, else the caller's pool's, else
+ * the CPUs this process may run on. */
+static septune_status choose_threads(const septune_plan_options *opts, int *threads, septune_error *err)
+{
+  int want = opts ? opts->threads : 0;
+  if (want < 0 || want > SEPTUNE_MAX_THREADS)
+    return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT,
+                             "plan: options.threads %d is not 0 (the CPUs this process may run on) or 1 to %d",
+                             want, SEPTUNE_MAX_THREADS);
+  if (want == 0) want = opts && opts->pool ? septune_pool_threads(opts->pool) : septune_cpu_threads();
+  *threads = want;
+  return SEPTUNE_OK;
+}
+
+/* The kernel's items per image and the threads an execution wakes; with
+ * neither a caller's pool nor a single thread, a share of the library's
+ * pool of T threads. */
+static septune_status setup_threads(septune_plan *plan, const septune_plan_options *opts, septune_error *err)
+{
+  const septune_op *op = &plan->op;
+  long knob_threads;
+  if (plan->generic) {
+    septune_depthwise_desc view = op->u.dw;
+    view.c *= view.multiplier;
+    view.multiplier = 1;
+    plan->work = op->kind == SEPTUNE_OP_POINTWISE ? plan->generic->pw_work(&op->u.pw, &plan->budget, plan->threads)
+                                                  : plan->generic->dw_work(&view, &plan->budget, plan->threads);
+    knob_threads = septune_threads_worth(septune_op_flops(op) / (double)(op->kind == SEPTUNE_OP_POINTWISE
+                                                                             ? op->u.pw.n
+                                                                             : op->u.dw.n),
+                                         plan->threads);
+  } else {
+    plan->work = plan->kernel_work ? plan->kernel_work() : 0;
+    knob_threads = plan->kernel_threads ? plan->kernel_threads() : 0;
+  }
+  if (plan->work < 1 || knob_threads < 1)
+    return septune_error_set(err, SEPTUNE_ERR_GENERATOR, "plan: kernel %s reports %ld work items and %ld threads",
+                             plan->symbol, plan->work, knob_threads);
+  long n = op->kind == SEPTUNE_OP_POINTWISE ? (long)op->u.pw.n : (long)op->u.dw.n;
+  long total = n > LONG_MAX / plan->work ? LONG_MAX : n * plan->work;
+  long wake = plan->threads;
+  if (knob_threads < wake) wake = knob_threads;
+  if (total < wake) wake = total;
+  plan->pool = opts ? opts->pool : NULL;
+  if (plan->pool && septune_pool_threads(plan->pool) < wake) wake = septune_pool_threads(plan->pool);
+  plan->wake = (int)wake;
+  if (!plan->pool && plan->wake > 1) return septune_pool_share_acquire(plan->threads, &plan->share, err);
+  return SEPTUNE_OK;
 }
 
 septune_status septune_plan_create(const septune_op *op, const float *weights, const float *bias,
@@ -124,10 +178,12 @@ septune_status septune_plan_create(const septune_op *op, const float *weights, c
   septune_cpu_cache_budget(&plan->budget);
 
   st = choose_isa(opts, &plan->isa, err);
+  if (st == SEPTUNE_OK) st = choose_threads(opts, &plan->threads, err);
   if (st == SEPTUNE_OK) st = septune_plan_select_kernel(plan, opts, err);
   if (st == SEPTUNE_OK)
     st = op->kind == SEPTUNE_OP_DEPTHWISE ? pack_depthwise(plan, weights, bias, err)
                                           : pack_pointwise(plan, weights, has_bias ? bias : NULL, err);
+  if (st == SEPTUNE_OK) st = setup_threads(plan, opts, err);
   if (st != SEPTUNE_OK) {
     septune_plan_destroy(plan);
     return st;
@@ -136,27 +192,40 @@ septune_status septune_plan_create(const septune_op *op, const float *weights, c
   return septune_error_clear(err);
 }
 
+/* One execution: what the work items read and write. */
+typedef struct run {
+  const septune_plan *plan;
+  septune_kernel_fn kernel;   /* NULL: the generic kernel */
+  septune_depthwise_desc view; /* generic depthwise: the multiplier-1 view */
+  const float *input;         /* the op's input (before the expansion) */
+  const float *in;            /* what the kernel reads */
+  float *out, *scratch;
+} run;
+
 /* Multiplier m: every kernel reads an input whose channel o = c*m + j holds
  * input channel c, so it sees a multiplier-1 layer. This pass is built by
- * the system compiler in every configuration, JIT or not. */
-static void expand_multiplier(const septune_depthwise_desc *d, const float *input, float *scratch)
+ * the system compiler in every configuration, JIT or not; its items are
+ * input rows. */
+static void expand_rows(void *p, long begin, long end)
 {
-  size_t pixels = (size_t)(d->n * d->h * d->w), c = (size_t)d->c, m = (size_t)d->multiplier;
-  for (size_t p = 0; p < pixels; p++)
+  const run *r = p;
+  const septune_depthwise_desc *d = &r->plan->op.u.dw;
+  size_t c = (size_t)d->c, m = (size_t)d->multiplier, w = (size_t)d->w;
+  for (size_t px = (size_t)begin * w; px < (size_t)end * w; px++)
     for (size_t ci = 0; ci < c; ci++)
-      for (size_t j = 0; j < m; j++) scratch[(p * c + ci) * m + j] = input[p * c + ci];
+      for (size_t j = 0; j < m; j++) r->scratch[(px * c + ci) * m + j] = r->input[px * c + ci];
 }
 
-static void run_generic(const septune_plan *plan, const float *input, float *output)
+static void run_items(void *p, long begin, long end)
 {
-  if (plan->op.kind == SEPTUNE_OP_POINTWISE) {
-    plan->generic->pw(&plan->op.u.pw, &plan->budget, plan->packed, input, output);
-    return;
-  }
-  septune_depthwise_desc view = plan->op.u.dw;
-  view.c *= view.multiplier;
-  view.multiplier = 1;
-  plan->generic->dw(&view, &plan->budget, plan->packed, input, output);
+  const run *r = p;
+  const septune_plan *plan = r->plan;
+  if (r->kernel)
+    r->kernel(r->in, r->out, plan->packed, plan->zero_row, r->scratch, begin, end);
+  else if (plan->op.kind == SEPTUNE_OP_POINTWISE)
+    plan->generic->pw(&plan->op.u.pw, &plan->budget, plan->threads, plan->packed, r->in, r->out, begin, end);
+  else
+    plan->generic->dw(&r->view, &plan->budget, plan->threads, plan->packed, r->in, r->out, begin, end);
 }
 
 /* 1 when the op's input at `input` and its output at `output` share a
@@ -169,8 +238,20 @@ static int tensors_overlap(const septune_plan *plan, const float *input, const f
   return in < out ? out - in < in_n * sizeof(float) : in - out < out_n * sizeof(float);
 }
 
+/* The pool an execution of plan runs on: the caller's, the library's
+ * share (made again in a forked child), or NULL for the calling thread. */
+static septune_status plan_pool(const septune_plan *plan, struct pthreadpool **pool, septune_error *err)
+{
+  *pool = plan->pool;
+  if (!plan->share) return SEPTUNE_OK;
+  septune_error why;
+  if (!(*pool = septune_pool_share_get(plan->share, &why)))
+    return septune_error_set(err, why.status, "execute: %s", why.message);
+  return SEPTUNE_OK;
+}
+
 static septune_status execute(const septune_plan *plan, septune_kernel_fn kernel, const float *input,
-                              float *output, septune_error *err)
+                              float *output, struct pthreadpool *pool, septune_error *err)
 {
   if (!input) return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT, "execute: input is NULL");
   if (!output) return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT, "execute: output is NULL");
@@ -178,35 +259,48 @@ static septune_status execute(const septune_plan *plan, septune_kernel_fn kernel
     return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT,
                              "execute: input and output overlap (input at %p, output at %p): the kernels need "
                              "separate tensors", (const void *)input, (const void *)output);
-  float *scratch = NULL;
+  run r = { plan, kernel, plan->op.u.dw, input, input, output, NULL };
+  long n = plan->op.kind == SEPTUNE_OP_POINTWISE ? (long)plan->op.u.pw.n : (long)plan->op.u.dw.n;
+  if (plan->op.kind == SEPTUNE_OP_DEPTHWISE) {
+    r.view.c *= r.view.multiplier;
+    r.view.multiplier = 1;
+  }
   if (plan->scratch_floats) {
-    scratch = alloc_floats(plan->scratch_floats);
-    if (!scratch)
+    r.scratch = alloc_floats(plan->scratch_floats);
+    if (!r.scratch)
       return septune_error_set(err, SEPTUNE_ERR_OUT_OF_MEMORY, "execute: out of memory for %zu scratch floats",
                                plan->scratch_floats);
-    expand_multiplier(&plan->op.u.dw, input, scratch);
-    input = scratch;
+    septune_pool_run(pool, plan->wake, n * (long)plan->op.u.dw.h, expand_rows, &r);
+    r.in = r.scratch;
   }
-  if (kernel)
-    kernel(input, output, plan->packed, plan->zero_row, scratch);
-  else
-    run_generic(plan, input, output);
-  free(scratch);
+  septune_pool_run(pool, plan->wake, n * plan->work, run_items, &r);
+  free(r.scratch);
   return septune_error_clear(err);
 }
 
 septune_status septune_plan_execute_with(const septune_plan *plan, septune_kernel_fn kernel,
                                          const float *input, float *output, septune_error *err)
 {
+  struct pthreadpool *pool;
   if (!plan) return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT, "execute: plan is NULL");
   if (!kernel) return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT, "execute: kernel is NULL");
-  return execute(plan, kernel, input, output, err);
+  septune_status st = plan_pool(plan, &pool, err);
+  return st == SEPTUNE_OK ? execute(plan, kernel, input, output, pool, err) : st;
 }
 
 septune_status septune_execute(const septune_plan *plan, const float *input, float *output, septune_error *err)
 {
+  struct pthreadpool *pool;
   if (!plan) return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT, "execute: plan is NULL");
-  return execute(plan, plan->kernel, input, output, err);
+  septune_status st = plan_pool(plan, &pool, err);
+  return st == SEPTUNE_OK ? execute(plan, plan->kernel, input, output, pool, err) : st;
+}
+
+septune_status septune_execute_on(const septune_plan *plan, const float *input, float *output,
+                                  struct pthreadpool *pool, septune_error *err)
+{
+  if (!plan) return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT, "execute: plan is NULL");
+  return execute(plan, plan->kernel, input, output, pool, err);
 }
 
 const char *septune_plan_symbol(const septune_plan *plan)
@@ -224,6 +318,10 @@ septune_status septune_plan_get_info(const septune_plan *plan, septune_plan_info
   info->build = plan->build;
   memcpy(info->knobs, plan->knobs, sizeof info->knobs);
   memcpy(info->table, plan->table, sizeof info->table);
+  info->threads = plan->threads;
+  info->tuned_threads = plan->source_kind == SEPTUNE_KERNEL_TUNED ? plan->tuned_threads : 0;
+  info->work = plan->work;
+  info->wake = plan->wake;
   return SEPTUNE_OK;
 }
 
@@ -236,6 +334,7 @@ void septune_plan_destroy(septune_plan *plan)
 {
   if (!plan) return;
   if (plan->release) plan->release(plan);
+  septune_pool_share_release(plan->share);
   free(plan->source);
   free(plan->packed);
   free(plan->zero_row);

@@ -7,32 +7,59 @@
  *              where o = ci*multiplier + m, iy = oy*stride_h - pad_top + ky*dilation_h,
  *              ix likewise, taps falling in the padding skipped (zero padding);
  *   pointwise  acc = 0; for ci ascending: acc += in[p][ci] * w[ci][o];
- * then acc += bias[o] (if any), then the activation. The compiler may fuse
+ * then acc += bias[o] (if any), then the activation, in double rounded to
+ * float (septune_activation_exact). The compiler may fuse
  * a multiply and an add into an FMA on targets that have one by default; the
  * tests compare with a tolerance.
  */
+#include <math.h>
 #include <stdint.h>
 
 #include "internal.h"
 
-static float activate(float x, septune_activation act, float lo, float hi)
+/* Computed in double with libm from forms that do not cancel
+ * (x / (1 + e^-x), x * erfc(-x / sqrt 2) / 2), so the value is the exact
+ * function of x to within a few units of 2^-52; exact where it is a
+ * min/max. */
+static double sigmoid_d(double x)
 {
-  float t;
+  return 1.0 / (1.0 + exp(-x));
+}
+
+double septune_activation_exact(septune_activation act, float lo, float hi, double x)
+{
+  double t;
   switch (act) {
     case SEPTUNE_ACT_NONE:
       return x;
     case SEPTUNE_ACT_RELU:
-      return x < 0.0f ? 0.0f : x;
+      return x < 0.0 ? 0.0 : x;
     case SEPTUNE_ACT_RELU6:
-      return x < 0.0f ? 0.0f : (x > 6.0f ? 6.0f : x);
+      return x < 0.0 ? 0.0 : (x > 6.0 ? 6.0 : x);
     case SEPTUNE_ACT_CLAMP:
       return x < lo ? lo : (x > hi ? hi : x);
     case SEPTUNE_ACT_HSWISH:
-      t = x + 3.0f;
-      t = t < 0.0f ? 0.0f : (t > 6.0f ? 6.0f : t);
-      return x * t / 6.0f;
+      t = x + 3.0;
+      t = t < 0.0 ? 0.0 : (t > 6.0 ? 6.0 : t);
+      return x * t / 6.0;
+    case SEPTUNE_ACT_HSIGMOID:
+      t = x + 3.0;
+      t = t < 0.0 ? 0.0 : (t > 6.0 ? 6.0 : t);
+      return t / 6.0;
+    case SEPTUNE_ACT_SIGMOID:
+      return sigmoid_d(x);
+    case SEPTUNE_ACT_SILU:
+      if (isinf(x) && x < 0) return -0.0;
+      return x * sigmoid_d(x);
+    case SEPTUNE_ACT_GELU:
+      if (isinf(x) && x < 0) return -0.0;
+      return 0.5 * x * erfc(-x * 0.70710678118654752440);
+    case SEPTUNE_ACT_GELU_TANH:
+      /* 0.5 (1 + tanh(u)) = sigmoid(2u) */
+      if (isinf(x) && x < 0) return -0.0;
+      return x * sigmoid_d(2.0 * 0.79788456080286535588 * (x + 0.044715 * x * x * x));
   }
-  return x;   /* not reached for a valid op */
+  return x; /* not reached for a valid op */
 }
 
 static void depthwise(const septune_depthwise_desc *d, int64_t oh, int64_t ow, const float *wt,
@@ -59,7 +86,7 @@ static void depthwise(const septune_depthwise_desc *d, int64_t oh, int64_t ow, c
             }
             if (d->has_bias) acc += bias[o];
             out[((b * oh + oy) * ow + ox) * channels + o] =
-                activate(acc, d->act, d->act_min, d->act_max);
+                (float)septune_activation_exact(d->act, d->act_min, d->act_max, acc);
           }
 }
 
@@ -86,7 +113,7 @@ static void pointwise(const septune_pointwise_desc *p, const float *wt, const fl
     for (o = 0; o < p->co; o++) {
       float a = acc[o];
       if (p->has_bias) a += bias[o];
-      acc[o] = activate(a, p->act, p->act_min, p->act_max);
+      acc[o] = (float)septune_activation_exact(p->act, p->act_min, p->act_max, a);
     }
   }
 }

@@ -55,6 +55,11 @@ const char *septune_activation_name(septune_activation act)
     case SEPTUNE_ACT_RELU6: return "relu6";
     case SEPTUNE_ACT_CLAMP: return "clamp";
     case SEPTUNE_ACT_HSWISH: return "hswish";
+    case SEPTUNE_ACT_HSIGMOID: return "hsigmoid";
+    case SEPTUNE_ACT_SIGMOID: return "sigmoid";
+    case SEPTUNE_ACT_SILU: return "silu";
+    case SEPTUNE_ACT_GELU: return "gelu";
+    case SEPTUNE_ACT_GELU_TANH: return "gelu_tanh";
   }
   return "unknown";
 }

@@ -520,10 +520,10 @@ static void test_load_damaged(void **state)
   septune_db_record got;
   int found = -1;
   septune_error err;
-  assert_int_equal(septune_db_lookup(path, &a, SEPTUNE_ISA_AUTO, &got, &found, &err), SEPTUNE_OK);
+  assert_int_equal(septune_db_lookup(path, &a, SEPTUNE_ISA_AUTO, 1, &got, &found, &err), SEPTUNE_OK);
   assert_int_equal(found, 1);
   assert_true(got.median_us == 7.5);
-  assert_int_equal(septune_db_lookup(path, &c, SEPTUNE_ISA_AUTO, &got, &found, &err), SEPTUNE_OK);
+  assert_int_equal(septune_db_lookup(path, &c, SEPTUNE_ISA_AUTO, 1, &got, &found, &err), SEPTUNE_OK);
   assert_int_equal(found, 0);
 
   /* Truncated after the last field's first characters, and a NUL byte. */
@@ -832,38 +832,38 @@ static void test_lookup(void **state)
   r[4].template_version = tv + 1; /* another template version */
   path_in(path, sizeof path, "lookup.db");
   store_ok(path, r, 6);
-  assert_int_equal(septune_db_lookup(path, &op, SEPTUNE_ISA_AUTO, &got, &found, &err), SEPTUNE_OK);
+  assert_int_equal(septune_db_lookup(path, &op, SEPTUNE_ISA_AUTO, 1, &got, &found, &err), SEPTUNE_OK);
   assert_int_equal(found, 1);
   assert_int_equal(got.isa, SEPTUNE_ISA_SSE);
   assert_true(got.median_us == 20.0);
-  assert_int_equal(septune_db_lookup(path, &op, SEPTUNE_ISA_SCALAR, &got, &found, &err), SEPTUNE_OK);
+  assert_int_equal(septune_db_lookup(path, &op, SEPTUNE_ISA_SCALAR, 1, &got, &found, &err), SEPTUNE_OK);
   assert_true(found == 1 && got.isa == SEPTUNE_ISA_SCALAR);
-  assert_int_equal(septune_db_lookup(path, &other, SEPTUNE_ISA_AUTO, &got, &found, &err), SEPTUNE_OK);
+  assert_int_equal(septune_db_lookup(path, &other, SEPTUNE_ISA_AUTO, 1, &got, &found, &err), SEPTUNE_OK);
   assert_int_equal(found, 0);
   /* Uncapped, the signature differs: the records are another CPU's. */
   if (old_cap) setenv(SEPTUNE_MAX_ISA_ENV, saved, 1); else unsetenv(SEPTUNE_MAX_ISA_ENV);
   char now[256];
   septune_cpu_signature(now, sizeof now);
   if (strcmp(now, cpu) != 0) {
-    assert_int_equal(septune_db_lookup(path, &op, SEPTUNE_ISA_AUTO, &got, &found, &err), SEPTUNE_OK);
+    assert_int_equal(septune_db_lookup(path, &op, SEPTUNE_ISA_AUTO, 1, &got, &found, &err), SEPTUNE_OK);
     assert_int_equal(found, 0);
   }
   /* The default path comes from SEPTUNE_DB; "" means no database. */
   setenv(SEPTUNE_MAX_ISA_ENV, "sse", 1);
   setenv(SEPTUNE_DB_ENV, path, 1);
-  assert_int_equal(septune_db_lookup(NULL, &op, SEPTUNE_ISA_AUTO, &got, &found, &err), SEPTUNE_OK);
+  assert_int_equal(septune_db_lookup(NULL, &op, SEPTUNE_ISA_AUTO, 1, &got, &found, &err), SEPTUNE_OK);
   assert_int_equal(found, 1);
   setenv(SEPTUNE_DB_ENV, "", 1);
-  assert_int_equal(septune_db_lookup(NULL, &op, SEPTUNE_ISA_AUTO, &got, &found, &err), SEPTUNE_OK);
+  assert_int_equal(septune_db_lookup(NULL, &op, SEPTUNE_ISA_AUTO, 1, &got, &found, &err), SEPTUNE_OK);
   assert_int_equal(found, 0);
   unsetenv(SEPTUNE_DB_ENV);
-  assert_int_equal(septune_db_lookup("", &op, SEPTUNE_ISA_AUTO, &got, &found, &err), SEPTUNE_OK);
+  assert_int_equal(septune_db_lookup("", &op, SEPTUNE_ISA_AUTO, 1, &got, &found, &err), SEPTUNE_OK);
   assert_int_equal(found, 0);
   path_in(path, sizeof path, "no-such.db");
-  assert_int_equal(septune_db_lookup(path, &op, SEPTUNE_ISA_AUTO, &got, &found, &err), SEPTUNE_OK);
+  assert_int_equal(septune_db_lookup(path, &op, SEPTUNE_ISA_AUTO, 1, &got, &found, &err), SEPTUNE_OK);
   assert_int_equal(found, 0);
-  assert_int_equal(septune_db_lookup(tmpdir, &op, SEPTUNE_ISA_AUTO, &got, &found, &err), SEPTUNE_ERR_IO);
-  assert_int_equal(septune_db_lookup(path, NULL, SEPTUNE_ISA_AUTO, &got, &found, &err),
+  assert_int_equal(septune_db_lookup(tmpdir, &op, SEPTUNE_ISA_AUTO, 1, &got, &found, &err), SEPTUNE_ERR_IO);
+  assert_int_equal(septune_db_lookup(path, NULL, SEPTUNE_ISA_AUTO, 1, &got, &found, &err),
                    SEPTUNE_ERR_INVALID_ARGUMENT);
   if (old_cap) setenv(SEPTUNE_MAX_ISA_ENV, saved, 1); else unsetenv(SEPTUNE_MAX_ISA_ENV);
 }
@@ -883,7 +883,7 @@ static int lookup_found(const char *path, const septune_op *op, septune_db_recor
 {
   int found = -1;
   septune_error err;
-  if (septune_db_lookup(path, op, SEPTUNE_ISA_AUTO, got, &found, &err) != SEPTUNE_OK)
+  if (septune_db_lookup(path, op, SEPTUNE_ISA_AUTO, 1, got, &found, &err) != SEPTUNE_OK)
     fail_msg("lookup: %s", err.message);
   return found;
 }
@@ -949,7 +949,7 @@ static void *lookup_loop(void *arg)
   for (int k = 0; k < 200; k++) {
     septune_db_record got;
     int found = 0;
-    if (septune_db_lookup(t->path, &t->ops[k % t->n_ops], SEPTUNE_ISA_AUTO, &got, &found, NULL) != SEPTUNE_OK ||
+    if (septune_db_lookup(t->path, &t->ops[k % t->n_ops], SEPTUNE_ISA_AUTO, 1, &got, &found, NULL) != SEPTUNE_OK ||
         !found)
       t->failures++;
   }

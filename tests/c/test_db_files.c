@@ -413,7 +413,7 @@ static int special_refused(void *arg)
   CHECK(strstr(err.message, c->word), "store: %s", err.message);
   CHECK(septune_db_load(c->path, &db, NULL, NULL, &err) == SEPTUNE_ERR_IO && !db, "load: %s", err.message);
   CHECK(strstr(err.message, c->word) && strstr(err.message, c->path), "load: %s", err.message);
-  CHECK(septune_db_lookup(c->path, &op, SEPTUNE_ISA_AUTO, &got, &found, &err) == SEPTUNE_ERR_IO && found == 0,
+  CHECK(septune_db_lookup(c->path, &op, SEPTUNE_ISA_AUTO, 1, &got, &found, &err) == SEPTUNE_ERR_IO && found == 0,
         "lookup: %s", err.message);
   septune_db_update u;
   memset(&u, 0, sizeof u);

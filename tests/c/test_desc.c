@@ -467,7 +467,13 @@ static void test_names(void **state)
   assert_string_equal(septune_activation_name(SEPTUNE_ACT_RELU6), "relu6");
   assert_string_equal(septune_activation_name(SEPTUNE_ACT_CLAMP), "clamp");
   assert_string_equal(septune_activation_name(SEPTUNE_ACT_HSWISH), "hswish");
-  assert_string_equal(septune_activation_name((septune_activation)5), "unknown");
+  assert_string_equal(septune_activation_name(SEPTUNE_ACT_HSIGMOID), "hsigmoid");
+  assert_string_equal(septune_activation_name(SEPTUNE_ACT_SIGMOID), "sigmoid");
+  assert_string_equal(septune_activation_name(SEPTUNE_ACT_SILU), "silu");
+  assert_string_equal(septune_activation_name(SEPTUNE_ACT_GELU), "gelu");
+  assert_string_equal(septune_activation_name(SEPTUNE_ACT_GELU_TANH), "gelu_tanh");
+  assert_string_equal(septune_activation_name((septune_activation)10), "unknown");
+  assert_string_equal(septune_activation_name((septune_activation)-1), "unknown");
 }
 
 static void test_error_helper(void **state)

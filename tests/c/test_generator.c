@@ -65,15 +65,26 @@ static void test_exports_and_prefix(void **state)
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     septune_kernel_source_text text;
     septune_error err;
-    septune_gen_request req = { cases[i].knobs, "net_a1", NULL };
+    septune_gen_request req = { cases[i].knobs, "net_a1", NULL, 1, 0 };
     int pw = cases[i].line[0] == 'p';
     if (render(cases[i].line, cases[i].isa, &req, &text, &err) != SEPTUNE_OK) fail_msg("%s", err.message);
     assert_int_equal(strncmp(text.symbol, pw ? "net_a1_pw_" : "net_a1_dw_", 10), 0);
     assert_null(strstr(text.source, "septune_"));
-    assert_int_equal(text.nexports, pw ? 3 : 1);
+    assert_int_equal(text.nexports, pw ? 5 : 3);
     assert_int_equal(text.exports[0].role, SEPTUNE_GEN_KERNEL);
     assert_string_equal(text.exports[0].name, text.symbol);
     assert_non_null(strstr(text.exports[0].declaration, text.symbol));
+    assert_non_null(strstr(text.exports[0].declaration, "long begin, long end)"));
+    /* every kernel says how it splits its work */
+    const septune_gen_export *work = septune_gen_export_of(&text, SEPTUNE_GEN_WORK);
+    const septune_gen_export *threads = septune_gen_export_of(&text, SEPTUNE_GEN_THREADS);
+    char want_work[SEPTUNE_SYMBOL_SIZE + 16], want_threads[SEPTUNE_SYMBOL_SIZE + 16];
+    snprintf(want_work, sizeof want_work, "%s_work", text.symbol);
+    snprintf(want_threads, sizeof want_threads, "%s_threads", text.symbol);
+    assert_non_null(work);
+    assert_non_null(threads);
+    assert_string_equal(work->name, want_work);
+    assert_string_equal(threads->name, want_threads);
     const septune_gen_export *pack = septune_gen_export_of(&text, SEPTUNE_GEN_PACK);
     const septune_gen_export *floats = septune_gen_export_of(&text, SEPTUNE_GEN_PACKED_FLOATS);
     if (pw) {
@@ -99,7 +110,7 @@ static void test_exports_and_prefix(void **state)
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     septune_kernel_source_text text;
     septune_error err;
-    septune_gen_request req = { NULL, bad[i], NULL };
+    septune_gen_request req = { NULL, bad[i], NULL, 1, 0 };
     assert_int_equal(render("dw h=5 w=5 c=4 k=3", SEPTUNE_ISA_SSE, &req, &text, &err), SEPTUNE_ERR_INVALID_ARGUMENT);
     assert_non_null(strstr(err.message, "prefix"));
   }
@@ -119,7 +130,7 @@ static void test_default_follows_caches(void **state)
   for (size_t i = 0; i < 2; i++) {
     septune_kernel_source_text a, b;
     septune_error err;
-    septune_gen_request ra = { NULL, NULL, &b_big }, rb = { NULL, NULL, &b_small };
+    septune_gen_request ra = { NULL, NULL, &b_big, 1, 0 }, rb = { NULL, NULL, &b_small, 1, 0 };
     if (render(lines[i], SEPTUNE_ISA_AVX512, &ra, &a, &err) != SEPTUNE_OK) fail_msg("%s", err.message);
     if (render(lines[i], SEPTUNE_ISA_AVX512, &rb, &b, &err) != SEPTUNE_OK) fail_msg("%s", err.message);
     print_message("%s: big L2 %s, small L2 %s\n", lines[i], a.knobs, b.knobs);
@@ -174,7 +185,7 @@ static void test_huge_shapes_refused(void **state)
     { "dw h=1 w=99999999999 c=1 k=1", SEPTUNE_ISA_SSE, "w=99999999999" },
     { "dw h=4 w=4 c=300000000 k=3", SEPTUNE_ISA_AVX2, "c*m=300000000" },
     { "pw h=2 w=2 ci=30000000 co=5", SEPTUNE_ISA_AVX2, "ci=30000000" },
-    { "pw h=1000 w=100000000000000 ci=3 co=5", SEPTUNE_ISA_SCALAR, "n*h*w*ci" },
+    { "pw h=1000 w=100000000000000 ci=3 co=5", SEPTUNE_ISA_SCALAR, "h*w*ci" },
     { "dw h=1 w=1 c=1 kh=1 kw=3 d=1000000000000000000 pad=1,1000000000000000000,0,1000000000000000000",
       SEPTUNE_ISA_SCALAR, "dh=1000000000000000000" },
   };

@@ -207,6 +207,16 @@ static void test_keys_and_defaults(void **state)
   assert_int_equal(l.op.u.pw.act, SEPTUNE_ACT_RELU);
   l = parse_ok("pw h=1 w=1 ci=1 co=1 act=none");
   assert_int_equal(l.op.u.pw.act, SEPTUNE_ACT_NONE);
+  l = parse_ok("pw h=1 w=1 ci=1 co=1 act=hsigmoid");
+  assert_int_equal(l.op.u.pw.act, SEPTUNE_ACT_HSIGMOID);
+  l = parse_ok("pw h=1 w=1 ci=1 co=1 act=sigmoid");
+  assert_int_equal(l.op.u.pw.act, SEPTUNE_ACT_SIGMOID);
+  l = parse_ok("dw h=5 w=5 c=1 k=1 act=silu");
+  assert_int_equal(l.op.u.dw.act, SEPTUNE_ACT_SILU);
+  l = parse_ok("dw h=5 w=5 c=1 k=1 act=gelu");
+  assert_int_equal(l.op.u.dw.act, SEPTUNE_ACT_GELU);
+  l = parse_ok("pw h=1 w=1 ci=1 co=1 act=gelu_tanh");
+  assert_int_equal(l.op.u.pw.act, SEPTUNE_ACT_GELU_TANH);
 }
 
 static void test_whitespace_and_comments(void **state)
@@ -264,7 +274,14 @@ static void test_malformed(void **state)
   parse_bad("dw h=5 w=5 c=4 k=3 act=clamp(0,1", SEPTUNE_ERR_PARSE, "act:");
   parse_bad("dw h=5 w=5 c=4 k=3 act=clamp(a,1)", SEPTUNE_ERR_PARSE, "act:");
   parse_bad("dw h=5 w=5 c=4 k=3 act=clamp(0,1e99)", SEPTUNE_ERR_PARSE, "act:");
-  parse_bad("dw h=5 w=5 c=4 k=3 act=sigmoid", SEPTUNE_ERR_PARSE, "act: 'sigmoid'");
+  parse_bad("dw h=5 w=5 c=4 k=3 act=swish", SEPTUNE_ERR_PARSE, "act: 'swish'");
+  /* an unknown activation lists the valid ones */
+  parse_bad("dw h=5 w=5 c=4 k=3 act=gelu_erf", SEPTUNE_ERR_PARSE,
+            "act: 'gelu_erf' is not an activation (none, relu, relu6, hswish, hsigmoid, sigmoid, silu, gelu, "
+            "gelu_tanh, clamp(min,max))");
+  parse_bad("pw h=5 w=5 ci=4 co=3 act=Silu", SEPTUNE_ERR_PARSE, "act: 'Silu' is not an activation (none,");
+  parse_bad("pw h=5 w=5 ci=4 co=3 act=", SEPTUNE_ERR_PARSE, "act");
+  parse_bad("pw h=5 w=5 ci=4 co=3 act=gelu_", SEPTUNE_ERR_PARSE, "act: 'gelu_'");
   parse_bad("dw h=5 w=5 c=4 k=3 kh=3", SEPTUNE_ERR_PARSE, "k and kh both given");
   parse_bad("dw h=5 w=5 c=4 kw=3 k=3", SEPTUNE_ERR_PARSE, "k and kw both given");
   parse_bad("dw h=5 w=5 c=4 k=3 s=1 sh=2", SEPTUNE_ERR_PARSE, "s and sh both given");
@@ -336,7 +353,7 @@ static int same_float(float a, float b)
 
 static void random_act(septune_activation *act, float *lo, float *hi)
 {
-  *act = (septune_activation)rnd_range(0, 4);
+  *act = (septune_activation)rnd_range(0, SEPTUNE_ACT_GELU_TANH);
   *lo = *hi = 0.0f;
   if (*act == SEPTUNE_ACT_CLAMP) {
     float a = rnd_bound(), b = rnd_bound();

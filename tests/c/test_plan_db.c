@@ -1,7 +1,8 @@
 /*
  * test_plan_db.c — plans take their knobs from the tuning database: a record
- * for this op, CPU and template version gives a TUNED kernel with the
- * record's knobs; anything else (no record, another CPU, an older template
+ * for this op (any batch), CPU, thread count and template version gives a
+ * TUNED kernel with the record's knobs, failing that the 1-thread record's
+ * knobs with the default split for the plan's threads; anything else (no record, another CPU, an older template
  * version, knobs that no longer build, an unreadable or disabled database,
  * forced knobs) gives the kernel septune_plan_get_info reports, and every
  * kernel still matches the reference.
@@ -36,6 +37,17 @@ static septune_op pw_op(void)
   op.u.pw.co = 45;
   op.u.pw.has_bias = 1;
   op.u.pw.act = SEPTUNE_ACT_RELU6;
+  return op;
+}
+
+/* Large enough to pay for two threads (its default split for 2 differs). */
+static septune_op big_pw_op(void)
+{
+  septune_op op = pw_op();
+  op.u.pw.h = 28;
+  op.u.pw.w = 28;
+  op.u.pw.ci = 64;
+  op.u.pw.co = 96;
   return op;
 }
 
@@ -94,13 +106,23 @@ static void tuned_record_is_used(void **state)
   (void)state;
   septune_op op = pw_op();
   septune_isa isa = septune_cpu_has_isa(SEPTUNE_ISA_AVX2) ? SEPTUNE_ISA_AVX2 : SEPTUNE_ISA_SCALAR;
-  const char *knobs = isa == SEPTUNE_ISA_AVX2 ? "mr=3,nr=16,kc=32,mc=0,pf=1,ku=2,nt=0" : "mr=1,nr=4,kc=0,mc=0,pf=0,ku=1,nt=0";
+  const char *knobs = isa == SEPTUNE_ISA_AVX2 ? "mr=3,nr=16,kc=32,pf=1,ku=2,nt=0,mc=0,np=0,th=1"
+                                              : "mr=1,nr=4,kc=0,pf=0,ku=1,nt=0,mc=0,np=0,th=1";
   septune_db_record r = record_for(&op, isa, knobs);
   store(&r);
-  septune_plan_options opts = { .isa = SEPTUNE_ISA_AUTO, .knobs = NULL, .db_path = db_path };
+  septune_plan_options opts = { .isa = SEPTUNE_ISA_AUTO, .knobs = NULL, .db_path = db_path, .threads = 1 };
   septune_plan_info info = plan_info(&op, &opts);
   assert_int_equal(info.source, SEPTUNE_KERNEL_TUNED);
   assert_int_equal(info.isa, isa);
+  assert_string_equal(info.knobs, knobs);
+  assert_int_equal(info.threads, 1);
+  assert_int_equal(info.tuned_threads, 1);
+
+  /* the record (for one image) serves any batch */
+  septune_op batch = op;
+  batch.u.pw.n = 3;
+  info = plan_info(&batch, &opts);
+  assert_int_equal(info.source, SEPTUNE_KERNEL_TUNED);
   assert_string_equal(info.knobs, knobs);
 
   /* the same record through $SEPTUNE_DB and a NULL db_path */
@@ -115,8 +137,8 @@ static void other_cases_use_the_default(void **state)
 {
   (void)state;
   septune_op op = pw_op();
-  const char *knobs = "mr=1,nr=4,kc=0,mc=0,pf=0,ku=1,nt=0";
-  septune_plan_options opts = { .isa = SEPTUNE_ISA_SCALAR, .knobs = NULL, .db_path = db_path };
+  const char *knobs = "mr=1,nr=4,kc=0,pf=0,ku=1,nt=0,mc=0,np=0,th=1";
+  septune_plan_options opts = { .isa = SEPTUNE_ISA_SCALAR, .knobs = NULL, .db_path = db_path, .threads = 1 };
 
   /* a record for another CPU */
   septune_db_record r = record_for(&op, SEPTUNE_ISA_SCALAR, knobs);
@@ -131,7 +153,7 @@ static void other_cases_use_the_default(void **state)
   assert_int_equal(plan_info(&op, &opts).source, SEPTUNE_KERNEL_DEFAULT);
 
   /* knobs this version cannot build for the shape */
-  r = record_for(&op, SEPTUNE_ISA_SCALAR, "mr=9,nr=4,kc=0,mc=0,pf=0,ku=1");
+  r = record_for(&op, SEPTUNE_ISA_SCALAR, "mr=9,nr=4,kc=0,pf=0,ku=1,nt=0,mc=0,np=0,th=1");
   store(&r);
   assert_int_equal(plan_info(&op, &opts).source, SEPTUNE_KERNEL_DEFAULT);
 
@@ -164,6 +186,61 @@ static void other_cases_use_the_default(void **state)
   }
 }
 
+/* A plan of T threads takes the record for T; without one, the 1-thread
+ * record's knobs with the default split for T; a record for another T
+ * (neither 1 nor the plan's) is not for it. */
+static void records_by_thread_count(void **state)
+{
+  (void)state;
+  septune_op op = big_pw_op();
+  septune_isa isa = septune_cpu_best_isa();
+  septune_plan_options def = { .isa = isa, .db_path = "", .threads = 2 }, one = def;
+  one.threads = 1;
+  septune_plan_info d2 = plan_info(&op, &def), d1 = plan_info(&op, &one);
+  /* the default split for 2 threads is not the one for 1 */
+  assert_string_not_equal(d2.knobs, d1.knobs);
+  assert_int_equal(d2.threads, 2);
+
+  /* a 1-thread record with the non-split knobs of the 1-thread default and
+   * ku=1, so that it shows */
+  char rec1[SEPTUNE_KNOBS_SIZE], prefix[SEPTUNE_KNOBS_SIZE];
+  snprintf(rec1, sizeof rec1, "%s", d1.knobs);
+  char *ku = strstr(rec1, "ku=");
+  assert_non_null(ku);
+  ku[3] = '1';
+  snprintf(prefix, sizeof prefix, "%s", rec1);
+  *strstr(prefix, ",mc=") = 0;
+  septune_db_record r = record_for(&op, isa, rec1);
+  store(&r);
+  septune_plan_options two = { .isa = isa, .db_path = db_path, .threads = 2 };
+  septune_plan_info info = plan_info(&op, &two);
+  assert_int_equal(info.source, SEPTUNE_KERNEL_TUNED);
+  assert_int_equal(info.tuned_threads, 1);
+  assert_int_equal(info.threads, 2);
+  /* the record's knobs, the default split for 2 */
+  assert_int_equal(strncmp(info.knobs, prefix, strlen(prefix)), 0);
+  assert_string_equal(strstr(info.knobs, ",mc="), strstr(d2.knobs, ",mc="));
+
+  /* records for 1 and for 2 threads: each plan takes its own */
+  septune_db_record recs[2] = { r, record_for(&op, isa, d2.knobs) };
+  recs[1].threads = 2;
+  septune_error err;
+  unlink(db_path);
+  assert_int_equal(septune_db_store(db_path, recs, 2, &err), SEPTUNE_OK);
+  info = plan_info(&op, &two);
+  assert_int_equal(info.tuned_threads, 2);
+  assert_string_equal(info.knobs, d2.knobs);
+  septune_plan_options single = { .isa = isa, .db_path = db_path, .threads = 1 };
+  info = plan_info(&op, &single);
+  assert_int_equal(info.tuned_threads, 1);
+  assert_string_equal(info.knobs, rec1);
+  /* 3 threads: no record for 3, so the 1-thread one resplit, not the 2-thread one */
+  septune_plan_options three = { .isa = isa, .db_path = db_path, .threads = 3 };
+  info = plan_info(&op, &three);
+  assert_int_equal(info.tuned_threads, 1);
+  assert_int_equal(strncmp(info.knobs, prefix, strlen(prefix)), 0);
+}
+
 static int setup(void **state)
 {
   (void)state;
@@ -188,6 +265,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(tuned_record_is_used),
     cmocka_unit_test(other_cases_use_the_default),
+    cmocka_unit_test(records_by_thread_count),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

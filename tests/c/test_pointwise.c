@@ -2,9 +2,11 @@
  * test_pointwise.c — generated pointwise (1x1) kernels against the reference
  * on randomized shapes, for every ISA this CPU has, plus fixed edge cases.
  *
- * Each random shape is checked with the default knobs and with one knob set
- * drawn from the shape's search space (when it has more than one member:
- * scalar's has one).
+ * Each random shape is checked with the default knobs (one thread) and with
+ * one knob set drawn from the shape's search space (when it has more than
+ * one member: scalar's has one) for 1 to 3 threads, half the time with a
+ * work split drawn from its split space (scalar: a drawn split of its one
+ * knob set), run on those threads.
  * SEPTUNE_TEST_SEED and SEPTUNE_TEST_SHAPES override the seed and the number
  * of shapes; a failure prints the seed, the layer line, the ISA and the knobs
  * to reproduce it, and a crash prints the case it was running. The seed
@@ -54,6 +56,7 @@
 #include "septune.h"
 #include "test_guard.h"
 #include "test_random.h"
+#include "test_split.h"
 #include "test_ops.h"
 
 #define SMALL_CAP 1e6
@@ -106,7 +109,9 @@ static void split_pixels(septune_pointwise_desc *p, int64_t pixels)
 static void random_op(septune_op *op)
 {
   static const septune_activation acts[] = { SEPTUNE_ACT_NONE, SEPTUNE_ACT_RELU, SEPTUNE_ACT_RELU6,
-                                             SEPTUNE_ACT_CLAMP, SEPTUNE_ACT_HSWISH };
+                                             SEPTUNE_ACT_CLAMP, SEPTUNE_ACT_HSWISH, SEPTUNE_ACT_HSIGMOID,
+                                             SEPTUNE_ACT_SIGMOID, SEPTUNE_ACT_SILU, SEPTUNE_ACT_GELU,
+                                             SEPTUNE_ACT_GELU_TANH };
   const size_t nc = sizeof EDGE_CHANNELS / sizeof EDGE_CHANNELS[0];
   const size_t np = sizeof EDGE_PIXELS / sizeof EDGE_PIXELS[0];
   double cap = (rng() % 4) ? SMALL_CAP : LARGE_CAP;
@@ -126,7 +131,7 @@ static void random_op(septune_op *op)
   septune_pointwise_desc *p = &op->u.pw;
   split_pixels(p, v[0]);
   p->has_bias = (int)(rng() & 1);
-  p->act = acts[rng() % 5];
+  p->act = acts[rng() % (sizeof acts / sizeof acts[0])];
   /* Outputs are sums of ci products of values in [-1, 1): about
    * 0.33*sqrt(ci) wide. Bounds on that scale clip both sides sometimes. */
   double scale = 0.33 * sqrt((double)p->ci) + 0.1;
@@ -199,7 +204,7 @@ static int run_plan(shape_data *s, septune_plan *plan, septune_isa isa, const ch
   for (size_t i = 0; i < s->no; i++) s->got[i] = 12345.0f; /* every element must be written */
   if (septune_execute(plan, s->in, s->got, &err) != SEPTUNE_OK) {
     print_error("%s: execute failed: %s\n", current_case, err.message);
-  } else if (info.isa != isa || (knobs && strcmp(info.knobs, knobs) != 0)) {
+  } else if (info.isa != isa || (knobs && !knobs_as_asked(info.knobs, knobs))) {
     print_error("%s: the plan reports isa=%s knobs=%s, asked for knobs=%s\n", current_case,
                 septune_isa_name(info.isa), info.knobs, knobs);
   } else {
@@ -214,26 +219,26 @@ static int run_plan(shape_data *s, septune_plan *plan, septune_isa isa, const ch
   return ok;
 }
 
-/* plan_create on the shape; *st gets its status. */
-static septune_plan *create(shape_data *s, septune_isa isa, const char *knobs, septune_status *st,
+/* plan_create on the shape for `threads` threads; *st gets its status. */
+static septune_plan *create(shape_data *s, septune_isa isa, const char *knobs, int threads, septune_status *st,
                             septune_error *err)
 {
   /* db_path "": no tuning database, so "default" is the heuristic's */
-  septune_plan_options opts = { .isa = isa, .knobs = knobs, .db_path = "" };
+  septune_plan_options opts = { .isa = isa, .knobs = knobs, .db_path = "", .threads = threads };
   septune_plan *plan = NULL;
   *st = septune_plan_create(&s->op, s->w, s->bias, &opts, &plan, err);
   return plan;
 }
 
-/* Runs the shape with `knobs` (NULL: default) on `isa`; returns 1 if it
- * matches the reference. */
-static int check_plan(shape_data *s, septune_isa isa, const char *knobs, unsigned long long seed)
+/* Runs the shape with `knobs` (NULL: default) on `isa` and `threads`
+ * threads; returns 1 if it matches the reference. */
+static int check_plan(shape_data *s, septune_isa isa, const char *knobs, int threads, unsigned long long seed)
 {
   septune_error err;
   septune_status st;
-  snprintf(current_case, sizeof current_case, "seed %llu: '%s' isa=%s knobs=%s (tensors %saligned)", seed,
-           s->line, septune_isa_name(isa), knobs ? knobs : "(default)", s->aligned ? "" : "un");
-  septune_plan *plan = create(s, isa, knobs, &st, &err);
+  snprintf(current_case, sizeof current_case, "seed %llu: '%s' isa=%s knobs=%s threads=%d (tensors %saligned)", seed,
+           s->line, septune_isa_name(isa), knobs ? knobs : "(default)", threads, s->aligned ? "" : "un");
+  septune_plan *plan = create(s, isa, knobs, threads, &st, &err);
   if (st != SEPTUNE_OK) {
     print_error("%s: plan_create failed: %s\n", current_case, err.message);
     return 0;
@@ -383,6 +388,7 @@ static int check_random_knobs(shape_data *s, supersets *all, unsigned long long 
   septune_error err;
   septune_status st;
   superset *u = superset_for(all, &s->op);
+  int threads = (int)pick(1, 3);
   *drawn = 0;
   for (size_t t = 0; t < MAX_TRIES && t < u->count; t++) {
     /* one step of a Fisher-Yates shuffle: lines[t] becomes a random unused one */
@@ -391,7 +397,7 @@ static int check_random_knobs(shape_data *s, supersets *all, unsigned long long 
     u->lines[t] = u->lines[j];
     u->lines[j] = tmp;
     (*tries)++;
-    septune_plan *plan = create(s, all->isa, u->lines[t], &st, &err);
+    septune_plan *plan = create(s, all->isa, u->lines[t], threads, &st, &err);
     if (st == SEPTUNE_ERR_UNSUPPORTED) continue;
     *drawn = 1;
     if (st != SEPTUNE_OK) {
@@ -399,7 +405,13 @@ static int check_random_knobs(shape_data *s, supersets *all, unsigned long long 
                   septune_isa_name(all->isa), u->lines[t], err.message);
       return 0;
     }
-    return run_plan(s, plan, all->isa, u->lines[t], seed);
+    /* half the time the default split for the threads, else a drawn one */
+    char *split = rng() % 2 ? random_split(&s->op, all->isa, u->lines[t], threads) : NULL;
+    if (!split) return run_plan(s, plan, all->isa, u->lines[t], seed);
+    septune_plan_destroy(plan);
+    int ok = check_plan(s, all->isa, split, threads, seed);
+    free(split);
+    return ok;
   }
   (*own)++;
   char *text = space_of(&s->op, all->isa), **lines;
@@ -407,7 +419,7 @@ static int check_random_knobs(shape_data *s, supersets *all, unsigned long long 
   int ok = 1;
   if (count > 1) {
     *drawn = 1;
-    ok = check_plan(s, all->isa, lines[rng() % count], seed);
+    ok = check_plan(s, all->isa, lines[rng() % count], threads, seed);
   }
   free(lines);
   free(text);
@@ -446,12 +458,18 @@ static void random_shapes(septune_isa isa)
     if (p->co > max_co) max_co = p->co;
     shape_data s;
     shape_make(&s, &op, shape_seed, (int)(i & 1));
-    failures += !check_plan(&s, isa, NULL, shape_seed);
+    failures += !check_plan(&s, isa, NULL, 1, shape_seed);
     configs++;
     if (!one_config) {
       int drawn;
       failures += !check_random_knobs(&s, &all, shape_seed, &drawn, &tries, &own);
       configs += (unsigned long long)drawn;
+    } else {
+      /* one knob set: a drawn work split of it */
+      int threads = (int)pick(1, 3);
+      char *split = random_split(&op, isa, NULL, threads);
+      if (split) failures += !check_plan(&s, isa, split, threads, shape_seed), configs++;
+      free(split);
     }
     shape_free(&s);
     rng_state = shape_seed;
@@ -488,7 +506,7 @@ static int check_everywhere(const septune_op *op, unsigned long long seed)
     for (int aligned = 0; aligned <= 1; aligned++) {
       shape_data s;
       shape_make(&s, op, seed, aligned);
-      failures += !check_plan(&s, ALL_ISAS[j], NULL, seed);
+      failures += !check_plan(&s, ALL_ISAS[j], NULL, 1, seed);
       shape_free(&s);
     }
   }
@@ -545,6 +563,9 @@ static void every_activation(void **state)
   static const struct { septune_activation act; float lo, hi; } acts[] = {
     { SEPTUNE_ACT_NONE, 0, 0 },      { SEPTUNE_ACT_RELU, 0, 0 },
     { SEPTUNE_ACT_RELU6, 0, 0 },     { SEPTUNE_ACT_HSWISH, 0, 0 },
+    { SEPTUNE_ACT_HSIGMOID, 0, 0 },  { SEPTUNE_ACT_SIGMOID, 0, 0 },
+    { SEPTUNE_ACT_SILU, 0, 0 },      { SEPTUNE_ACT_GELU, 0, 0 },
+    { SEPTUNE_ACT_GELU_TANH, 0, 0 },
     { SEPTUNE_ACT_CLAMP, -0.5f, 0.75f }, { SEPTUNE_ACT_CLAMP, 1.0f, 1.0f },
     { SEPTUNE_ACT_CLAMP, -INFINITY, 0.25f }, { SEPTUNE_ACT_CLAMP, -0.25f, INFINITY },
     { SEPTUNE_ACT_CLAMP, -INFINITY, INFINITY },

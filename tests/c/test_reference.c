@@ -161,6 +161,26 @@ static void test_activations(void **state)
   run_and_check(&op, wt, NULL, in, clamp, 9);
   op.u.pw.act = SEPTUNE_ACT_HSWISH;
   run_and_check(&op, wt, NULL, in, hswish, 9);
+  {
+    /* PyTorch's functional.hardsigmoid, sigmoid, silu, gelu and
+     * gelu(approximate='tanh') of the same inputs, in float64 */
+    static const struct { septune_activation act; float want[9]; } smooth[] = {
+      { SEPTUNE_ACT_HSIGMOID, { 0, 0, 0.333333333f, 0.5f, 0.666666667f, 1, 1, 1, 1 } },
+      { SEPTUNE_ACT_SIGMOID, { 0.01798621f, 0.0474258732f, 0.268941421f, 0.5f, 0.731058579f, 0.952574127f,
+                               0.993307149f, 0.997527377f, 0.999088949f } },
+      { SEPTUNE_ACT_SILU, { -0.0719448398f, -0.14227762f, -0.268941421f, 0, 0.731058579f, 2.85772238f,
+                            4.96653575f, 5.98516426f, 6.99362264f } },
+      { SEPTUNE_ACT_GELU, { -0.000126684967f, -0.00404969409f, -0.158655254f, 0, 0.841344746f, 2.99595031f,
+                            4.99999857f, 5.99999999f, 7 } },
+      { SEPTUNE_ACT_GELU_TANH, { -7.02459482e-05f, -0.00363739208f, -0.158808009f, 0, 0.841191991f,
+                                 2.99636261f, 4.99999977f, 6, 7 } },
+    };
+    for (size_t a = 0; a < sizeof smooth / sizeof smooth[0]; a++) {
+      op.u.pw.act = smooth[a].act;
+      run_and_check(&op, wt, NULL, in, smooth[a].want, 9);
+    }
+  }
+  op.u.pw.act = SEPTUNE_ACT_HSWISH;
   /* Same through the depthwise path, and the bias is added before the
    * activation: -4 + 1 = -3 -> hswish 0, -3 + 1 = -2 -> -1/3. */
   dw.u.dw.act = SEPTUNE_ACT_HSWISH;

@@ -1,4 +1,6 @@
--- The emitted MobileNetV2 kernels, for every x86 ISA, build warning-free
+-- The emitted MobileNetV2 kernels with one layer per smooth activation
+-- (tests/data/activations.txt), and those of tests/data/emit_large_kernels.txt
+-- (the kernel-row loop, strips, dilation), for every x86 ISA, build warning-free
 -- (-Wall -Wextra -Werror) with gcc, clang and tcc (those on PATH), and every
 -- build gives bit-identical output to the JIT (test_emit_check).
 --
@@ -9,9 +11,11 @@ local t = require("testlib")
 local bin = assert(os.getenv("SEPTUNE_BIN"), "SEPTUNE_BIN not set")
 local checker = assert(os.getenv("SEPTUNE_EMIT_CHECK"), "SEPTUNE_EMIT_CHECK not set")
 local src = assert(os.getenv("SEPTUNE_SOURCE_DIR"), "SEPTUNE_SOURCE_DIR not set")
-local model = src .. "/models/mobilenet_v2.txt"
 local dir = t.scratch("emit_build")
 assert(t.run("mkdir -p " .. dir))
+-- one model file: MobileNetV2's layers, then the activations'
+local models = { mv2 = dir .. "/mv2_act.txt", lk = src .. "/tests/data/emit_large_kernels.txt" }
+assert(t.run(string.format("cat %s/models/mobilenet_v2.txt %s/tests/data/activations.txt > %s", src, src, models.mv2)))
 
 local function have(prog) return t.run("command -v " .. prog .. " >/dev/null 2>&1") end
 
@@ -25,19 +29,30 @@ t.check(#compilers > 0 and compilers[1] == "gcc", "gcc is on PATH")
 local isas = { "avx512", "avx2", "sse", "scalar" }
 local jobs, libs = {}, {}
 for _, isa in ipairs(isas) do
-  local out, name = dir .. "/" .. isa, "mv2_" .. isa
-  local ok = t.run(string.format("%s emit --model %s --isa %s --name %s --out %s > %s.log 2>&1",
-                                 bin, model, isa, name, out, out))
-  if not t.check(ok, "emit --isa " .. isa .. " (see " .. out .. ".log)") then
-    print(t.read_file(out .. ".log") or "")
-  else
+  -- both models' kernels in one library per ISA and compiler
+  local outs, names, emitted = {}, {}, true
+  for _, tag in ipairs({ "mv2", "lk" }) do
+    local out, name = dir .. "/" .. tag .. "_" .. isa, tag .. "_" .. isa
+    local ok = t.run(string.format("%s emit --model %s --isa %s --name %s --out %s > %s.log 2>&1",
+                                   bin, models[tag], isa, name, out, out))
+    if not t.check(ok, "emit " .. tag .. " --isa " .. isa .. " (see " .. out .. ".log)") then
+      print(t.read_file(out .. ".log") or "")
+      emitted = false
+    end
+    outs[#outs + 1] = out .. "/*.c"
+    names[#names + 1] = name
+  end
+  if emitted then
     for _, cc in ipairs(compilers) do
       local lib = string.format("%s/%s_%s.so", dir, isa, cc)
       local flags = cc == "tcc" and "-Wall -Wextra -Werror -shared"
                                  or "-O2 -Wall -Wextra -Werror -fPIC -shared"
       jobs[#jobs + 1] = { label = isa .. "/" .. cc, lib = lib,
-                          cmd = string.format("%s %s -o %s %s/*.c > %s.log 2>&1", cc, flags, lib, out, lib) }
-      libs[#libs + 1] = string.format("%s/%s=%s:%s_kernels", isa, cc, lib, name)
+                          cmd = string.format("%s %s -o %s %s > %s.log 2>&1", cc, flags, lib, table.concat(outs, " "),
+                                              lib) }
+      for _, name in ipairs(names) do
+        libs[#libs + 1] = string.format("%s/%s=%s:%s_kernels", isa, cc, lib, name)
+      end
     end
   end
 end

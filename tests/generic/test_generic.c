@@ -51,8 +51,10 @@
 
 static const septune_isa ISAS[] = { SEPTUNE_ISA_SCALAR, SEPTUNE_ISA_SSE, SEPTUNE_ISA_AVX2,
                                     SEPTUNE_ISA_AVX512 };
-static const septune_activation ACTS[] = { SEPTUNE_ACT_NONE, SEPTUNE_ACT_RELU, SEPTUNE_ACT_RELU6,
-                                           SEPTUNE_ACT_CLAMP, SEPTUNE_ACT_HSWISH };
+static const septune_activation ACTS[] = { SEPTUNE_ACT_NONE,    SEPTUNE_ACT_RELU,    SEPTUNE_ACT_RELU6,
+                                           SEPTUNE_ACT_CLAMP,   SEPTUNE_ACT_HSWISH,  SEPTUNE_ACT_HSIGMOID,
+                                           SEPTUNE_ACT_SIGMOID, SEPTUNE_ACT_SILU,    SEPTUNE_ACT_GELU,
+                                           SEPTUNE_ACT_GELU_TANH };
 
 /* ---- the variants to test -------------------------------------------------- */
 
@@ -166,20 +168,27 @@ static void pack_pw(shape *s, const septune_generic_kernels *k, const septune_ca
 }
 
 /* Runs variant k on the shape and compares with the reference; returns 1
- * if it matches. */
+ * if it matches. The work is split for 1 to 4 threads (by the seed) and run
+ * in chunks of random length, as threads would take it. */
 static int run_shape(shape *s, const septune_generic_kernels *k, unsigned long long seed, int *reports)
 {
   septune_check_result r;
   const septune_cache_budget *b = budget_for(seed);
-  snprintf(current_case, sizeof current_case, "seed %llu: '%s' variant %s (tensors %saligned)", seed, s->line,
-           septune_isa_name(k->isa), s->aligned ? "" : "un");
+  int threads = 1 + (int)(seed % 4);
+  unsigned long long chunks = seed ^ 0x9e3779b97f4a7c15ull;
+  snprintf(current_case, sizeof current_case, "seed %llu: '%s' variant %s, split for %d threads (tensors %saligned)",
+           seed, s->line, septune_isa_name(k->isa), threads, s->aligned ? "" : "un");
   for (size_t i = 0; i < s->no; i++) s->got[i] = NAN;
-  if (s->op.kind == SEPTUNE_OP_DEPTHWISE) {
-    pack_dw(s);
-    k->dw(&s->op.u.dw, b, s->packed, s->in, s->got);
-  } else {
-    pack_pw(s, k, b);
-    k->pw(&s->op.u.pw, b, s->packed, s->in, s->got);
+  int dw = s->op.kind == SEPTUNE_OP_DEPTHWISE;
+  if (dw) pack_dw(s);
+  else pack_pw(s, k, b);
+  long total = dw ? (long)s->op.u.dw.n * k->dw_work(&s->op.u.dw, b, threads)
+                  : (long)s->op.u.pw.n * k->pw_work(&s->op.u.pw, b, threads);
+  for (long begin = 0, end; begin < total; begin = end) {
+    end = begin + 1 + (long)(septune_random_next(&chunks) % 4);
+    if (end > total) end = total;
+    if (dw) k->dw(&s->op.u.dw, b, threads, s->packed, s->in, s->got, begin, end);
+    else k->pw(&s->op.u.pw, b, threads, s->packed, s->in, s->got, begin, end);
   }
   if (septune_check_output(&s->op, s->want, s->got, s->no, &r)) return 1;
   if ((*reports)++ < MAX_REPORTS)

@@ -177,7 +177,7 @@ if [ -n "$pkgconfig" ]; then
   echo "shared: $out"
   # shellcheck disable=SC2086
   "$cc" -std=c99 -o "$tmp/tiny_rt_static" "$tmp/tiny.c" $("$pkgconfig" --cflags septune-rt) \
-    "$rt_libdir/libseptune_rt.a" -lpthread -lm
+    "$rt_libdir/libseptune_rt.a" -lpthreadpool -lpthread -lm
   if needs_rt "$tmp/tiny_rt_static"; then fail "tiny_rt_static loads libseptune_rt.so"; fi
   expect "tiny: ok" "$tmp/tiny_rt_static"
   echo "static: $out"

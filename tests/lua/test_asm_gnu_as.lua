@@ -91,7 +91,8 @@ local NBCST = { xmm = 4, ymm = 8, zmm = 16 }
 local function vr(w, n) return "%" .. w .. n end
 
 -- Packed arithmetic: op src2, src1, dst.
-local ARITH = { "vaddps", "vmulps", "vsubps", "vminps", "vmaxps", "vdivps", "vxorps", "vfmadd231ps", "vpxord" }
+local ARITH = { "vaddps", "vmulps", "vsubps", "vminps", "vmaxps", "vdivps", "vxorps", "vorps", "vfmadd231ps",
+  "vfmadd213ps", "vpxord" }
 for _, mn in ipairs(ARITH) do
   for _, w in ipairs(WIDTHS) do
     local regs = EVR
@@ -136,6 +137,24 @@ for _, w in ipairs(WIDTHS) do
     add(fmt("vshufps $%d, %s, %s, %s", imm, vr(w, 8), vr(w, 2), vr(w, 3)))
     add(fmt("vshufps $%d, 0x40(%%rax), %s, %s", imm, vr(w, 2), vr(w, 3)))
     add(fmt("vshufps $%d, 4(%%rax){1to%d}, %s, %s{%%k1}", imm, NBCST[w], vr(w, 2), vr(w, 3)))
+  end
+end
+
+-- Lane shifts by an immediate: every register class in either operand,
+-- masks, and the immediates around the sign bit of imm8.
+for _, w in ipairs(WIDTHS) do
+  for _, imm in ipairs({ 0, 1, 23, 31, 0x7f, 0x80, 0xff }) do
+    for _, a in ipairs(EVR) do
+      add(fmt("vpslld $%d, %s, %s", imm, vr(w, a), vr(w, 31 - a)))
+      add(fmt("vpslld $%d, %s, %s", imm, vr(w, 2), vr(w, a)))
+    end
+    if w ~= "zmm" then
+      for _, a in ipairs(VEXR) do
+        for _, c in ipairs(VEXR) do add(fmt("vpslld $%d, %s, %s", imm, vr(w, a), vr(w, c))) end
+      end
+    end
+    add(fmt("vpslld $%d, %s, %s{%%k1}", imm, vr(w, 3), vr(w, 4)))
+    add(fmt("vpslld $%d, %s, %s{%%k7}{z}", imm, vr(w, 20), vr(w, 9)))
   end
 end
 
@@ -251,7 +270,8 @@ end
 
 -- Legacy SSE.
 local LEG = { 0, 1, 6, 7, 8, 9, 14, 15 }
-for _, mn in ipairs({ "movups", "movaps", "movss", "addps", "mulps", "subps", "minps", "maxps", "divps", "xorps" }) do
+for _, mn in ipairs({ "movups", "movaps", "movss", "addps", "mulps", "subps", "minps", "maxps", "divps", "xorps",
+  "orps" }) do
   for _, a in ipairs(LEG) do
     for _, c in ipairs(LEG) do add(fmt("%s %%xmm%d, %%xmm%d", mn, a, c)) end
   end
@@ -269,6 +289,10 @@ for _, imm in ipairs({ 0, 1, 0x1b, 0x7f, 0x80, 0xff }) do
     for _, c in ipairs({ 1, 15 }) do add(fmt("shufps $%d, %%xmm%d, %%xmm%d", imm, a, c)) end
   end
   add(fmt("shufps $%d, 0x10(%%rax,%%rcx,4), %%xmm10", imm))
+end
+
+for _, imm in ipairs({ 0, 1, 23, 31, 0x7f, 0x80, 0xff }) do
+  for _, a in ipairs(LEG) do add(fmt("pslld $%d, %%xmm%d", imm, a)) end
 end
 
 -- General-purpose forms.

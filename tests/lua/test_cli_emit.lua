@@ -165,7 +165,9 @@ static int check_dw(const dwcase *d)
   for (x = 0; x < d->k * d->k * co; x++) wt[x] = draw(&seed);
   for (x = 0; x < d->h * d->w * co; x++) rep[x] = in[x / co * d->c + x % co / d->m];
   for (x = 0; x < d->k * d->k; x++) memcpy(packed + (1 + x) * copad, wt + x * co, sizeof(float) * co);
-  e->kernel(rep, out, packed, zero, NULL);
+  /* one work item per call, as threads would take them */
+  for (x = 0; x < e->work(); x++) e->kernel(rep, out, packed, zero, NULL, x, x + 1);
+  if (e->threads() < 1) return 1;
   for (y = 0; y < d->oh; y++)
     for (x = 0; x < d->ow; x++)
       for (o = 0; o < co; o++) {
@@ -198,7 +200,8 @@ static int check_pw(const pwcase *c)
   for (i = 0; i < c->ci * c->co; i++) w[i] = draw(&seed);
   for (i = 0; i < c->co; i++) b[i] = draw(&seed);
   e->pack(w, c->bias ? b : NULL, packed);
-  e->kernel(in, out, packed, NULL, NULL);
+  for (i = 0; i < e->work(); i++) e->kernel(in, out, packed, NULL, NULL, i, i + 1);
+  if (e->threads() < 1) return 1;
   for (p = 0; p < c->pixels; p++)
     for (o = 0; o < c->co; o++) {
       float sum = c->bias ? b[o] : 0;
@@ -256,7 +259,7 @@ end
 for _, c in ipairs(compilers) do
   local text, status = run_check(c, out, true)
   if text then
-    t.check(text:match("count (%d+)") == "4" and text:match("abi 1 name tnet cpu %[%]"), c[1] .. ": table: " .. text)
+    t.check(text:match("count (%d+)") == "4" and text:match("abi 2 name tnet cpu %[%]"), c[1] .. ": table: " .. text)
     local es = entries(text)
     t.check(#es == 4 and es[1].op == DW and es[2].op == PWB and es[3].op == DWM and es[4].op == PW,
       c[1] .. ": the entries in model order: " .. text)
@@ -275,8 +278,8 @@ local function record(c, isa, op, knobs, median)
   return table.concat({ "septune-db/1", "cpu=" .. c, "threads=1", "tv=" .. tv, "isa=" .. isa, "op=" .. op,
     "knobs=" .. knobs, "median_us=" .. median, "min_us=1", "gflops=1", "date=2026-11-22T10:00:00Z" }, "\t")
 end
-local PW_KNOBS = "mr=2,nr=4,kc=0,mc=0,pf=0,ku=1,nt=0"
-local DWM_KNOBS = "ct=1,wt=5,wreg=1,order=0,pf=0,loop=1,nt=0"
+local PW_KNOBS = "mr=2,nr=4,kc=0,pf=0,ku=1,nt=0,mc=0,np=0,th=1"
+local DWM_KNOBS = "ct=1,wt=5,wreg=1,order=0,pf=0,loop=1,nt=0,kloop=0,rb=0,cb=0,th=1"
 local db = base .. "_tuned.db"
 t.write_file(db, table.concat({
   "# septune tuning database, format 1",
@@ -285,7 +288,7 @@ t.write_file(db, table.concat({
   record(OTHER, "sse", DWM, DWM_KNOBS, "3.25"),
 }, "\n") .. "\n")
 local tuned_out = base .. "_tuned"
-s, o, e = septune("emit --model " .. model .. " --out " .. tuned_out .. " --name tnet --db " .. db)
+s, o, e = septune("emit --model " .. model .. " --out " .. tuned_out .. " --name tnet --threads 1 --db " .. db)
 t.check(s == 0 and has(o, "(1 tuned, 3 default)"), "emit with a database: one tuned: " .. o .. e)
 t.check(has(e, db .. ":3:"), "the bad database line is a warning naming it: " .. e)
 local k01 = t.read_file(tuned_out .. "/tnet_k01.c") or ""
@@ -304,7 +307,7 @@ end
 
 -- --cpu: the other CPU's records, and defaults for its ISA (sse)
 local other_out = base .. "_other"
-s, o, e = septune("emit --model " .. model .. " --out " .. other_out .. " --name tnet --db " .. db .. " --cpu " .. OTHER)
+s, o, e = septune("emit --model " .. model .. " --out " .. other_out .. " --name tnet --threads 1 --db " .. db .. " --cpu " .. OTHER)
 t.check(s == 0 and has(o, "(1 tuned, 3 default)"), "emit --cpu: the other CPU's record: " .. o .. e)
 if compilers[1] then
   local text = run_check(compilers[1], other_out, false) or ""
@@ -313,6 +316,20 @@ if compilers[1] then
     "--cpu: the dw m=2 entry is tuned, the pw one is not: " .. text)
   t.check(#es == 4 and es[1].isa == 2 and es[4].isa == 2, "--cpu: defaults for the signature's ISA: " .. text)
 end
+-- --threads 2: the 1-thread record's knobs with the default split for 2
+-- (the kernels are still right, whatever their split)
+local split_out = base .. "_split"
+s, o, e = septune("emit --model " .. model .. " --out " .. split_out .. " --name tnet --threads 2 --db " .. db)
+t.check(s == 0 and has(o, "(1 tuned, 3 default)") and has(o, "# threads: 2"), "emit --threads 2: " .. o .. e)
+if compilers[1] then
+  local text = run_check(compilers[1], split_out, true) or ""
+  local es = entries(text)
+  t.check(es[2] and es[2].tuned == 1 and es[2].knobs:sub(1, 24) == PW_KNOBS:sub(1, 24), "--threads 2: the record's knobs: " .. text)
+  t.check(select(2, text:gsub("checked [^\n]*: ok", "")) == 4, "--threads 2: every kernel matches: " .. text)
+end
+s, o, e = septune("emit --model " .. model .. " --out " .. split_out .. " --threads 0")
+t.check(s == 2 and has(e, "--threads"), "emit --threads 0 is a usage error: " .. e)
+
 -- --isa selects among records: no avx512 record exists, so all default
 s, o = septune("emit --model " .. model .. " --out " .. other_out .. " --name tnet --db " .. db .. " --isa avx512")
 t.check(s == 0 and has(o, "(0 tuned, 4 default)") and has(o, "avx512"), "--isa without a record of it: " .. o)
@@ -379,7 +396,7 @@ t.check(s == 0 and has(o, "wrote 1 kernel (0 tuned, 1 default) for 1 layer"), "e
 t.check(same(listing(out), { "tnet.h", "tnet_k00.c", "tnet_notes.txt", "tnet_table.c" }),
   "stale kernel files are removed, others kept: " .. table.concat(listing(out), " "))
 
-os.execute("rm -rf " .. sh_quote(out) .. " " .. sh_quote(tuned_out) .. " " .. sh_quote(other_out) .. " "
+os.execute("rm -rf " .. sh_quote(split_out) .. " " .. sh_quote(out) .. " " .. sh_quote(tuned_out) .. " " .. sh_quote(other_out) .. " "
   .. sh_quote(base .. "_fresh") .. " " .. sh_quote(base .. "_d"))
 for _, f in ipairs({ model, oddmodel, check_src, db, notdir, badmodel, empty, small, errfile }) do os.remove(f) end
 t.finish()

@@ -8,12 +8,15 @@
  * a JIT kernel or a generic one. `septune emit` tables are checked against
  * the JIT elsewhere (tests/emit).
  */
+#include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -49,16 +52,20 @@ static septune_op other_op(void)
   return l.op;
 }
 
-static void dw_mark_scalar(const float *in, float *out, const float *packed, const float *zero_row, float *scratch)
+/* Every mark kernel has one work item per image and wants one thread. */
+static long one(void) { return 1; }
+
+static void dw_mark_scalar(const float *in, float *out, const float *packed, const float *zero_row, float *scratch,
+                           long begin, long end)
 {
-  (void)packed, (void)zero_row, (void)scratch;
+  (void)packed, (void)zero_row, (void)scratch, (void)begin, (void)end;
   for (int i = 0; i < DW_OUT; i++) out[i] = in[i] + 1000.0f;
 }
 
 static void dw_mark_avx512(const float *in, float *out, const float *packed, const float *zero_row,
-                           float *scratch)
+                           float *scratch, long begin, long end)
 {
-  (void)packed, (void)zero_row, (void)scratch;
+  (void)packed, (void)zero_row, (void)scratch, (void)begin, (void)end;
   for (int i = 0; i < DW_OUT; i++) out[i] = in[i] + 2000.0f;
 }
 
@@ -70,9 +77,10 @@ static void pw_pack(const float *w, const float *bias, float *packed)
   for (int o = 0; o < PW_CO; o++) packed[o] = bias[o] + 500.0f;
 }
 
-static void pw_mark(const float *in, float *out, const float *packed, const float *zero_row, float *scratch)
+static void pw_mark(const float *in, float *out, const float *packed, const float *zero_row, float *scratch,
+                    long begin, long end)
 {
-  (void)in, (void)zero_row, (void)scratch;
+  (void)in, (void)zero_row, (void)scratch, (void)begin, (void)end;
   for (int p = 0; p < PW_PIXELS; p++)
     for (int o = 0; o < PW_CO; o++) out[p * PW_CO + o] = packed[o];
 }
@@ -90,11 +98,11 @@ static int setup(void **state)
   op = other_op();
   septune_op_format(&op, other_line, sizeof other_line);
   entries[0] = (septune_kernel_entry){ dw_line, SEPTUNE_ISA_SCALAR, 0, "ct=1", "dw_mark_scalar", dw_mark_scalar,
-                                       NULL, NULL };
+                                       one, one, NULL, NULL };
   entries[1] = (septune_kernel_entry){ dw_line, SEPTUNE_ISA_AVX512, 1, "ct=2", "dw_mark_avx512", dw_mark_avx512,
-                                       NULL, NULL };
-  entries[2] = (septune_kernel_entry){ pw_line, SEPTUNE_ISA_SCALAR, 1, "mr=1", "pw_mark", pw_mark, pw_floats,
-                                       pw_pack };
+                                       one, one, NULL, NULL };
+  entries[2] = (septune_kernel_entry){ pw_line, SEPTUNE_ISA_SCALAR, 1, "mr=1", "pw_mark", pw_mark, one, one,
+                                       pw_floats, pw_pack };
   unsetenv("SEPTUNE_MAX_ISA");
   return 0;
 }
@@ -152,6 +160,22 @@ static void test_check_rejects_bad_tables(void **state)
   e[0].pack = NULL;
   assert_int_equal(septune_kernel_table_check(&bad, &err), SEPTUNE_ERR_INVALID_ARGUMENT);
   assert_non_null(strstr(err.message, "pack"));
+  e[0] = entries[0];
+  e[0].work = NULL;
+  assert_int_equal(septune_kernel_table_check(&bad, &err), SEPTUNE_ERR_INVALID_ARGUMENT);
+  assert_non_null(strstr(err.message, "work or threads"));
+  e[0] = entries[0];
+  e[0].threads = NULL;
+  assert_int_equal(septune_kernel_table_check(&bad, &err), SEPTUNE_ERR_INVALID_ARGUMENT);
+  /* an entry is for one image: n=1 in its line */
+  char batch_line[512];
+  septune_op batch = dw_op();
+  batch.u.dw.n = 2;
+  septune_op_format(&batch, batch_line, sizeof batch_line);
+  e[0] = entries[0];
+  e[0].op = batch_line;
+  assert_int_equal(septune_kernel_table_check(&bad, &err), SEPTUNE_ERR_INVALID_ARGUMENT);
+  assert_non_null(strstr(err.message, "n other than 1"));
 
   /* A plan given a bad table fails, naming it, instead of ignoring it. */
   septune_op op = dw_op();
@@ -302,6 +326,79 @@ static void test_registry(void **state)
   septune_plan_destroy(plan);
 }
 
+/* ---- an entry that splits its work: threads through the library ---------- */
+
+#define ITEMS 16 /* work items per image */
+
+static pthread_t item_thread[2 * ITEMS];
+static int arrived; /* runs that have started */
+
+static long items(void) { return ITEMS; }
+static long four(void) { return 4; }
+
+/* Item i of image i / ITEMS writes out[i] = in[i] + 1 and says which thread
+ * ran it. A run of 4 (each a fourth of the items) waits at its start until
+ * four runs have started (10 s at most): pthreadpool lets a thread that is
+ * done take the others' items, and without the wait the calling thread
+ * could do them all before a worker wakes. */
+static void split_mark(const float *in, float *out, const float *packed, const float *zero_row, float *scratch,
+                       long begin, long end)
+{
+  (void)packed, (void)zero_row, (void)scratch;
+  if (begin % (2 * ITEMS / 4) == 0) {
+    time_t give_up = time(NULL) + 10;
+    __atomic_add_fetch(&arrived, 1, __ATOMIC_ACQ_REL);
+    while (__atomic_load_n(&arrived, __ATOMIC_ACQUIRE) < 4 && time(NULL) < give_up) sched_yield();
+  }
+  for (long i = begin; i < end; i++) {
+    out[i] = in[i] + 1.0f;
+    item_thread[i] = pthread_self();
+  }
+}
+
+/* A plan of an emitted entry whose kernel cuts the work into items runs
+ * them on the plan's threads, each item once, a batch being more items. */
+static void test_entries_run_on_threads(void **state)
+{
+  (void)state;
+  septune_op op = dw_op();
+  op.u.dw.n = 2;
+  septune_kernel_entry split[1] = { { dw_line, SEPTUNE_ISA_SCALAR, 1, "rb=1", "split_mark", split_mark, items, four,
+                                      NULL, NULL } };
+  septune_kernel_table t = { SEPTUNE_KERNEL_TABLE_ABI, 2, "split", "", 1, split };
+  septune_plan_options opts = { .db_path = "", .kernels = &t, .threads = 4 };
+  septune_plan *plan = plan_for(&op, &opts);
+  septune_plan_info info;
+  septune_plan_get_info(plan, &info);
+  assert_int_equal(info.build, SEPTUNE_BUILD_EMITTED);
+  assert_int_equal(info.threads, 4);
+  assert_int_equal(info.work, ITEMS);
+  assert_int_equal(info.wake, 4);
+  memset(item_thread, 0, sizeof item_thread);
+  arrived = 0;
+  for (int i = 0; i < 4096; i++) output[i] = -1.0f;
+  run(plan);
+  int threads = 0;
+  for (int i = 0; i < 2 * ITEMS; i++) {
+    assert_float_equal(output[i], input[i] + 1.0f, 0);
+    int seen = 0;
+    for (int j = 0; j < i; j++) seen |= pthread_equal(item_thread[j], item_thread[i]);
+    threads += !seen;
+  }
+  assert_float_equal(output[2 * ITEMS], -1.0f, 0); /* nothing past n * work items */
+  /* 2 x 16 items in 4 runs: four threads took part (on any number of cores) */
+  assert_int_equal(threads, 4);
+  septune_plan_destroy(plan);
+
+  /* one thread: one call on the calling thread */
+  opts.threads = 1;
+  plan = plan_for(&op, &opts);
+  arrived = 4;
+  run(plan);
+  for (int i = 0; i < 2 * ITEMS; i++) assert_true(pthread_equal(item_thread[i], pthread_self()));
+  septune_plan_destroy(plan);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -310,6 +407,7 @@ int main(void)
       cmocka_unit_test(test_other_layers),
       cmocka_unit_test(test_knobs),
       cmocka_unit_test(test_registry),
+      cmocka_unit_test(test_entries_run_on_threads),
   };
   return cmocka_run_group_tests(tests, setup, NULL);
 }

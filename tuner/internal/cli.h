@@ -55,6 +55,11 @@ int cli_is_layer_line(const char *arg);
  * argument, never both, never two. Returns CLI_OK with *model set (NULL
  * when neither was given), else reports and returns CLI_USAGE. */
 int cli_model_arg(const char *cmd, const char *option, char *const pos[], int npos, const char **model);
+/* --threads T of run, tune and emit: a whole number from 1 to
+ * SEPTUNE_MAX_THREADS. Returns CLI_OK with *threads set, else reports
+ * ("cmd: --threads: ...") and returns CLI_USAGE. */
+int cli_parse_threads(const char *cmd, const char *value, int *threads);
+
 /* Prints "septune: <message>" on stderr, one line. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -35,6 +35,8 @@ const char *measure_outcome_name(measure_outcome o);
 typedef struct measure_result {
   measure_outcome outcome;
   char reason[256];       /* one line; "" when ok */
+  char knobs[SEPTUNE_KNOBS_SIZE]; /* measure_candidate: the plan's complete knobs (the split
+                                     filled in); "" when no plan was made */
   bench_stats time;       /* when ok (and a rough median_us when slow) */
   double max_abs_error;   /* of the checked output */
 } measure_result;
@@ -56,6 +58,8 @@ typedef struct measure_options {
                            than this per call is stopped as MEASURE_SLOW */
   double timeout_ms;    /* kill the child after this long; <= 0: 2000 ms */
   measure_inject inject;/* test hook, depthwise only; NONE in real tunes */
+  int threads;          /* measure_candidate: the plan's threads (its knobs are for
+                           them, it runs on them); <= 0: 1 */
 } measure_options;
 
 /* Checks and times `plan` on d's tensors in a child process. Always fills
@@ -63,9 +67,11 @@ typedef struct measure_options {
  * (SIGSEGV)", "wrong answer: max |error| 1.2 at element 17"). */
 void measure_plan(const septune_plan *plan, const layer_data *d, const measure_options *o, measure_result *r);
 
-/* Builds the plan for (op, isa, knobs) and measures it as measure_plan.
- * Build failures come back as MEASURE_UNSUPPORTED or MEASURE_COMPILE with
- * the library's message. d must have been made for op. */
+/* Builds the plan for (op, isa, knobs, o->threads) and measures it as
+ * measure_plan: the plan is made here, its threads in the child that runs
+ * it (the library makes its pools again after fork). Build failures come
+ * back as MEASURE_UNSUPPORTED or MEASURE_COMPILE with the library's
+ * message. d must have been made for op. */
 void measure_candidate(const septune_op *op, septune_isa isa, const char *knobs, const layer_data *d,
                        const measure_options *o, measure_result *r);
 

@@ -16,6 +16,7 @@ typedef struct roofline {
   double bw_l2_gbs;       /* read+write bandwidth of a copy within L2 */
   double bw_far_gbs;      /* the same over a buffer 8x the size of L2 */
   size_t l2_bytes;        /* L2 size per core from the CPU signature (1 MiB if unknown) */
+  int cores;              /* the ceilings are of this many cores (1 as measured) */
 } roofline;
 
 /* Measures the ceilings on the calling thread (pin it first). About 0.4 s. */
@@ -25,6 +26,11 @@ void roofline_measure(roofline *rf);
  * machine a neighbour's burst during one measurement lowers it, and a
  * ceiling is the best the machine can do. */
 void roofline_measure_again(roofline *rf);
+
+/* The ceilings of `cores` cores (a tune for that many threads): each one
+ * core's times the cores, L2's size too. The beyond-L2 bandwidth of several
+ * cores is less than that on most machines: an upper bound. */
+void roofline_for_cores(roofline *rf, int cores);
 
 /* Bytes a layer moves at least once: input, output, weights and bias. */
 double roofline_bytes(const septune_op *op);

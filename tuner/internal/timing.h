@@ -4,6 +4,7 @@
  *
  *   bench_now_us              monotonic clock (CLOCK_MONOTONIC) in microseconds
  *   bench_pin_cpu             pins the calling thread to one CPU
+ *   bench_pin_cpus            pins it to a number of CPUs (threaded work)
  *   bench_measure             one callback: warm-up, then batches of repetitions
  *                             until a minimum duration; median and min per call
  *   bench_measure_interleaved K callbacks alternated round by round so that noise
@@ -41,6 +42,12 @@ double bench_now_us(void);
  * was). */
 int bench_pin_cpu(int cpu);
 
+/* Pins the calling thread (and so the threads and children it makes later)
+ * to `count` of the CPUs it may run on: the one it runs on now and the next
+ * ones in number order, wrapping around. Returns the CPUs pinned to (fewer
+ * than count when fewer are allowed), or -1 on failure (left as it was). */
+int bench_pin_cpus(int count);
+
 /* Warm-up (at least one call and ~min(20 ms, min_total_ms/4)), then samples
  * of `reps` calls each, reps chosen so that one sample lasts >= 100 µs, until
  * at least min_total_ms have been spent and at least 5 samples taken.
@@ -55,6 +62,14 @@ int bench_measure(bench_fn fn, void *ctx, double min_total_ms, bench_stats *out)
  * Returns 0, or the first non-zero callback result. */
 int bench_measure_interleaved(size_t k, const bench_fn fns[], void *const ctxs[], int rounds,
                               double round_ms, bench_stats out[]);
+
+/* bench_measure_interleaved with a pause of settle_ms before each
+ * candidate's round (before its untimed call): thread pools spin for some
+ * milliseconds after a job before they sleep (pthreadpool ~25 ms, OpenMP
+ * less), and without the pause one library's spinning threads would take
+ * cores from the next one's round. */
+int bench_measure_interleaved_settled(size_t k, const bench_fn fns[], void *const ctxs[], int rounds,
+                                      double round_ms, double settle_ms, bench_stats out[]);
 
 /* Single-thread fp32 peak of this core in GFLOP/s (2 flops per FMA lane),
  * measured with an inline-asm loop of independent FMAs: AVX-512 when the CPU

@@ -1,8 +1,11 @@
 /*
- * tune_layer.h — tuning one layer shape on one ISA: the default config and a
- * search over the knob space, each candidate generated, compiled, checked
- * against the reference and timed (measure.h); the fastest few re-measured
- * interleaved with the default, and the fastest of those chosen.
+ * tune_layer.h — tuning one layer shape on one ISA for a thread count: the
+ * default config, a search over the knob space (each candidate with the
+ * default work split for the threads), then a search over the work splits
+ * of the fastest (knobs rb, cb, th / mc, np, th); each candidate generated,
+ * compiled, checked against the reference and timed with its threads
+ * (measure.h); the fastest few re-measured interleaved with the default,
+ * and the fastest of those chosen.
  */
 #ifndef SEPTUNE_TUNE_LAYER_H
 #define SEPTUNE_TUNE_LAYER_H
@@ -23,6 +26,8 @@ typedef struct tune_candidate {
 
 typedef struct tune_options {
   septune_isa isa;            /* not AUTO */
+  int threads;                /* the thread count to tune for (>= 1); the caller pins the
+                                 process to that many CPUs: the children inherit it */
   double budget_s;            /* wall-clock seconds for the whole shape */
   size_t max_candidates;      /* 0: no limit */
   unsigned long long seed;
@@ -41,18 +46,20 @@ typedef struct tune_options {
 
 /* Fills *o with the defaults: 2 s, no candidate limit, seed 1, exhaustive up
  * to 48 configurations, 3 ms screening, prune at 2x, 2 s timeout, 3
- * finalists, the best ISA of this CPU. */
+ * finalists, the best ISA of this CPU, one thread. */
 void tune_options_default(tune_options *o);
 
 typedef struct tune_result {
   int ok;                     /* a kernel was chosen */
   char why[320];              /* when !ok: why the layer could not be tuned */
   septune_isa isa;
+  int threads;                /* what it was tuned for */
   char default_knobs[SEPTUNE_KNOBS_SIZE];
   char knobs[SEPTUNE_KNOBS_SIZE];            /* the chosen config (may equal the default) */
   bench_stats default_time;   /* interleaved final measurement */
   bench_stats tuned_time;
-  size_t space_size;
+  size_t space_size;          /* configurations of the knob space and of the split space */
+  size_t split_space_size;    /* of them the split space's */
   int exhaustive;             /* strategy used */
   tune_candidate *cands;      /* every candidate in the order measured */
   size_t n_cands;

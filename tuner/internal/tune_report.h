@@ -30,6 +30,7 @@ typedef struct tune_run {
   roofline rf;
   char cpu[256];
   septune_isa isa;
+  int threads;             /* tuned for */
   unsigned long long seed;
   double budget_s;
   double wall_s;           /* the whole command so far */

@@ -4,6 +4,7 @@
  * reported. In the library because emit's file-set writer reports through
  * cli_error too.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -102,5 +103,18 @@ int cli_model_arg(const char *cmd, const char *option, char *const pos[], int np
     return CLI_USAGE;
   }
   *model = option ? option : npos ? pos[0] : NULL;
+  return CLI_OK;
+}
+
+int cli_parse_threads(const char *cmd, const char *value, int *threads)
+{
+  char *end;
+  errno = 0;
+  long t = strtol(value, &end, 10);
+  if (errno || end == value || *end || t < 1 || t > SEPTUNE_MAX_THREADS) {
+    cli_error("%s: --threads: '%s' is not a whole number from 1 to %d", cmd, value, SEPTUNE_MAX_THREADS);
+    return CLI_USAGE;
+  }
+  *threads = (int)t;
   return CLI_OK;
 }

@@ -213,7 +213,8 @@ char *emit_table_text(const emit_set *s)
     emit_c_string(&b, k->knobs);
     emit_buf_puts(&b, ", ");
     emit_c_string(&b, k->symbol);
-    emit_buf_printf(&b, ",\n    %s, %s, %s },\n", export_name(k, SEPTUNE_GEN_KERNEL),
+    emit_buf_printf(&b, ",\n    %s, %s, %s, %s, %s },\n", export_name(k, SEPTUNE_GEN_KERNEL),
+                    export_name(k, SEPTUNE_GEN_WORK), export_name(k, SEPTUNE_GEN_THREADS),
                     export_name(k, SEPTUNE_GEN_PACKED_FLOATS), export_name(k, SEPTUNE_GEN_PACK));
   }
   emit_buf_printf(&b, "};\n\nconst septune_kernel_table %s_kernels = {\n  SEPTUNE_KERNEL_TABLE_ABI, %d, ", n,

@@ -327,7 +327,7 @@ void measure_plan(const septune_plan *plan, const layer_data *d, const measure_o
 void measure_candidate(const septune_op *op, septune_isa isa, const char *knobs, const layer_data *d,
                        const measure_options *o, measure_result *r)
 {
-  septune_plan_options po = { .isa = isa, .knobs = knobs, .db_path = "" };
+  septune_plan_options po = { .isa = isa, .knobs = knobs, .db_path = "", .threads = o && o->threads > 0 ? o->threads : 1 };
   septune_plan *plan = NULL;
   septune_error err;
   septune_status st = septune_plan_create(op, d->weights, d->bias, &po, &plan, &err);
@@ -346,6 +346,9 @@ void measure_candidate(const septune_op *op, septune_isa isa, const char *knobs,
     return;
   }
   measure_plan(plan, d, o, r);
+  septune_plan_info info;
+  septune_plan_get_info(plan, &info);
+  snprintf(r->knobs, sizeof r->knobs, "%s", info.knobs);
   septune_plan_destroy(plan);
 }
 

@@ -57,12 +57,23 @@ static double copy_bandwidth(size_t half, double ms)
 void roofline_measure(roofline *rf)
 {
   memset(rf, 0, sizeof *rf);
+  rf->cores = 1;
   rf->l2_bytes = l2_from_signature();
   rf->peak_gflops = bench_fma_peak_gflops(&rf->peak_isa);
   /* Both buffers together fill half of L2 (the rest is the kernels' other
    * data), or 8x L2 for the traffic that goes beyond it. */
   rf->bw_l2_gbs = copy_bandwidth(rf->l2_bytes / 4, 60);
   rf->bw_far_gbs = copy_bandwidth(rf->l2_bytes * 4, 120);
+}
+
+void roofline_for_cores(roofline *rf, int cores)
+{
+  if (cores <= 1 || rf->cores != 1) return;
+  rf->cores = cores;
+  rf->peak_gflops *= cores;
+  rf->bw_l2_gbs *= cores;
+  rf->bw_far_gbs *= cores;
+  rf->l2_bytes *= (size_t)cores;
 }
 
 void roofline_measure_again(roofline *rf)

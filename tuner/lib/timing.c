@@ -7,6 +7,7 @@
 #endif
 #include "timing.h"
 
+#include <errno.h>
 #include <math.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -32,6 +33,24 @@ int bench_pin_cpu(int cpu)
   CPU_SET(cpu, &set);
   if (sched_setaffinity(0, sizeof set, &set) != 0) return -1;
   return cpu;
+}
+
+int bench_pin_cpus(int count)
+{
+  cpu_set_t allowed, set;
+  int here = sched_getcpu(), pinned = 0;
+  if (count < 1 || sched_getaffinity(0, sizeof allowed, &allowed) != 0) return -1;
+  if (here < 0 || !CPU_ISSET(here, &allowed)) here = 0;
+  CPU_ZERO(&set);
+  for (int i = 0; i < CPU_SETSIZE && pinned < count; i++) {
+    int cpu = (here + i) % CPU_SETSIZE;
+    if (CPU_ISSET(cpu, &allowed)) {
+      CPU_SET(cpu, &set);
+      pinned++;
+    }
+  }
+  if (pinned == 0 || sched_setaffinity(0, sizeof set, &set) != 0) return -1;
+  return pinned;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -115,6 +134,19 @@ int bench_measure(bench_fn fn, void *ctx, double min_total_ms, bench_stats *out)
 int bench_measure_interleaved(size_t k, const bench_fn fns[], void *const ctxs[], int rounds,
                               double round_ms, bench_stats out[])
 {
+  return bench_measure_interleaved_settled(k, fns, ctxs, rounds, round_ms, 0, out);
+}
+
+static void pause_ms(double ms)
+{
+  struct timespec t = { (time_t)(ms / 1000), (long)(fmod(ms, 1000) * 1e6) };
+  while (nanosleep(&t, &t) != 0 && errno == EINTR) {
+  }
+}
+
+int bench_measure_interleaved_settled(size_t k, const bench_fn fns[], void *const ctxs[], int rounds,
+                                      double round_ms, double settle_ms, bench_stats out[])
+{
   if (k == 0) return 0;
   if (rounds < 1) rounds = 15;
   if (round_ms <= 0) round_ms = 2;
@@ -134,6 +166,7 @@ int bench_measure_interleaved(size_t k, const bench_fn fns[], void *const ctxs[]
   for (int r = 0; r < rounds; r++) {
     for (size_t j = 0; j < k; j++) {
       size_t i = (j + (size_t)r) % k; /* rotate who goes first */
+      if (settle_ms > 0) pause_ms(settle_ms);
       /* One untimed call first: the previous candidate has just evicted this
        * one's data from L1/L2, and a short round would otherwise charge that
        * reload (up to a few % for weights near L2's size) to one library. */

@@ -76,11 +76,11 @@ void tune_compute_totals(const tune_run *run, tune_totals *t)
 
 void tune_print_table(FILE *f, const tune_run *run)
 {
-  fprintf(f, "# %s on %s, one thread, isa %s, seed %llu\n", run->model, run->cpu, septune_isa_name(run->isa),
-          run->seed);
-  fprintf(f, "# ceilings: FMA peak %.1f GFLOP/s (%s); bandwidth %.1f GB/s within L2 (%zu KiB), %.1f GB/s beyond\n",
-          run->rf.peak_gflops, run->rf.peak_isa ? run->rf.peak_isa : "?", run->rf.bw_l2_gbs,
-          run->rf.l2_bytes / 1024, run->rf.bw_far_gbs);
+  fprintf(f, "# %s on %s, %d thread%s, isa %s, seed %llu\n", run->model, run->cpu, run->threads,
+          run->threads == 1 ? "" : "s", septune_isa_name(run->isa), run->seed);
+  fprintf(f, "# ceilings%s: FMA peak %.1f GFLOP/s (%s); bandwidth %.1f GB/s within L2 (%zu KiB), %.1f GB/s beyond\n",
+          run->rf.cores > 1 ? " (one core's, times the cores)" : "", run->rf.peak_gflops,
+          run->rf.peak_isa ? run->rf.peak_isa : "?", run->rf.bw_l2_gbs, run->rf.l2_bytes / 1024, run->rf.bw_far_gbs);
   fprintf(f, "%-14s %-18s %-6s %-36s %10s %10s %8s %8s %6s  %s\n", "layer", "shape", "isa", "knobs", "default us",
           "tuned us", "speed-up", "GFLOP/s", "%roof", "note");
   for (size_t i = 0; i < run->m->n; i++) {
@@ -185,7 +185,7 @@ int tune_print_json(FILE *f, const tune_run *run)
   json_key_string(&w, "model", run->model);
   json_key_string(&w, "cpu", run->cpu);
   json_key_string(&w, "isa", septune_isa_name(run->isa));
-  json_key_int(&w, "threads", 1);
+  json_key_int(&w, "threads", run->threads);
   json_key_uint(&w, "seed", run->seed);
   json_key_number(&w, "budget_s", run->budget_s);
   json_key_string(&w, "database", run->db_path);
