@@ -19,7 +19,25 @@ local function tap_columns(op, ow, kx)
   return within(ow, op.sw, shift, op.w - 1 + shift)
 end
 
+-- The templates ask for the geometry of one shape many times over (every
+-- member of a knob space checks its validity against it): a small cache,
+-- keyed by every field derive reads, so a changed op is never served stale.
+-- Callers must treat the table they get as read-only.
+local cache, cached = {}, 0
+local derive
+
 function M.derive(op)
+  local key = table.concat({ op.h, op.w, op.c, op.m, op.kh, op.kw, op.sh, op.sw, op.dil_h, op.dil_w,
+    op.pt, op.pl, op.pb, op.pr }, ",")
+  local g = cache[key]
+  if g then return g end
+  if cached >= 64 then cache, cached = {}, 0 end
+  g = derive(op)
+  cache[key], cached = g, cached + 1
+  return g
+end
+
+derive = function(op)
   local g = {}
   g.oh = math.floor((op.h + op.pt + op.pb - op.dil_h * (op.kh - 1) - 1) / op.sh) + 1
   g.ow = math.floor((op.w + op.pl + op.pr - op.dil_w * (op.kw - 1) - 1) / op.sw) + 1

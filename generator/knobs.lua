@@ -123,9 +123,11 @@ function M.enumerate(space, op, isa)
   end
   local function rec(i)
     if i > #decls then
-      local copy = {}
-      for n, v in pairs(cur) do copy[n] = v end
-      if space.valid(op, isa, copy) then out[#out + 1] = copy end
+      if space.valid(op, isa, cur) then
+        local copy = {}
+        for n, v in pairs(cur) do copy[n] = v end
+        out[#out + 1] = copy
+      end
       return
     end
     local d = decls[i]
