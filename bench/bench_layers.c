@@ -50,6 +50,7 @@
 #include "bench_common.h"
 #include "json.h"
 #include "peers.h"
+#include "roofline.h"
 #include "septune.h"
 #include "timing.h"
 
@@ -756,8 +757,12 @@ int main(int argc, char **argv)
   }
   char cpu_model[160];
   cpu_model_name(cpu_model, sizeof cpu_model);
-  const char *peak_isa = "none";
-  double peak = bench_fma_peak_gflops(&peak_isa);
+  /* The ceilings of this run: a layer's share of the peak means little
+   * without the bandwidths that bound the layers whose bytes leave L2. */
+  roofline rf;
+  roofline_measure(&rf);
+  double peak = rf.peak_gflops;
+  const char *peak_isa = rf.peak_isa ? rf.peak_isa : "none";
   printf("CPU: %s; septune best ISA %s; ", cpu_model, septune_isa_name(septune_cpu_best_isa()));
   if (o.threads > 1 && pinned > 0)
     printf("pinned to %d CPU%s, %d threads per library%s\n", pinned, pinned == 1 ? "" : "s", o.threads,
@@ -770,6 +775,8 @@ int main(int argc, char **argv)
     peak *= cores; /* %peak: of the cores the threads have */
     printf("; %%peak below is of %d cores, %.1f GFLOP/s", cores, peak);
   }
+  printf("\ncopy bandwidth of this core (read+write): %.1f GB/s within L2 (%zu KiB), %.1f GB/s beyond it",
+         rf.bw_l2_gbs, rf.l2_bytes / 1024, rf.bw_far_gbs);
   printf("\nmodel %s, %s layers; median of %d interleaved rounds of >= %g ms per library%s\n", o.model,
          o.ops == OP_ALL ? "all" : o.ops == OP_DW ? "dw" : "pw", o.rounds, o.round_ms,
          o.threads > 1 ? ", each round after a 50 ms pause (thread pools stop spinning)" : "");
