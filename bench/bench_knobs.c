@@ -44,7 +44,8 @@ static int run(void *p)
  * reference. Returns 0; -1 when the plan cannot be made (knobs invalid for
  * the shape: the candidate is left out, the others still run); 1 when it
  * computes a wrong result or memory runs out. Says why on stderr. */
-static int make_candidate(candidate *c, const septune_op *op, size_t layer, const char *knobs, septune_isa isa)
+static int make_candidate(candidate *c, const septune_op *op, size_t layer, const char *knobs, septune_isa isa,
+                          int threads)
 {
   memset(c, 0, sizeof *c);
   c->op = *op;
@@ -69,7 +70,7 @@ static int make_candidate(candidate *c, const septune_op *op, size_t layer, cons
   bench_fill(&r, w, nw, 1);
   bench_fill(&r, b, nb, 1);
   septune_reference_execute(op, w, b, c->in, ref, NULL);
-  septune_plan_options po = {.isa = isa, .knobs = strcmp(knobs, "-") ? knobs : NULL, .db_path = ""};
+  septune_plan_options po = {.isa = isa, .knobs = strcmp(knobs, "-") ? knobs : NULL, .db_path = "", .threads = threads};
   septune_error err;
   if (septune_plan_create(op, w, b, &po, &c->plan, &err) != SEPTUNE_OK) {
     fprintf(stderr, PROG ": %s %s: left out: %s\n", c->shape, knobs, err.message);
@@ -100,14 +101,16 @@ static void free_candidate(candidate *c)
 
 static void usage(FILE *f)
 {
-  fprintf(f, "usage: " PROG " [--cpu K] [--rounds N] [--round-ms MS] [--isa ISA] LAYER KNOBS... [LAYER KNOBS...]...\n"
+  fprintf(f, "usage: " PROG " [--cpu K | --threads T] [--rounds N] [--round-ms MS] [--isa ISA] LAYER KNOBS...\n"
+             "                   [LAYER KNOBS...]...\n"
              "  KNOBS is a knob string for the layer before it, or - for the default; the first kernel is the\n"
-             "  baseline of the ratios\n");
+             "  baseline of the ratios. --threads T: plans of T threads pinned to T CPUs (the knob th says how\n"
+             "  many an execution wakes), each round after a pause that lets the pool's threads go to sleep\n");
 }
 
 int main(int argc, char **argv)
 {
-  int cpu = -1, rounds = 21, i = 1;
+  int cpu = -1, rounds = 21, threads = 1, i = 1;
   double round_ms = 2;
   septune_isa isa = SEPTUNE_ISA_AUTO;
   for (; i < argc && !strncmp(argv[i], "--", 2); i += 2) {
@@ -117,6 +120,7 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[i], "--cpu")) cpu = atoi(argv[i + 1]);
     else if (!strcmp(argv[i], "--rounds")) rounds = atoi(argv[i + 1]);
+    else if (!strcmp(argv[i], "--threads")) threads = atoi(argv[i + 1]);
     else if (!strcmp(argv[i], "--round-ms")) round_ms = atof(argv[i + 1]);
     else if (!strcmp(argv[i], "--isa")) {
       if (septune_isa_from_name(argv[i + 1], &isa) != SEPTUNE_OK) {
@@ -132,7 +136,11 @@ int main(int argc, char **argv)
     usage(stderr);
     return 2;
   }
-  if (bench_pin_cpu(cpu) < 0) fprintf(stderr, PROG ": not pinned\n");
+  if (threads < 1 || threads > SEPTUNE_MAX_THREADS) {
+    fprintf(stderr, PROG ": --threads: 1 to %d, not %d\n", SEPTUNE_MAX_THREADS, threads);
+    return 2;
+  }
+  if ((threads > 1 ? bench_pin_cpus(threads) : bench_pin_cpu(cpu)) < 0) fprintf(stderr, PROG ": not pinned\n");
   double peak = bench_fma_peak_gflops(NULL);
 
   /* One candidate per knob string, each with the tensors of its layer. */
@@ -152,7 +160,7 @@ int main(int argc, char **argv)
       rc = 2;
       goto done;
     }
-    int made = make_candidate(&cs[nk], &list.v[list.n - 1].layer.op, list.n - 1, argv[i], isa);
+    int made = make_candidate(&cs[nk], &list.v[list.n - 1].layer.op, list.n - 1, argv[i], isa, threads);
     if (made > 0) rc = 1;
     if (made < 0) free_candidate(&cs[nk]);
     else nk++;
@@ -169,7 +177,8 @@ int main(int argc, char **argv)
     ctxs[k] = &cs[k];
   }
   bench_stats st[MAX_KNOBS];
-  bench_measure_interleaved((size_t)nk, fns, ctxs, rounds, round_ms, st);
+  /* with threads, as bench_layers does: a pool woken from sleep each round */
+  bench_measure_interleaved_settled((size_t)nk, fns, ctxs, rounds, round_ms, threads > 1 ? 50 : 0, st);
   /* The fastest round too: on a machine shared with other work it is the
    * steadier figure. */
   printf("FMA peak %.1f GFLOP/s; x: GFLOP/s against the first kernel's (median, fastest round)\n", peak);
