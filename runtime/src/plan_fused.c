@@ -1,0 +1,428 @@
+/*
+ * plan_fused.c — plans of the blocks (separable, inverted residual), in
+ * both libraries.
+ *
+ * Fused: the output rows are cut into bands of R rows. A band needs the
+ * input rows its depthwise windows cover (the halo rows of the next and
+ * previous bands included); the expand stage computes just those rows into
+ * a per-thread scratch, the depthwise stage filters them into a second
+ * one, the project stage writes the band's output rows (plus the residual).
+ * The full intermediate tensor is never allocated: a thread holds one
+ * band's expanded rows and one band's filtered rows, sized to stay in L2.
+ *
+ * Each stage runs on a plan of its own, made by septune_plan_create for the
+ * stage's layer cut to a band: a band is an image of its own, rows
+ * [a, e) of the input for expand and depthwise, its output rows for
+ * project. A band at the image's top or bottom edge keeps that edge's
+ * padding; an interior band has none (its halo rows are real rows). The
+ * bands of a layer come in a few shapes (top, interior, bottom, a short
+ * last band), so a stage has one plan per distinct shape: its kernel (the
+ * JIT's, an emitted one or the generic one), its packed weights. A stage
+ * plan runs on one thread; the block's plan spreads bands over its pool,
+ * each band computed by the same stage plans whatever the thread count.
+ *
+ * Layer by layer (knobs band=0, or a block a band cannot cut: a depthwise
+ * window that lies wholly in the padding): one plan per stage for the whole
+ * layer, each on the block's threads, full-size intermediates allocated per
+ * execution.
+ */
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "plan.h"
+
+#define ALIGNMENT 64
+/* A stage has at most this many band shapes (top, interior, bottom, short
+ * last band, and the mixes a tall padding makes); a block with more runs
+ * layer by layer. */
+#define MAX_VARIANTS 16
+
+typedef struct band {
+  int64_t r0, r1;                   /* output rows */
+  int64_t a, e;                     /* input rows read (the dw stage's rows) */
+  septune_plan *plan[SEPTUNE_MAX_STAGES];
+} band;
+
+struct septune_fused {
+  septune_op stage[SEPTUNE_MAX_STAGES]; /* the whole layer's stages */
+  int stages;
+  int dw_at;                        /* index of the depthwise stage */
+  int residual;
+  int64_t rows;                     /* output rows per band; 0: layer by layer */
+  int64_t h, w, ci, oh, ow, co, mid; /* mid: the dw stage's channels (out, c*m) */
+  int64_t bands;                    /* per image */
+  band *band;
+  septune_plan *plans[SEPTUNE_MAX_STAGES * MAX_VARIANTS];
+  int nplans;
+  size_t scratch[2];                /* floats per thread: expanded rows, filtered rows */
+  size_t weights_at[SEPTUNE_MAX_STAGES], bias_at[SEPTUNE_MAX_STAGES];
+};
+
+static float *alloc_floats(size_t n)
+{
+  void *p = NULL;
+  if (n == 0) n = 1;
+  if (n > SIZE_MAX / sizeof(float) - ALIGNMENT) return NULL;
+  return posix_memalign(&p, ALIGNMENT, (n * sizeof(float) + ALIGNMENT - 1) / ALIGNMENT * ALIGNMENT) == 0 ? p : NULL;
+}
+
+/* ---- band geometry -------------------------------------------------------------- */
+
+/* Rows [r0, r1) of the output read input rows [lo, hi) of the padded
+ * input; the depthwise stage of a band sees rows [a, e) = [lo, hi) inside
+ * the image and pads the rest. Returns 0 when no input row is inside. */
+static int band_rows(const septune_fused *f, int64_t r0, int64_t r1, band *b)
+{
+  const septune_depthwise_desc *d = &f->stage[f->dw_at].u.dw;
+  int64_t lo = r0 * d->stride_h - d->pad_top;
+  int64_t hi = (r1 - 1) * d->stride_h - d->pad_top + d->dilation_h * (d->kh - 1) + 1;
+  b->r0 = r0;
+  b->r1 = r1;
+  b->a = lo < 0 ? 0 : lo;
+  b->e = hi > f->h ? f->h : hi;
+  return b->e > b->a;
+}
+
+/* The stage `i` layer cut to band b (one image). */
+static void band_stage(const septune_fused *f, const band *b, int i, septune_op *op)
+{
+  septune_op_one_image(&f->stage[i], op);
+  if (op->kind == SEPTUNE_OP_DEPTHWISE) {
+    septune_depthwise_desc *d = &op->u.dw;
+    int64_t lo = b->r0 * d->stride_h - d->pad_top;
+    int64_t hi = (b->r1 - 1) * d->stride_h - d->pad_top + d->dilation_h * (d->kh - 1) + 1;
+    d->h = b->e - b->a;
+    d->pad_top = b->a - lo;
+    d->pad_bottom = hi - b->e;
+  } else {
+    op->u.pw.h = i < f->dw_at ? b->e - b->a : b->r1 - b->r0;
+  }
+}
+
+static int same_op(const septune_op *x, const septune_op *y)
+{
+  char a[SEPTUNE_OP_LINE_SIZE], b[SEPTUNE_OP_LINE_SIZE];
+  return septune_op_format(x, a, sizeof a) >= 0 && septune_op_format(y, b, sizeof b) >= 0 && strcmp(a, b) == 0;
+}
+
+/* ---- plans of the stages ---------------------------------------------------------- */
+
+/* The plan for stage i's layer `op` (a band's or the whole layer's), with
+ * that stage's part of the block's weights and bias. */
+static septune_status stage_plan(septune_plan *plan, int i, const septune_op *op, const float *weights,
+                                 const float *bias, const septune_plan_options *stage_opts, septune_plan **out,
+                                 septune_error *err)
+{
+  septune_fused *f = plan->fused;
+  septune_error why;
+  if (f->nplans == (int)(sizeof f->plans / sizeof f->plans[0]))
+    return septune_error_set(err, SEPTUNE_ERR_UNSUPPORTED, "plan: a block's bands take more than %d stage plans",
+                             f->nplans);
+  const float *b = septune_op_has_bias(op) ? bias + f->bias_at[i] : NULL;
+  septune_status st = septune_plan_create(op, weights + f->weights_at[i], b, stage_opts, out, &why);
+  if (st != SEPTUNE_OK) {
+    char line[SEPTUNE_OP_LINE_SIZE];
+    septune_op_format(op, line, sizeof line);
+    return septune_error_set(err, st, "plan: stage '%s': %s", line, why.message);
+  }
+  f->plans[f->nplans++] = *out;
+  return SEPTUNE_OK;
+}
+
+/* The number of distinct band shapes of stage i (at most MAX_VARIANTS + 1:
+ * more than enough). */
+static int variants(const septune_fused *f, int i)
+{
+  septune_op seen[MAX_VARIANTS + 1];
+  int count = 0;
+  for (int64_t k = 0; k < f->bands && count <= MAX_VARIANTS; k++) {
+    septune_op op;
+    band_stage(f, &f->band[k], i, &op);
+    int j = 0;
+    while (j < count && !same_op(&seen[j], &op)) j++;
+    if (j == count) seen[count++] = op;
+  }
+  return count;
+}
+
+/* The plans of every band's stages, one per distinct band shape. */
+static septune_status band_plans(septune_plan *plan, const float *weights, const float *bias,
+                                 const septune_plan_options *stage_opts, septune_error *err)
+{
+  septune_fused *f = plan->fused;
+  for (int i = 0; i < f->stages; i++) {
+    septune_op seen[MAX_VARIANTS];
+    septune_plan *made[MAX_VARIANTS];
+    int count = 0;
+    for (int64_t k = 0; k < f->bands; k++) {
+      septune_op op;
+      band_stage(f, &f->band[k], i, &op);
+      int j = 0;
+      while (j < count && !same_op(&seen[j], &op)) j++;
+      if (j == count) {
+        septune_status st = stage_plan(plan, i, &op, weights, bias, stage_opts, &made[count], err);
+        if (st != SEPTUNE_OK) return st;
+        seen[count++] = op;
+      }
+      f->band[k].plan[i] = made[j];
+    }
+  }
+  return SEPTUNE_OK;
+}
+
+/* Bytes a thread's scratch takes for interior bands of `rows` output rows. */
+static size_t band_bytes(const septune_fused *f, int64_t rows)
+{
+  const septune_depthwise_desc *d = &f->stage[f->dw_at].u.dw;
+  int64_t in_rows = (rows - 1) * d->stride_h + d->dilation_h * (d->kh - 1) + 1;
+  size_t expanded = f->dw_at > 0 ? (size_t)(in_rows * f->w * f->stage[f->dw_at].u.dw.c) : 0;
+  return (expanded + (size_t)(rows * f->ow * f->mid)) * sizeof(float);
+}
+
+/* The default band: the most rows whose scratch (a band's expanded and
+ * filtered rows) fits half the L2 budget (the rest holds the stages'
+ * weights and the rows streaming in and out). Not the thread count: every
+ * thread count gets the same bands, hence the same output bits. */
+static int64_t default_rows(const septune_plan *plan)
+{
+  const septune_fused *f = plan->fused;
+  size_t budget = plan->budget.resident / 2;
+  int64_t rows = 1;
+  while (rows < f->oh && band_bytes(f, rows + 1) <= budget) rows++;
+  return rows;
+}
+
+/* "band=R" (R >= 0) into *rows; -1 when the knobs are not of that form. */
+static int parse_knobs(const char *knobs, int64_t *rows)
+{
+  char *end;
+  if (strncmp(knobs, "band=", 5) != 0 || knobs[5] < '0' || knobs[5] > '9') return -1;
+  long long v = strtoll(knobs + 5, &end, 10);
+  if (*end != '\0' || v < 0 || v > INT32_MAX) return -1;
+  *rows = v;
+  return 0;
+}
+
+/* Cuts the output into bands of f->rows rows; 0 when a band would read no
+ * input row or a stage would need more than MAX_VARIANTS plans (then the
+ * block runs layer by layer), -1 when out of memory. */
+static int cut_bands(septune_fused *f)
+{
+  f->bands = (f->oh + f->rows - 1) / f->rows;
+  f->band = calloc((size_t)f->bands, sizeof *f->band);
+  if (!f->band) return -1;
+  size_t s0 = 0, s1 = 0;
+  for (int64_t k = 0; k < f->bands; k++) {
+    band *b = &f->band[k];
+    int64_t r1 = (k + 1) * f->rows;
+    if (!band_rows(f, k * f->rows, r1 > f->oh ? f->oh : r1, b)) return 0;
+    size_t in_rows = (size_t)(b->e - b->a), out_rows = (size_t)(b->r1 - b->r0);
+    if (f->dw_at > 0 && in_rows * (size_t)(f->w * f->stage[f->dw_at].u.dw.c) > s0)
+      s0 = in_rows * (size_t)(f->w * f->stage[f->dw_at].u.dw.c);
+    if (out_rows * (size_t)(f->ow * f->mid) > s1) s1 = out_rows * (size_t)(f->ow * f->mid);
+  }
+  f->scratch[0] = s0;
+  f->scratch[1] = s1;
+  for (int i = 0; i < f->stages; i++)
+    if (variants(f, i) > MAX_VARIANTS) return 0;
+  return 1;
+}
+
+septune_status septune_fused_create(septune_plan *plan, const float *weights, const float *bias,
+                                    const septune_plan_options *opts, septune_error *err)
+{
+  septune_fused *f = plan->fused = calloc(1, sizeof *plan->fused);
+  if (!f) return septune_error_set(err, SEPTUNE_ERR_OUT_OF_MEMORY, "plan: out of memory");
+  f->stages = septune_op_stages(&plan->op, f->stage);
+  f->dw_at = f->stages == 3 ? 1 : 0;
+  f->residual = plan->op.kind == SEPTUNE_OP_INVERTED_RESIDUAL && plan->op.u.ir.residual;
+  size_t wat = 0, bat = 0;
+  for (int i = 0; i < f->stages; i++) {
+    size_t nw = 0, nb = 0;
+    septune_op_tensor_sizes(&f->stage[i], NULL, NULL, &nw, &nb, NULL);
+    f->weights_at[i] = wat;
+    f->bias_at[i] = bat;
+    wat += nw;
+    if (septune_op_has_bias(&f->stage[i])) bat += nb;
+  }
+  const septune_depthwise_desc *d = &f->stage[f->dw_at].u.dw;
+  const septune_pointwise_desc *last = &f->stage[f->stages - 1].u.pw;
+  f->h = d->h;
+  f->w = d->w;
+  f->ci = f->dw_at > 0 ? f->stage[0].u.pw.ci : d->c;
+  septune_op_output_size(&f->stage[f->dw_at], &f->oh, &f->ow, NULL);
+  f->co = last->co;
+  f->mid = d->c * d->multiplier;
+
+  const char *knobs = opts ? opts->knobs : NULL;
+  if (knobs && *knobs) {
+    if (parse_knobs(knobs, &f->rows) != 0)
+      return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT,
+                               "plan: knobs '%s': a block takes band=R (R output rows per band; 0: layer by layer)",
+                               knobs);
+    if (f->rows > f->oh) f->rows = f->oh;
+    plan->source_kind = SEPTUNE_KERNEL_FORCED;
+  } else {
+    f->rows = default_rows(plan);
+    plan->source_kind = SEPTUNE_KERNEL_DEFAULT;
+  }
+  septune_plan_options stage_opts;
+  memset(&stage_opts, 0, sizeof stage_opts);
+  if (opts) stage_opts = *opts;
+  stage_opts.knobs = NULL;
+  stage_opts.isa = plan->isa;
+  if (f->rows > 0) {
+    int cut = cut_bands(f);
+    if (cut < 0) return septune_error_set(err, SEPTUNE_ERR_OUT_OF_MEMORY, "plan: out of memory");
+    if (cut == 0) f->rows = 0;
+  }
+  septune_status st = SEPTUNE_OK;
+  if (f->rows > 0) {
+    /* Each band runs on one thread; the block's plan spreads the bands. */
+    stage_opts.threads = 1;
+    stage_opts.pool = NULL;
+    st = band_plans(plan, weights, bias, &stage_opts, err);
+  } else {
+    free(f->band);
+    f->band = NULL;
+    f->bands = 0;
+    stage_opts.threads = plan->threads;
+    for (int i = 0; i < f->stages && st == SEPTUNE_OK; i++) {
+      septune_plan *p;
+      st = stage_plan(plan, i, &f->stage[i], weights, bias, &stage_opts, &p, err);
+    }
+  }
+  if (st != SEPTUNE_OK) return st;
+  septune_plan_info info;
+  septune_plan_get_info(f->plans[0], &info);
+  plan->isa = info.isa;
+  plan->build = info.build;
+  snprintf(plan->knobs, sizeof plan->knobs, "band=%lld", (long long)f->rows);
+  plan->work = f->rows > 0 ? (long)f->bands : 1;
+  return SEPTUNE_OK;
+}
+
+int septune_fused_rows(const septune_fused *f, int *stage_plans)
+{
+  *stage_plans = f->nplans;
+  return (int)f->rows;
+}
+
+void septune_fused_free(septune_fused *f)
+{
+  if (!f) return;
+  for (int i = 0; i < f->nplans; i++) septune_plan_destroy(f->plans[i]);
+  free(f->band);
+  free(f);
+}
+
+/* ---- execution -------------------------------------------------------------------- */
+
+typedef struct fused_run {
+  const septune_fused *f;
+  const float *input;
+  float *output;
+  int failed;          /* a band's stage failed (set with __atomic) */
+  septune_error why;   /* the first failure's, written by the thread that set failed */
+} fused_run;
+
+static void fail(fused_run *r, const septune_error *why)
+{
+  if (__atomic_exchange_n(&r->failed, 1, __ATOMIC_ACQ_REL) == 0) r->why = *why;
+}
+
+/* out[i] += in[i] for n floats: the residual. */
+static void add_rows(float *out, const float *in, size_t n)
+{
+  for (size_t i = 0; i < n; i++) out[i] += in[i];
+}
+
+/* Bands [begin, end) of all images (band k of image k / bands), on the
+ * calling thread, with this thread's scratch. */
+static void run_bands(void *p, long begin, long end)
+{
+  fused_run *r = p;
+  const septune_fused *f = r->f;
+  septune_error why;
+  float *expanded = f->scratch[0] ? alloc_floats(f->scratch[0]) : NULL;
+  float *filtered = alloc_floats(f->scratch[1]);
+  if ((f->scratch[0] && !expanded) || !filtered) {
+    septune_error_set(&why, SEPTUNE_ERR_OUT_OF_MEMORY, "execute: out of memory for a band's scratch (%zu floats)",
+                      f->scratch[0] + f->scratch[1]);
+    fail(r, &why);
+  }
+  for (long item = begin; item < end && !__atomic_load_n(&r->failed, __ATOMIC_ACQUIRE); item++) {
+    int64_t image = item / f->bands;
+    const band *b = &f->band[item % f->bands];
+    const float *in = r->input + ((size_t)(image * f->h + b->a) * (size_t)f->w) * (size_t)f->ci;
+    float *out = r->output + ((size_t)(image * f->oh + b->r0) * (size_t)f->ow) * (size_t)f->co;
+    const float *x = in;
+    septune_status st = SEPTUNE_OK;
+    if (f->dw_at > 0) {
+      st = septune_execute_on(b->plan[0], x, expanded, NULL, &why);
+      x = expanded;
+    }
+    if (st == SEPTUNE_OK) st = septune_execute_on(b->plan[f->dw_at], x, filtered, NULL, &why);
+    if (st == SEPTUNE_OK) st = septune_execute_on(b->plan[f->dw_at + 1], filtered, out, NULL, &why);
+    if (st != SEPTUNE_OK) {
+      fail(r, &why);
+      break;
+    }
+    /* stride 1 and the input's size: output row r is input row r */
+    if (f->residual)
+      add_rows(out, r->input + ((size_t)(image * f->h + b->r0) * (size_t)f->w) * (size_t)f->ci,
+               (size_t)((b->r1 - b->r0) * f->ow * f->co));
+  }
+  free(expanded);
+  free(filtered);
+}
+
+/* Layer by layer: each stage's plan on the whole layer, on `pool`. */
+static septune_status run_layers(const septune_plan *plan, const float *input, float *output,
+                                 struct pthreadpool *pool, septune_error *err)
+{
+  const septune_fused *f = plan->fused;
+  float *mid[SEPTUNE_MAX_STAGES - 1] = { NULL, NULL };
+  const float *x = input;
+  septune_status st = SEPTUNE_OK;
+  for (int i = 0; i < f->stages && st == SEPTUNE_OK; i++) {
+    float *y = output;
+    if (i + 1 < f->stages) {
+      size_t n = 0;
+      septune_op_tensor_sizes(&f->stage[i], NULL, &n, NULL, NULL, NULL);
+      if (!(y = mid[i] = alloc_floats(n))) {
+        st = septune_error_set(err, SEPTUNE_ERR_OUT_OF_MEMORY, "execute: out of memory for %zu intermediate floats",
+                               n);
+        break;
+      }
+    }
+    st = septune_execute_on(f->plans[i], x, y, pool, err);
+    x = y;
+  }
+  if (st == SEPTUNE_OK && f->residual) {
+    size_t n = 0;
+    septune_op_tensor_sizes(&plan->op, NULL, &n, NULL, NULL, NULL);
+    add_rows(output, input, n);
+  }
+  for (int i = 0; i < f->stages - 1; i++) free(mid[i]);
+  return st;
+}
+
+septune_status septune_fused_execute(const septune_plan *plan, const float *input, float *output,
+                                     struct pthreadpool *pool, septune_error *err)
+{
+  const septune_fused *f = plan->fused;
+  if (f->rows == 0) return run_layers(plan, input, output, pool, err);
+  fused_run r;
+  memset(&r, 0, sizeof r);
+  r.f = f;
+  r.input = input;
+  r.output = output;
+  septune_pool_run(pool, plan->wake, (long)(septune_op_batch(&plan->op) * f->bands), run_bands, &r);
+  if (r.failed) return septune_error_set(err, r.why.status, "%s", r.why.message);
+  return SEPTUNE_OK;
+}
