@@ -67,7 +67,7 @@ typedef enum septune_status {
 
 /* Sizes, with the terminating NUL, of the texts the API hands over. */
 #define SEPTUNE_KNOBS_SIZE 128   /* a canonical knob string "key=value,..." */
-#define SEPTUNE_OP_LINE_SIZE 512 /* septune_op_format of any valid op fits */
+#define SEPTUNE_OP_LINE_SIZE 1024 /* septune_op_format of any valid op fits */
 
 typedef struct septune_error {
   septune_status status;
