@@ -492,10 +492,67 @@ static void lines(void **state)
   }
 }
 
+/* The layers of models/<file>, each block as its stages (names <block>.<stage>
+ * for the stages: .dw .project of sep, .expand .dw .project of ir); returns
+ * their count. An inverted residual must have its residual exactly where
+ * stride 1 and equal channels allow one (as in the paper). */
+static int model_layers(const char *file, septune_layer *out, int max)
+{
+  char path[1024], line[1024];
+  int count = 0;
+  snprintf(path, sizeof path, "%s/models/%s", SEPTUNE_LUA_ROOT, file);
+  FILE *f = fopen(path, "r");
+  if (!f) fail_msg("cannot open %s", path);
+  while (fgets(line, sizeof line, f)) {
+    septune_layer layer;
+    septune_error err;
+    septune_status st = septune_layer_parse(line, &layer, &err);
+    if (st == SEPTUNE_ERR_PARSE && strcmp(err.message, "empty line") == 0) continue;
+    if (st != SEPTUNE_OK) fail_msg("%s: '%s': %s", file, line, err.message);
+    if (layer.op.kind == SEPTUNE_OP_INVERTED_RESIDUAL) {
+      const septune_inverted_residual_desc *b = &layer.op.u.ir;
+      int can = b->dw.stride_h == 1 && b->dw.stride_w == 1 && b->expand.ci == b->project.co;
+      if (b->residual != can) fail_msg("%s: %s has residual=%d", file, layer.name, b->residual);
+    }
+    septune_op stage[SEPTUNE_MAX_STAGES];
+    int stages = septune_op_stages(&layer.op, stage);
+    static const char *const sep_names[] = { "dw", "project" }, *const ir_names[] = { "expand", "dw", "project" };
+    for (int i = 0; i < stages && count < max; i++, count++) {
+      out[count].op = stage[i];
+      if (stages == 1) snprintf(out[count].name, sizeof out[count].name, "%s", layer.name);
+      else
+        snprintf(out[count].name, sizeof out[count].name, "%.40s.%s", layer.name,
+                 stages == 2 ? sep_names[i] : ir_names[i]);
+    }
+  }
+  fclose(f);
+  return count;
+}
+
+/* models/mobilenet_v2_blocks.txt is models/mobilenet_v2.txt written as
+ * blocks: the same layers, names and order; a residual exactly where
+ * stride 1 and equal channels allow one. */
+static void blocks_file(void **state)
+{
+  (void)state;
+  static septune_layer layers[128], blocks[128];
+  int n = model_layers("mobilenet_v2.txt", layers, 128);
+  assert_int_equal(model_layers("mobilenet_v2_blocks.txt", blocks, 128), n);
+  for (int i = 0; i < n; i++) {
+    char a[SEPTUNE_OP_LINE_SIZE], b[SEPTUNE_OP_LINE_SIZE];
+    septune_op_format(&layers[i].op, a, sizeof a);
+    septune_op_format(&blocks[i].op, b, sizeof b);
+    if (strcmp(a, b) != 0 || strcmp(layers[i].name, blocks[i].name) != 0)
+      fail_msg("layer %d: %s '%s' in mobilenet_v2.txt, %s '%s' in mobilenet_v2_blocks.txt", i, layers[i].name, a,
+               blocks[i].name, b);
+  }
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(lines),
+    cmocka_unit_test(blocks_file),
     cmocka_unit_test(bad_blocks),
     cmocka_unit_test(plan_info),
     cmocka_unit_test(edge_cases),
