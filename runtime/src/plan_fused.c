@@ -27,6 +27,7 @@
  * execution.
  */
 #include <limits.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +41,9 @@
  * last band, and the mixes a tall padding makes); a block with more runs
  * layer by layer. */
 #define MAX_VARIANTS 16
+/* Scratch buffers a plan keeps between executions: one per thread that ran
+ * it at once, up to this many. */
+#define MAX_SPARE 64
 
 typedef struct band {
   int64_t r0, r1;                   /* output rows */
@@ -59,6 +63,12 @@ struct septune_fused {
   septune_plan *plans[SEPTUNE_MAX_STAGES * MAX_VARIANTS];
   int nplans;
   size_t scratch[2];                /* floats per thread: expanded rows, filtered rows */
+  /* Scratch buffers kept from one execution to the next, so that a band's
+   * scratch is memory the CPU has already mapped (and likely cached):
+   * fresh pages would cost a page fault each, on every execution. */
+  pthread_mutex_t lock;
+  float *spare[MAX_SPARE];
+  int spares;
   size_t weights_at[SEPTUNE_MAX_STAGES], bias_at[SEPTUNE_MAX_STAGES];
 };
 
@@ -68,6 +78,12 @@ static float *alloc_floats(size_t n)
   if (n == 0) n = 1;
   if (n > SIZE_MAX / sizeof(float) - ALIGNMENT) return NULL;
   return posix_memalign(&p, ALIGNMENT, (n * sizeof(float) + ALIGNMENT - 1) / ALIGNMENT * ALIGNMENT) == 0 ? p : NULL;
+}
+
+/* n floats rounded up to whole cache lines. */
+static size_t round_floats(size_t n)
+{
+  return (n * sizeof(float) + ALIGNMENT - 1) / ALIGNMENT * ALIGNMENT / sizeof(float);
 }
 
 /* ---- band geometry -------------------------------------------------------------- */
@@ -174,26 +190,64 @@ static septune_status band_plans(septune_plan *plan, const float *weights, const
   return SEPTUNE_OK;
 }
 
-/* Bytes a thread's scratch takes for interior bands of `rows` output rows. */
-static size_t band_bytes(const septune_fused *f, int64_t rows)
+/* Input rows (clipped to the image) of an interior band of `rows` output
+ * rows. */
+static int64_t band_in_rows(const septune_fused *f, int64_t rows)
 {
   const septune_depthwise_desc *d = &f->stage[f->dw_at].u.dw;
   int64_t in_rows = (rows - 1) * d->stride_h + d->dilation_h * (d->kh - 1) + 1;
-  size_t expanded = f->dw_at > 0 ? (size_t)(in_rows * f->w * f->stage[f->dw_at].u.dw.c) : 0;
-  return (expanded + (size_t)(rows * f->ow * f->mid)) * sizeof(float);
+  return in_rows < f->h ? in_rows : f->h;
 }
 
-/* The default band: the most rows whose scratch (a band's expanded and
- * filtered rows) fits half the L2 budget (the rest holds the stages'
- * weights and the rows streaming in and out). Not the thread count: every
- * thread count gets the same bands, hence the same output bits. */
+/* Bytes a thread's scratch takes for bands of `rows` output rows. */
+static double band_bytes(const septune_fused *f, int64_t rows)
+{
+  double expanded = f->dw_at > 0 ? (double)band_in_rows(f, rows) * (double)(f->w * f->stage[f->dw_at].u.dw.c) : 0;
+  return (expanded + (double)(rows * f->ow * f->mid)) * sizeof(float);
+}
+
+/* Bytes of traffic beyond L2 (a flop of recomputation counted as a quarter
+ * byte, about what one core's FMAs and its memory bandwidth trade at) of
+ * bands of `rows` rows:
+ *   - the weights, once when they stay in L2 beside a band's scratch, once
+ *     per band when they do not;
+ *   - the intermediates written out and read back when a band's scratch
+ *     does not fit 3/4 of L2;
+ *   - the expand stage's halo rows, computed again by each band;
+ *   - a small cost per band (three stage calls). */
+static double band_cost(const septune_plan *plan, int64_t rows)
+{
+  const septune_fused *f = plan->fused;
+  int64_t bands = (f->oh + rows - 1) / rows;
+  double weights = 0, scratch = band_bytes(f, rows), l2 = (double)plan->budget.caches.l2;
+  for (int i = 0; i < f->stages; i++) {
+    size_t n = 0;
+    septune_op_tensor_sizes(&f->stage[i], NULL, NULL, &n, NULL, NULL);
+    weights += (double)n * sizeof(float);
+  }
+  double cost = scratch + weights <= l2 ? weights : weights * (double)bands;
+  if (scratch > (double)plan->budget.resident) cost += 2.0 * band_bytes(f, f->oh);
+  if (f->dw_at > 0) {
+    const septune_pointwise_desc *e = &f->stage[0].u.pw;
+    double halo = (double)(bands * band_in_rows(f, rows) - f->h);
+    if (halo > 0) cost += 0.25 * 2.0 * halo * (double)(f->w * e->ci * e->co);
+  }
+  return cost + 16384.0 * (double)bands;
+}
+
+/* The default band: the rows of least band_cost (the most rows among
+ * equals). Not the thread count: every thread count gets the same bands,
+ * hence the same output bits. */
 static int64_t default_rows(const septune_plan *plan)
 {
   const septune_fused *f = plan->fused;
-  size_t budget = plan->budget.resident / 2;
-  int64_t rows = 1;
-  while (rows < f->oh && band_bytes(f, rows + 1) <= budget) rows++;
-  return rows;
+  int64_t best = f->oh;
+  double best_cost = band_cost(plan, best);
+  for (int64_t rows = f->oh - 1; rows >= 1; rows--) {
+    double c = band_cost(plan, rows);
+    if (c < best_cost) best = rows, best_cost = c;
+  }
+  return best;
 }
 
 /* "band=R" (R >= 0) into *rows; -1 when the knobs are not of that form. */
@@ -237,6 +291,7 @@ septune_status septune_fused_create(septune_plan *plan, const float *weights, co
 {
   septune_fused *f = plan->fused = calloc(1, sizeof *plan->fused);
   if (!f) return septune_error_set(err, SEPTUNE_ERR_OUT_OF_MEMORY, "plan: out of memory");
+  pthread_mutex_init(&f->lock, NULL);
   f->stages = septune_op_stages(&plan->op, f->stage);
   f->dw_at = f->stages == 3 ? 1 : 0;
   f->residual = plan->op.kind == SEPTUNE_OP_INVERTED_RESIDUAL && plan->op.u.ir.residual;
@@ -316,6 +371,8 @@ void septune_fused_free(septune_fused *f)
 {
   if (!f) return;
   for (int i = 0; i < f->nplans; i++) septune_plan_destroy(f->plans[i]);
+  for (int i = 0; i < f->spares; i++) free(f->spare[i]);
+  pthread_mutex_destroy(&f->lock);
   free(f->band);
   free(f);
 }
@@ -324,6 +381,7 @@ void septune_fused_free(septune_fused *f)
 
 typedef struct fused_run {
   const septune_fused *f;
+  septune_fused *spares;  /* f, whose spare scratch buffers executions share */
   const float *input;
   float *output;
   int failed;          /* a band's stage failed (set with __atomic) */
@@ -341,6 +399,26 @@ static void add_rows(float *out, const float *in, size_t n)
   for (size_t i = 0; i < n; i++) out[i] += in[i];
 }
 
+/* A thread's scratch: a spare one, else a new one (NULL: out of memory). */
+static float *take_scratch(septune_fused *f)
+{
+  float *s = NULL;
+  pthread_mutex_lock(&f->lock);
+  if (f->spares > 0) s = f->spare[--f->spares];
+  pthread_mutex_unlock(&f->lock);
+  /* the filtered rows start on a cache line */
+  return s ? s : alloc_floats(round_floats(f->scratch[0]) + f->scratch[1]);
+}
+
+static void give_scratch(septune_fused *f, float *s)
+{
+  if (!s) return;
+  pthread_mutex_lock(&f->lock);
+  if (f->spares < MAX_SPARE) f->spare[f->spares++] = s, s = NULL;
+  pthread_mutex_unlock(&f->lock);
+  free(s);
+}
+
 /* Bands [begin, end) of all images (band k of image k / bands), on the
  * calling thread, with this thread's scratch. */
 static void run_bands(void *p, long begin, long end)
@@ -348,9 +426,9 @@ static void run_bands(void *p, long begin, long end)
   fused_run *r = p;
   const septune_fused *f = r->f;
   septune_error why;
-  float *expanded = f->scratch[0] ? alloc_floats(f->scratch[0]) : NULL;
-  float *filtered = alloc_floats(f->scratch[1]);
-  if ((f->scratch[0] && !expanded) || !filtered) {
+  float *scratch = take_scratch(r->spares);
+  float *expanded = scratch, *filtered = scratch ? scratch + round_floats(f->scratch[0]) : NULL;
+  if (!scratch) {
     septune_error_set(&why, SEPTUNE_ERR_OUT_OF_MEMORY, "execute: out of memory for a band's scratch (%zu floats)",
                       f->scratch[0] + f->scratch[1]);
     fail(r, &why);
@@ -377,8 +455,7 @@ static void run_bands(void *p, long begin, long end)
       add_rows(out, r->input + ((size_t)(image * f->h + b->r0) * (size_t)f->w) * (size_t)f->ci,
                (size_t)((b->r1 - b->r0) * f->ow * f->co));
   }
-  free(expanded);
-  free(filtered);
+  give_scratch(r->spares, scratch);
 }
 
 /* Layer by layer: each stage's plan on the whole layer, on `pool`. */
@@ -420,6 +497,7 @@ septune_status septune_fused_execute(const septune_plan *plan, const float *inpu
   fused_run r;
   memset(&r, 0, sizeof r);
   r.f = f;
+  r.spares = plan->fused; /* the plan is const; its spare buffers are not */
   r.input = input;
   r.output = output;
   septune_pool_run(pool, plan->wake, (long)(septune_op_batch(&plan->op) * f->bands), run_bands, &r);
