@@ -33,6 +33,8 @@
  * implementation's final output is compared with the fused one's (their
  * largest relative difference is printed; the run fails when it exceeds
  * 1e-3).
+ * --only IMPL runs one implementation alone (for a profiler or valgrind's
+ * cache simulation: README.md, "Blocks").
  * Threads: --threads T gives every plan and peer T threads; the program
  * pins itself to T CPUs (T = 1: the CPU it starts on).
  */
@@ -55,6 +57,7 @@ static const char *const impl_names[IMPLS] = { "fused", "layers", "oneDNN", "one
 typedef struct options {
   int threads, rounds;
   double flush_mb;
+  int only;            /* -1: every implementation; else just this one */
   const char *model;
 } options;
 
@@ -89,7 +92,8 @@ typedef struct network {
 
 static void usage(void)
 {
-  fprintf(stderr, "usage: " PROG " [--threads T] [--rounds R] [--flush-mb M] MODEL.txt\n");
+  fprintf(stderr, "usage: " PROG " [--threads T] [--rounds R] [--flush-mb M] [--only IMPL] MODEL.txt\n"
+                  "  IMPL: fused, layers, oneDNN, oneDNN+dw, XNNPACK\n");
   exit(2);
 }
 
@@ -98,11 +102,17 @@ static void parse_args(int argc, char **argv, options *o)
   o->threads = 1;
   o->rounds = 11;
   o->flush_mb = 0;
+  o->only = -1;
   o->model = NULL;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--threads") && i + 1 < argc) o->threads = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--rounds") && i + 1 < argc) o->rounds = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--flush-mb") && i + 1 < argc) o->flush_mb = atof(argv[++i]);
+    else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
+      const char *name = argv[++i];
+      for (o->only = 0; o->only < IMPLS && strcmp(impl_names[o->only], name); o->only++) continue;
+      if (o->only == IMPLS) usage();
+    }
     else if (argv[i][0] == '-') usage();
     else if (!o->model) o->model = argv[i];
     else usage();
@@ -255,25 +265,6 @@ static void onednn_dw_step(step *s)
 }
 #endif
 
-/* "ir 112x112 16>96>24 k3 s2", "sep 112x112 32>16 k3 s1", or a layer's
- * bench_shape_string. */
-static void step_shape(const step *s, char *buf, size_t n)
-{
-  const septune_op *op = &s->layer.op;
-  if (op->kind == SEPTUNE_OP_INVERTED_RESIDUAL) {
-    const septune_inverted_residual_desc *b = &op->u.ir;
-    snprintf(buf, n, "ir %lldx%lld %lld>%lld>%lld k%lld s%lld%s", (long long)b->expand.h, (long long)b->expand.w,
-             (long long)b->expand.ci, (long long)b->expand.co, (long long)b->project.co, (long long)b->dw.kh,
-             (long long)b->dw.stride_h, b->residual ? " +res" : "");
-  } else if (op->kind == SEPTUNE_OP_SEPARABLE) {
-    const septune_separable_desc *b = &op->u.sep;
-    snprintf(buf, n, "sep %lldx%lld %lld>%lld k%lld s%lld", (long long)b->dw.h, (long long)b->dw.w,
-             (long long)b->dw.c, (long long)b->pw.co, (long long)b->dw.kh, (long long)b->dw.stride_h);
-  } else {
-    bench_shape_string(op, 0, buf, n);
-  }
-}
-
 static void print_results(network *net, const options *o)
 {
   printf("%-6s %-34s", "step", "shape");
@@ -284,7 +275,7 @@ static void print_results(network *net, const options *o)
   for (size_t k = 0; k < net->n; k++) {
     step *s = &net->s[k];
     char shape[128];
-    step_shape(s, shape, sizeof shape);
+    bench_shape_string(&s->layer.op, 0, shape, sizeof shape);
     printf("%-6s %-34s", s->layer.name, shape);
     for (int i = 0; i < IMPLS; i++) {
       if (!net->have[i]) continue;
@@ -292,7 +283,7 @@ static void print_results(network *net, const options *o)
       sum[i] += m;
       printf(" %10.1f", m);
     }
-    if (net->have[IMPL_LAYERS]) printf("   x%.2f vs layers", median(s->samples[IMPL_LAYERS], o->rounds) /
+    if (net->have[IMPL_LAYERS] && net->have[IMPL_FUSED]) printf("   x%.2f vs layers", median(s->samples[IMPL_LAYERS], o->rounds) /
                                                              median(s->samples[IMPL_FUSED], o->rounds));
     printf("\n");
   }
@@ -304,6 +295,7 @@ static void print_results(network *net, const options *o)
     printf(" %10.1f", tot[i]);
   }
   printf("\n");
+  if (!net->have[IMPL_FUSED]) return;
   printf("speed-up of fused (total):");
   double best_peer = 0;
   for (int i = 1; i < IMPLS; i++) {
@@ -370,9 +362,15 @@ int main(int argc, char **argv)
   if (!net.flush) return fprintf(stderr, PROG ": out of memory for the flush buffer\n"), 1;
 
   net.have[IMPL_FUSED] = net.have[IMPL_LAYERS] = 1;
+  if (o.only >= 0) {
+    /* one implementation alone, e.g. under valgrind's cache simulation:
+     * nothing to compare with (fused stays the reference when asked for) */
+    for (int i = 0; i < IMPLS; i++) net.have[i] = i == o.only;
+  }
   for (int i = IMPL_ONEDNN; i < IMPLS; i++) snprintf(net.why[i], sizeof net.why[i], "not in this build");
   for (const bench_peer_vtbl *const *vt = bench_peers_all; *vt; vt++) {
     int impl = !strcmp((*vt)->name, "oneDNN") ? IMPL_ONEDNN : IMPL_XNNPACK;
+    if (o.only >= 0 && o.only != impl && !(impl == IMPL_ONEDNN && o.only == IMPL_ONEDNN_DW)) continue;
     net.have[impl] = 1;
     for (size_t k = 0; k < net.n && net.have[impl]; k++) {
       char why[256];
@@ -384,7 +382,8 @@ int main(int argc, char **argv)
   }
 #ifdef SEPTUNE_HAVE_ONEDNN
   if (net.have[IMPL_ONEDNN]) {
-    net.have[IMPL_ONEDNN_DW] = 1;
+    net.have[IMPL_ONEDNN_DW] = o.only < 0 || o.only == IMPL_ONEDNN_DW;
+    net.have[IMPL_ONEDNN] = o.only < 0 || o.only == IMPL_ONEDNN;
     for (size_t k = 0; k < net.n; k++) {
       step *s = &net.s[k];
       onednn_dw_step(s);
@@ -420,6 +419,7 @@ int main(int argc, char **argv)
       memcpy(first, out, net.s[net.n - 1].out_n * sizeof(float));
       continue;
     }
+    if (!net.have[IMPL_FUSED]) continue;
     double max_abs, max_rel;
     bench_compare(out, first, net.s[net.n - 1].out_n, &max_abs, &max_rel);
     printf("%s: the network's output differs from fused's by %.3g at most (relative)\n", impl_names[i], max_rel);

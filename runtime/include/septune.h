@@ -495,13 +495,22 @@ septune_status septune_kernel_table_check(const septune_kernel_table *table, sep
  *                  opts->isa, when not AUTO) admits, with the given knobs if
  *                  any (EMITTED); else, without knobs, the generic kernel for
  *                  the ISA (GENERIC, LIBRARY).
+ *   a block        (separable, inverted residual; both libraries) knobs
+ *                  "band=R": R output rows per band, 0 for layer by layer;
+ *                  else the band of least estimated traffic beyond L2.
+ *                  Each stage runs on plans of its own, chosen as above for
+ *                  the stage's layer cut to a band (an image of the band's
+ *                  rows): emitted, tuned, default or generic kernels alike.
+ *                  The block's source, build and isa in septune_plan_info
+ *                  are its band knob's and its first stage plan's.
  * Kernels, records and entries are for one image: an entry matches when
  * its op line equals septune_op_format(op) with n set to 1, and serves any
  * n (the same for records).
  *
  * Returns SEPTUNE_OK and sets *plan, or:
  *   SEPTUNE_ERR_INVALID_ARGUMENT  NULL op/weights/plan, bias NULL while
- *                                 has_bias, invalid op, malformed knobs,
+ *                                 has_bias (a block: any stage's), invalid
+ *                                 op, malformed knobs (a block: not band=R),
  *                                 options.threads < 0 or more than
  *                                 SEPTUNE_MAX_THREADS (err names
  *                                 options.threads)
@@ -535,7 +544,11 @@ septune_status septune_plan_create(const septune_op *op, const float *weights, c
  *                                 the expanded input; or the library's pool,
  *                                 which the first execution of a plan of T
  *                                 threads in this process makes, could not
- *                                 be made (the system refused a thread)
+ *                                 be made (the system refused a thread);
+ *                                 a block: no room for a thread's band
+ *                                 scratch (kept by the plan for the next
+ *                                 execution) or, layer by layer, for the
+ *                                 intermediate tensors
  * Safe to call concurrently on one plan. */
 septune_status septune_execute(const septune_plan *plan, const float *input, float *output,
                                septune_error *err);

@@ -47,7 +47,8 @@
 
 typedef struct band {
   int64_t r0, r1;                   /* output rows */
-  int64_t a, e;                     /* input rows read (the dw stage's rows) */
+  int64_t lo, hi;                   /* the rows its windows cover, padding included */
+  int64_t a, e;                     /* of them, the input rows: the dw stage's rows */
   septune_plan *plan[SEPTUNE_MAX_STAGES];
 } band;
 
@@ -94,12 +95,12 @@ static size_t round_floats(size_t n)
 static int band_rows(const septune_fused *f, int64_t r0, int64_t r1, band *b)
 {
   const septune_depthwise_desc *d = &f->stage[f->dw_at].u.dw;
-  int64_t lo = r0 * d->stride_h - d->pad_top;
-  int64_t hi = (r1 - 1) * d->stride_h - d->pad_top + d->dilation_h * (d->kh - 1) + 1;
   b->r0 = r0;
   b->r1 = r1;
-  b->a = lo < 0 ? 0 : lo;
-  b->e = hi > f->h ? f->h : hi;
+  b->lo = r0 * d->stride_h - d->pad_top;
+  b->hi = (r1 - 1) * d->stride_h - d->pad_top + d->dilation_h * (d->kh - 1) + 1;
+  b->a = b->lo < 0 ? 0 : b->lo;
+  b->e = b->hi > f->h ? f->h : b->hi;
   return b->e > b->a;
 }
 
@@ -109,11 +110,9 @@ static void band_stage(const septune_fused *f, const band *b, int i, septune_op 
   septune_op_one_image(&f->stage[i], op);
   if (op->kind == SEPTUNE_OP_DEPTHWISE) {
     septune_depthwise_desc *d = &op->u.dw;
-    int64_t lo = b->r0 * d->stride_h - d->pad_top;
-    int64_t hi = (b->r1 - 1) * d->stride_h - d->pad_top + d->dilation_h * (d->kh - 1) + 1;
     d->h = b->e - b->a;
-    d->pad_top = b->a - lo;
-    d->pad_bottom = hi - b->e;
+    d->pad_top = b->a - b->lo;
+    d->pad_bottom = b->hi - b->e;
   } else {
     op->u.pw.h = i < f->dw_at ? b->e - b->a : b->r1 - b->r0;
   }
@@ -123,6 +122,14 @@ static int same_op(const septune_op *x, const septune_op *y)
 {
   char a[SEPTUNE_OP_LINE_SIZE], b[SEPTUNE_OP_LINE_SIZE];
   return septune_op_format(x, a, sizeof a) >= 0 && septune_op_format(y, b, sizeof b) >= 0 && strcmp(a, b) == 0;
+}
+
+/* The index of op among seen[0..count), count when it is not there. */
+static int find_shape(const septune_op *seen, int count, const septune_op *op)
+{
+  int j = 0;
+  while (j < count && !same_op(&seen[j], op)) j++;
+  return j;
 }
 
 /* ---- plans of the stages ---------------------------------------------------------- */
@@ -158,9 +165,7 @@ static int variants(const septune_fused *f, int i)
   for (int64_t k = 0; k < f->bands && count <= MAX_VARIANTS; k++) {
     septune_op op;
     band_stage(f, &f->band[k], i, &op);
-    int j = 0;
-    while (j < count && !same_op(&seen[j], &op)) j++;
-    if (j == count) seen[count++] = op;
+    if (find_shape(seen, count, &op) == count) seen[count++] = op;
   }
   return count;
 }
@@ -177,8 +182,7 @@ static septune_status band_plans(septune_plan *plan, const float *weights, const
     for (int64_t k = 0; k < f->bands; k++) {
       septune_op op;
       band_stage(f, &f->band[k], i, &op);
-      int j = 0;
-      while (j < count && !same_op(&seen[j], &op)) j++;
+      int j = find_shape(seen, count, &op);
       if (j == count) {
         septune_status st = stage_plan(plan, i, &op, weights, bias, stage_opts, &made[count], err);
         if (st != SEPTUNE_OK) return st;
