@@ -212,6 +212,48 @@ fail:
   return -1;
 }
 
+/* The src and dst memories (the caller's buffers, set at run) and the
+ * primitive of pd. 0, or -1 with why set. */
+static int make_primitive(bench_peer *p, const_dnnl_primitive_desc_t pd, const dnnl_memory_desc_t *src_md,
+                          const dnnl_memory_desc_t *dst_md, char *why, size_t why_size)
+{
+  CHECK(dnnl_memory_create(&p->src, src_md, g_engine, DNNL_MEMORY_NONE), "src memory");
+  CHECK(dnnl_memory_create(&p->dst, dst_md, g_engine, DNNL_MEMORY_NONE), "dst memory");
+  CHECK(dnnl_primitive_create(&p->conv, pd), "convolution primitive");
+  return 0;
+fail:
+  return -1;
+}
+
+/* The convolution's bias (canonical bia_md) in the layout pd wants. 0, or
+ * -1 with why set. */
+static int reorder_bias(bench_peer *p, const_dnnl_primitive_desc_t pd, const dnnl_memory_desc_t *bia_md,
+                        const float *bias, char *why, size_t why_size)
+{
+  const dnnl_memory_desc_t *md = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 1);
+  if (!md) {
+    say(why, why_size, "no bias memory descriptor");
+    return -1;
+  }
+  CHECK(reorder_into(bia_md, bias, md, &p->bia), "bias reorder");
+  return 0;
+fail:
+  return -1;
+}
+
+/* The end of a create: what only the creation needed freed; p, or NULL
+ * (p destroyed) when it failed. */
+static bench_peer *created(bench_peer *p, int ok, dnnl_primitive_desc_t pd, dnnl_primitive_attr_t attr,
+                           dnnl_post_ops_t post_ops)
+{
+  if (pd) dnnl_primitive_desc_destroy(pd);
+  if (attr) dnnl_primitive_attr_destroy(attr);
+  if (post_ops) dnnl_post_ops_destroy(post_ops);
+  if (ok) return p;
+  onednn_destroy(p);
+  return NULL;
+}
+
 static bench_peer *onednn_create(const septune_op *op, const float *weights, const float *bias,
                                  char *why, size_t why_size)
 {
@@ -319,29 +361,12 @@ static bench_peer *onednn_create(const septune_op *op, const float *weights, con
     goto fail;
   }
   CHECK(reorder_into(&wei_user_md, weights, wei_md, &p->wei), "weights reorder");
-  if (has_bias) {
-    const dnnl_memory_desc_t *pd_bia_md = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 1);
-    if (!pd_bia_md) {
-      say(why, why_size, "no bias memory descriptor");
-      goto fail;
-    }
-    CHECK(reorder_into(&bia_md, bias, pd_bia_md, &p->bia), "bias reorder");
-  }
-  CHECK(dnnl_memory_create(&p->src, &src_md, g_engine, DNNL_MEMORY_NONE), "src memory");
-  CHECK(dnnl_memory_create(&p->dst, &dst_md, g_engine, DNNL_MEMORY_NONE), "dst memory");
-  CHECK(dnnl_primitive_create(&p->conv, pd), "convolution primitive");
-
-  dnnl_primitive_desc_destroy(pd);
-  dnnl_primitive_attr_destroy(attr);
-  dnnl_post_ops_destroy(post_ops);
-  return p;
+  if (has_bias && reorder_bias(p, pd, &bia_md, bias, why, why_size) != 0) goto fail;
+  if (make_primitive(p, pd, &src_md, &dst_md, why, why_size) != 0) goto fail;
+  return created(p, 1, pd, attr, post_ops);
 
 fail:
-  if (pd) dnnl_primitive_desc_destroy(pd);
-  if (attr) dnnl_primitive_attr_destroy(attr);
-  if (post_ops) dnnl_post_ops_destroy(post_ops);
-  onednn_destroy(p);
-  return NULL;
+  return created(p, 0, pd, attr, post_ops);
 }
 
 static int onednn_run(bench_peer *p, const float *input, float *output)
@@ -442,33 +467,17 @@ bench_peer *bench_onednn_fused_create(const septune_op *pw_op, const float *pw_w
   }
   CHECK(reorder_into(&wei_user_md, pw_weights, wei_md, &p->wei), "weights reorder");
   CHECK(reorder_into(&dw_user_md, dw_weights, dw_md, &p->dw_wei), "dw weights reorder");
-  if (e->has_bias) {
-    const dnnl_memory_desc_t *md = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 1);
-    if (!md) {
-      say(why, why_size, "no bias memory descriptor");
-      goto fail;
-    }
-    CHECK(reorder_into(&bia_md, pw_bias, md, &p->bia), "bias reorder");
-  }
+  if (e->has_bias && reorder_bias(p, pd, &bia_md, pw_bias, why, why_size) != 0) goto fail;
   if (d->has_bias) {
     const dnnl_memory_desc_t *md =
         dnnl_primitive_desc_query_md(pd, dnnl_query_exec_arg_md, DNNL_ARG_ATTR_POST_OP_DW | DNNL_ARG_BIAS);
     CHECK(reorder_into(&dw_bia_md, dw_bias, md && md->ndims ? md : &dw_bia_md, &p->dw_bia), "dw bias reorder");
   }
-  CHECK(dnnl_memory_create(&p->src, &src_md, g_engine, DNNL_MEMORY_NONE), "src memory");
-  CHECK(dnnl_memory_create(&p->dst, &dst_md, g_engine, DNNL_MEMORY_NONE), "dst memory");
-  CHECK(dnnl_primitive_create(&p->conv, pd), "fused primitive");
-  dnnl_primitive_desc_destroy(pd);
-  dnnl_primitive_attr_destroy(attr);
-  dnnl_post_ops_destroy(post_ops);
-  return p;
+  if (make_primitive(p, pd, &src_md, &dst_md, why, why_size) != 0) goto fail;
+  return created(p, 1, pd, attr, post_ops);
 
 fail:
-  if (pd) dnnl_primitive_desc_destroy(pd);
-  if (attr) dnnl_primitive_attr_destroy(attr);
-  if (post_ops) dnnl_post_ops_destroy(post_ops);
-  onednn_destroy(p);
-  return NULL;
+  return created(p, 0, pd, attr, post_ops);
 }
 
 static const char *onednn_impl(const bench_peer *p) { return p ? p->impl : "?"; }
