@@ -23,8 +23,8 @@
  *
  * Layer by layer (knobs band=0, or a block a band cannot cut: a depthwise
  * window that lies wholly in the padding): one plan per stage for the whole
- * layer, each on the block's threads, full-size intermediates allocated per
- * execution.
+ * layer, each on the block's threads, through full-size intermediates that
+ * the plan keeps between executions as it keeps the band scratch.
  */
 #include <limits.h>
 #include <pthread.h>
@@ -70,6 +70,7 @@ struct septune_fused {
   pthread_mutex_t lock;
   float *spare[MAX_SPARE];
   int spares;
+  size_t spare_floats;              /* of each: a band's scratch, or layer by layer the intermediates */
   size_t weights_at[SEPTUNE_MAX_STAGES], bias_at[SEPTUNE_MAX_STAGES];
 };
 
@@ -353,9 +354,13 @@ septune_status septune_fused_create(septune_plan *plan, const float *weights, co
     for (int i = 0; i < f->stages && st == SEPTUNE_OK; i++) {
       septune_plan *p;
       st = stage_plan(plan, i, &f->stage[i], weights, bias, &stage_opts, &p, err);
+      /* the intermediates take the scratch's place */
+      if (i + 1 < f->stages) septune_op_tensor_sizes(&f->stage[i], NULL, &f->scratch[i], NULL, NULL, NULL);
     }
   }
   if (st != SEPTUNE_OK) return st;
+  /* the second part starts on a cache line */
+  f->spare_floats = round_floats(f->scratch[0]) + f->scratch[1];
   septune_plan_info info;
   septune_plan_get_info(f->plans[0], &info);
   plan->isa = info.isa;
@@ -410,8 +415,7 @@ static float *take_scratch(septune_fused *f)
   pthread_mutex_lock(&f->lock);
   if (f->spares > 0) s = f->spare[--f->spares];
   pthread_mutex_unlock(&f->lock);
-  /* the filtered rows start on a cache line */
-  return s ? s : alloc_floats(round_floats(f->scratch[0]) + f->scratch[1]);
+  return s ? s : alloc_floats(f->spare_floats);
 }
 
 static void give_scratch(septune_fused *f, float *s)
@@ -462,25 +466,21 @@ static void run_bands(void *p, long begin, long end)
   give_scratch(r->spares, scratch);
 }
 
-/* Layer by layer: each stage's plan on the whole layer, on `pool`. */
+/* Layer by layer: each stage's plan on the whole layer, on `pool`, through
+ * the intermediates (a spare scratch). */
 static septune_status run_layers(const septune_plan *plan, const float *input, float *output,
                                  struct pthreadpool *pool, septune_error *err)
 {
-  const septune_fused *f = plan->fused;
-  float *mid[SEPTUNE_MAX_STAGES - 1] = { NULL, NULL };
+  septune_fused *f = plan->fused;
+  float *scratch = take_scratch(f);
+  if (!scratch)
+    return septune_error_set(err, SEPTUNE_ERR_OUT_OF_MEMORY, "execute: out of memory for %zu intermediate floats",
+                             f->spare_floats);
+  float *mid[2] = { scratch, scratch + round_floats(f->scratch[0]) };
   const float *x = input;
   septune_status st = SEPTUNE_OK;
   for (int i = 0; i < f->stages && st == SEPTUNE_OK; i++) {
-    float *y = output;
-    if (i + 1 < f->stages) {
-      size_t n = 0;
-      septune_op_tensor_sizes(&f->stage[i], NULL, &n, NULL, NULL, NULL);
-      if (!(y = mid[i] = alloc_floats(n))) {
-        st = septune_error_set(err, SEPTUNE_ERR_OUT_OF_MEMORY, "execute: out of memory for %zu intermediate floats",
-                               n);
-        break;
-      }
-    }
+    float *y = i + 1 < f->stages ? mid[i] : output;
     st = septune_execute_on(f->plans[i], x, y, pool, err);
     x = y;
   }
@@ -489,7 +489,7 @@ static septune_status run_layers(const septune_plan *plan, const float *input, f
     septune_op_tensor_sizes(&plan->op, NULL, &n, NULL, NULL, NULL);
     add_rows(output, input, n);
   }
-  for (int i = 0; i < f->stages - 1; i++) free(mid[i]);
+  give_scratch(f, scratch);
   return st;
 }
 
