@@ -7,6 +7,9 @@
  * previous bands included); the expand stage computes just those rows into
  * a per-thread scratch, the depthwise stage filters them into a second
  * one, the project stage writes the band's output rows (plus the residual).
+ * A thread that runs the next band of the same image keeps the expanded
+ * halo rows the two share (moved to the top of its scratch) and expands
+ * only the rows after them.
  * The full intermediate tensor is never allocated: a thread holds one
  * band's expanded rows and one band's filtered rows, sized to stay in L2.
  *
@@ -49,7 +52,9 @@ typedef struct band {
   int64_t r0, r1;                   /* output rows */
   int64_t lo, hi;                   /* the rows its windows cover, padding included */
   int64_t a, e;                     /* of them, the input rows: the dw stage's rows */
+  int64_t kept;                     /* expand: rows [a, a + kept) are the previous band's last ones */
   septune_plan *plan[SEPTUNE_MAX_STAGES];
+  septune_plan *cont;               /* expand of rows [a + kept, e) after the previous band, or NULL */
 } band;
 
 struct septune_fused {
@@ -61,7 +66,7 @@ struct septune_fused {
   int64_t h, w, ci, oh, ow, co, mid; /* mid: the dw stage's channels (out, c*m) */
   int64_t bands;                    /* per image */
   band *band;
-  septune_plan *plans[SEPTUNE_MAX_STAGES * MAX_VARIANTS];
+  septune_plan *plans[(SEPTUNE_MAX_STAGES + 1) * MAX_VARIANTS]; /* + the continuing expand */
   int nplans;
   size_t scratch[2];                /* floats per thread: expanded rows, filtered rows */
   /* Scratch buffers kept from one execution to the next, so that a band's
@@ -119,6 +124,14 @@ static void band_stage(const septune_fused *f, const band *b, int i, septune_op 
   }
 }
 
+/* The expand layer of the rows band b adds to those it keeps from the band
+ * before it. */
+static void cont_stage(const septune_fused *f, const band *b, septune_op *op)
+{
+  septune_op_one_image(&f->stage[0], op);
+  op->u.pw.h = b->e - b->a - b->kept;
+}
+
 static int same_op(const septune_op *x, const septune_op *y)
 {
   char a[SEPTUNE_OP_LINE_SIZE], b[SEPTUNE_OP_LINE_SIZE];
@@ -171,6 +184,20 @@ static int variants(const septune_fused *f, int i)
   return count;
 }
 
+/* The same for the expand stage of the bands that continue the band before. */
+static int cont_variants(const septune_fused *f)
+{
+  septune_op seen[MAX_VARIANTS + 1];
+  int count = 0;
+  for (int64_t k = 0; k < f->bands && count <= MAX_VARIANTS; k++) {
+    septune_op op;
+    if (f->band[k].kept == 0 || f->band[k].a + f->band[k].kept == f->band[k].e) continue;
+    cont_stage(f, &f->band[k], &op);
+    if (find_shape(seen, count, &op) == count) seen[count++] = op;
+  }
+  return count;
+}
+
 /* The plans of every band's stages, one per distinct band shape. */
 static septune_status band_plans(septune_plan *plan, const float *weights, const float *bias,
                                  const septune_plan_options *stage_opts, septune_error *err)
@@ -192,6 +219,24 @@ static septune_status band_plans(septune_plan *plan, const float *weights, const
       f->band[k].plan[i] = made[j];
     }
   }
+  if (f->dw_at == 0) return SEPTUNE_OK;
+  /* the expand stage of a band that follows its predecessor on one thread */
+  septune_op seen[MAX_VARIANTS];
+  septune_plan *made[MAX_VARIANTS];
+  int count = 0;
+  for (int64_t k = 0; k < f->bands; k++) {
+    band *b = &f->band[k];
+    if (b->kept == 0 || b->a + b->kept == b->e) continue;
+    septune_op op;
+    cont_stage(f, b, &op);
+    int j = find_shape(seen, count, &op);
+    if (j == count) {
+      septune_status st = stage_plan(plan, 0, &op, weights, bias, stage_opts, &made[count], err);
+      if (st != SEPTUNE_OK) return st;
+      seen[count++] = op;
+    }
+    b->cont = made[j];
+  }
   return SEPTUNE_OK;
 }
 
@@ -211,14 +256,12 @@ static double band_bytes(const septune_fused *f, int64_t rows)
   return (expanded + (double)(rows * f->ow * f->mid)) * sizeof(float);
 }
 
-/* Bytes of traffic beyond L2 (a flop of recomputation counted as a quarter
- * byte, about what one core's FMAs and its memory bandwidth trade at) of
- * bands of `rows` rows:
+/* Bytes of traffic beyond L2 of bands of `rows` rows:
  *   - the weights, once when they stay in L2 beside a band's scratch, once
  *     per band when they do not;
  *   - the intermediates written out and read back when a band's scratch
  *     does not fit 3/4 of L2;
- *   - the expand stage's halo rows, computed again by each band;
+ *   - the expanded rows a band keeps from the one before, copied;
  *   - a small cost per band (three stage calls). */
 static double band_cost(const septune_plan *plan, int64_t rows)
 {
@@ -233,9 +276,9 @@ static double band_cost(const septune_plan *plan, int64_t rows)
   double cost = scratch + weights <= l2 ? weights : weights * (double)bands;
   if (scratch > (double)plan->budget.resident) cost += 2.0 * band_bytes(f, f->oh);
   if (f->dw_at > 0) {
-    const septune_pointwise_desc *e = &f->stage[0].u.pw;
-    double halo = (double)(bands * band_in_rows(f, rows) - f->h);
-    if (halo > 0) cost += 0.25 * 2.0 * halo * (double)(f->w * e->ci * e->co);
+    const septune_depthwise_desc *d = &f->stage[f->dw_at].u.dw;
+    double kept = (double)(band_in_rows(f, rows) - rows * d->stride_h);
+    if (kept > 0) cost += 2.0 * kept * (double)(f->w * d->c) * sizeof(float) * (double)(bands - 1);
   }
   return cost + 16384.0 * (double)bands;
 }
@@ -279,6 +322,7 @@ static int cut_bands(septune_fused *f)
     band *b = &f->band[k];
     int64_t r1 = (k + 1) * f->rows;
     if (!band_rows(f, k * f->rows, r1 > f->oh ? f->oh : r1, b)) return 0;
+    if (k > 0 && f->dw_at > 0 && b[-1].e > b->a) b->kept = b[-1].e - b->a;
     size_t in_rows = (size_t)(b->e - b->a), out_rows = (size_t)(b->r1 - b->r0);
     if (f->dw_at > 0 && in_rows * (size_t)(f->w * f->stage[f->dw_at].u.dw.c) > s0)
       s0 = in_rows * (size_t)(f->w * f->stage[f->dw_at].u.dw.c);
@@ -288,6 +332,7 @@ static int cut_bands(septune_fused *f)
   f->scratch[1] = s1;
   for (int i = 0; i < f->stages; i++)
     if (variants(f, i) > MAX_VARIANTS) return 0;
+  if (cont_variants(f) > MAX_VARIANTS) return 0;
   return 1;
 }
 
@@ -441,14 +486,23 @@ static void run_bands(void *p, long begin, long end)
                       f->scratch[0] + f->scratch[1]);
     fail(r, &why);
   }
+  /* floats of an input row, of an expanded row */
+  size_t in_row = (size_t)(f->w * f->ci), mid_row = f->dw_at > 0 ? (size_t)(f->w * f->stage[f->dw_at].u.dw.c) : 0;
   for (long item = begin; item < end && !__atomic_load_n(&r->failed, __ATOMIC_ACQUIRE); item++) {
     int64_t image = item / f->bands;
     const band *b = &f->band[item % f->bands];
-    const float *in = r->input + ((size_t)(image * f->h + b->a) * (size_t)f->w) * (size_t)f->ci;
+    const float *in = r->input + (size_t)(image * f->h + b->a) * in_row;
     float *out = r->output + ((size_t)(image * f->oh + b->r0) * (size_t)f->ow) * (size_t)f->co;
     const float *x = in;
     septune_status st = SEPTUNE_OK;
-    if (f->dw_at > 0) {
+    if (f->dw_at > 0 && item > begin && item % f->bands != 0 && b->kept > 0) {
+      /* this thread expanded the band before: keep its last rows, expand the rest */
+      memmove(expanded, expanded + (size_t)(b->a - b[-1].a) * mid_row, (size_t)b->kept * mid_row * sizeof(float));
+      if (b->cont)
+        st = septune_execute_on(b->cont, in + (size_t)b->kept * in_row, expanded + (size_t)b->kept * mid_row, NULL,
+                                &why);
+      x = expanded;
+    } else if (f->dw_at > 0) {
       st = septune_execute_on(b->plan[0], x, expanded, NULL, &why);
       x = expanded;
     }
@@ -460,8 +514,7 @@ static void run_bands(void *p, long begin, long end)
     }
     /* stride 1 and the input's size: output row r is input row r */
     if (f->residual)
-      add_rows(out, r->input + ((size_t)(image * f->h + b->r0) * (size_t)f->w) * (size_t)f->ci,
-               (size_t)((b->r1 - b->r0) * f->ow * f->co));
+      add_rows(out, r->input + (size_t)(image * f->h + b->r0) * in_row, (size_t)((b->r1 - b->r0) * f->ow * f->co));
   }
   give_scratch(r->spares, scratch);
 }
