@@ -496,8 +496,11 @@ septune_status septune_kernel_table_check(const septune_kernel_table *table, sep
  *                  any (EMITTED); else, without knobs, the generic kernel for
  *                  the ISA (GENERIC, LIBRARY).
  *   a block        (separable, inverted residual; both libraries) knobs
- *                  "band=R": R output rows per band, 0 for layer by layer;
- *                  else the band of least estimated traffic beyond L2.
+ *                  "band=R": R output rows per band, 0 for layer by layer
+ *                  (FORCED); else (libseptune) a tuning-database record's
+ *                  band for this block, this CPU and the plan's thread
+ *                  count or 1 thread (TUNED); else the band of least
+ *                  estimated traffic beyond L2 (DEFAULT).
  *                  Each stage runs on plans of its own, chosen as above for
  *                  the stage's layer cut to a band (an image of the band's
  *                  rows): emitted, tuned, default or generic kernels alike.

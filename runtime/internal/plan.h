@@ -51,6 +51,14 @@ struct septune_plan {
 septune_status septune_plan_select_kernel(septune_plan *plan, const septune_plan_options *opts,
                                           septune_error *err);
 
+/* Implemented once per library: the knobs of a tuning-database record for
+ * plan->op (a block: its band knob) on the plan's ISA choice and thread
+ * count (else the 1-thread record's), into knobs (n bytes) with *found 1
+ * and *threads the record's thread count; *found 0 when there is none (no
+ * database, libseptune_rt). Never fails. */
+void septune_plan_tuned_knobs(const septune_plan *plan, const septune_plan_options *opts, char *knobs, size_t n,
+                              int *found, int *threads);
+
 /* Takes the kernel of an emitted table entry (kernel_table.c found it). */
 void septune_plan_use_entry(septune_plan *plan, const septune_kernel_table *table,
                             const septune_kernel_entry *entry);

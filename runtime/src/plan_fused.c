@@ -372,8 +372,16 @@ septune_status septune_fused_create(septune_plan *plan, const float *weights, co
     if (f->rows > f->oh) f->rows = f->oh;
     plan->source_kind = SEPTUNE_KERNEL_FORCED;
   } else {
-    f->rows = default_rows(plan);
-    plan->source_kind = SEPTUNE_KERNEL_DEFAULT;
+    char tuned[SEPTUNE_KNOBS_SIZE];
+    int found = 0, threads = 0;
+    septune_plan_tuned_knobs(plan, opts, tuned, sizeof tuned, &found, &threads);
+    if (found && parse_knobs(tuned, &f->rows) == 0 && f->rows <= f->oh) {
+      plan->source_kind = SEPTUNE_KERNEL_TUNED;
+      plan->tuned_threads = threads;
+    } else {
+      f->rows = default_rows(plan);
+      plan->source_kind = SEPTUNE_KERNEL_DEFAULT;
+    }
   }
   septune_plan_options stage_opts;
   memset(&stage_opts, 0, sizeof stage_opts);

@@ -26,10 +26,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "check.h"
+#include "db.h"
 #include "internal.h"
 #include "septune.h"
 #include "test_guard.h"
@@ -374,6 +376,54 @@ static void plan_info(void **state)
   free(b);
 }
 
+/* A tuning-database record of a block gives its plan the band (TUNED); a
+ * record whose band does not fit the block is passed over. */
+static void tuned_band(void **state)
+{
+  (void)state;
+  char path[] = "/tmp/septune_test_fused_XXXXXX";
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  close(fd);
+  unlink(path);
+  septune_op op = parse("ir h=20 w=20 ci=8 t=4 co=8 k=3 pad=same act=relu6 bias=1 residual=1");
+  size_t nw, nb;
+  assert_int_equal(septune_op_tensor_sizes(&op, NULL, NULL, &nw, &nb, NULL), SEPTUNE_OK);
+  float *w = calloc(nw, sizeof(float)), *b = calloc(nb, sizeof(float));
+  septune_db_record r;
+  memset(&r, 0, sizeof r);
+  septune_cpu_signature(r.cpu, sizeof r.cpu);
+  r.threads = 1;
+  assert_int_equal(septune_db_template_version(&r.template_version, NULL), SEPTUNE_OK);
+  r.op = op;
+  r.isa = septune_cpu_best_isa();
+  r.median_us = r.min_us = r.gflops = 1.0;
+  static const struct {
+    const char *knobs;
+    septune_kernel_source source;
+    const char *want;
+  } cases[] = { { "band=7", SEPTUNE_KERNEL_TUNED, "band=7" }, { "band=21", SEPTUNE_KERNEL_DEFAULT, NULL } };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    snprintf(r.knobs, sizeof r.knobs, "%s", cases[i].knobs);
+    unlink(path);
+    assert_int_equal(septune_db_store(path, &r, 1, NULL), SEPTUNE_OK);
+    septune_plan_options opts = { .db_path = path, .threads = 1 };
+    septune_plan *plan = NULL;
+    septune_plan_info info;
+    assert_int_equal(septune_plan_create(&op, w, b, &opts, &plan, NULL), SEPTUNE_OK);
+    assert_int_equal(septune_plan_get_info(plan, &info), SEPTUNE_OK);
+    assert_int_equal(info.source, cases[i].source);
+    if (cases[i].want) {
+      assert_string_equal(info.knobs, cases[i].want);
+      assert_int_equal(info.tuned_threads, 1);
+    }
+    septune_plan_destroy(plan);
+  }
+  unlink(path);
+  free(w);
+  free(b);
+}
+
 /* Every chaining error names its field. */
 static void bad_blocks(void **state)
 {
@@ -560,6 +610,7 @@ int main(void)
     cmocka_unit_test(blocks_file),
     cmocka_unit_test(bad_blocks),
     cmocka_unit_test(plan_info),
+    cmocka_unit_test(tuned_band),
     cmocka_unit_test(edge_cases),
     cmocka_unit_test(random_scalar),
     cmocka_unit_test(random_sse),
