@@ -96,6 +96,12 @@ septune_status septune_fused_execute(const septune_plan *plan, const float *inpu
  * count. */
 int septune_fused_rows(const septune_fused *f, int *stage_plans);
 
+/* The layers a block's plan runs its stages on, one image each (its band
+ * shapes; layer by layer, its stages), at most max of them into out;
+ * returns their count (0 for a layer's plan). What `septune emit` emits for
+ * a block. */
+int septune_plan_stage_ops(const septune_plan *plan, septune_op *out, int max);
+
 /* Frees a block's stage plans and bands. NULL is a no-op. */
 void septune_fused_free(septune_fused *f);
 

@@ -429,6 +429,14 @@ int septune_fused_rows(const septune_fused *f, int *stage_plans)
   return (int)f->rows;
 }
 
+int septune_plan_stage_ops(const septune_plan *plan, septune_op *out, int max)
+{
+  const septune_fused *f = plan ? plan->fused : NULL;
+  int n = 0;
+  for (int i = 0; f && i < f->nplans && n < max; i++) septune_op_one_image(&f->plans[i]->op, &out[n++]);
+  return n;
+}
+
 void septune_fused_free(septune_fused *f)
 {
   if (!f) return;
