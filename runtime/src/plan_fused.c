@@ -26,8 +26,8 @@
  *
  * Layer by layer (knobs band=0, or a block a band cannot cut: a depthwise
  * window that lies wholly in the padding): one plan per stage for the whole
- * layer, each on the block's threads, through full-size intermediates that
- * the plan keeps between executions as it keeps the band scratch.
+ * layer, each on the block's threads, through full-size intermediates kept
+ * between executions as the band scratch is.
  */
 #include <limits.h>
 #include <pthread.h>
@@ -44,9 +44,19 @@
  * last band, and the mixes a tall padding makes); a block with more runs
  * layer by layer. */
 #define MAX_VARIANTS 16
-/* Scratch buffers a plan keeps between executions: one per thread that ran
- * it at once, up to this many. */
+/* Scratch buffers kept between executions, shared by every block's plan of
+ * the process (as a framework shares one workspace between its operators):
+ * memory already mapped (a fresh page costs a fault, on every execution)
+ * and, when the block before ran on it, in cache. At most this many, one
+ * per thread that ran a block at once; freed with the last block's plan. */
 #define MAX_SPARE 64
+
+static pthread_mutex_t spare_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+  float *p;
+  size_t floats;
+} spare[MAX_SPARE];
+static int spares, block_plans;
 
 typedef struct band {
   int64_t r0, r1;                   /* output rows */
@@ -69,13 +79,7 @@ struct septune_fused {
   septune_plan *plans[(SEPTUNE_MAX_STAGES + 1) * MAX_VARIANTS]; /* + the continuing expand */
   int nplans;
   size_t scratch[2];                /* floats per thread: expanded rows, filtered rows */
-  /* Scratch buffers kept from one execution to the next, so that a band's
-   * scratch is memory the CPU has already mapped (and likely cached):
-   * fresh pages would cost a page fault each, on every execution. */
-  pthread_mutex_t lock;
-  float *spare[MAX_SPARE];
-  int spares;
-  size_t spare_floats;              /* of each: a band's scratch, or layer by layer the intermediates */
+  size_t spare_floats;              /* a thread's scratch: a band's, or layer by layer the intermediates */
   size_t weights_at[SEPTUNE_MAX_STAGES], bias_at[SEPTUNE_MAX_STAGES];
 };
 
@@ -257,30 +261,34 @@ static double band_bytes(const septune_fused *f, int64_t rows)
 }
 
 /* Bytes of traffic beyond L2 of bands of `rows` rows:
- *   - the weights, once when they stay in L2 beside a band's scratch, once
- *     per band when they do not;
- *   - the intermediates written out and read back when a band's scratch
- *     does not fit 3/4 of L2;
+ *   - the weights, once when they stay in L2 beside a band's scratch (both
+ *     within 3/4 of it), once per band when they do not;
+ *   - the intermediates written out to L3 and read back when a band's
+ *     scratch does not fit 3/4 of L2 (counted a quarter);
  *   - the expanded rows a band keeps from the one before, copied;
- *   - a small cost per band (three stage calls). */
+ *   - a cost per band, 64 KiB's worth: three stage calls, each kernel's
+ *     start and its tails on a band's few pixels. */
 static double band_cost(const septune_plan *plan, int64_t rows)
 {
   const septune_fused *f = plan->fused;
   int64_t bands = (f->oh + rows - 1) / rows;
-  double weights = 0, scratch = band_bytes(f, rows), l2 = (double)plan->budget.caches.l2;
+  double weights = 0, scratch = band_bytes(f, rows), l2 = (double)plan->budget.resident;
   for (int i = 0; i < f->stages; i++) {
     size_t n = 0;
     septune_op_tensor_sizes(&f->stage[i], NULL, NULL, &n, NULL, NULL);
     weights += (double)n * sizeof(float);
   }
   double cost = scratch + weights <= l2 ? weights : weights * (double)bands;
-  if (scratch > (double)plan->budget.resident) cost += 2.0 * band_bytes(f, f->oh);
+  /* spilled intermediates go to L3 and come back: a quarter of the cost of
+   * weights that come from memory, as an inference's do (about the ratio of
+   * the two bandwidths) */
+  if (scratch > (double)plan->budget.resident) cost += 0.25 * 2.0 * band_bytes(f, f->oh);
   if (f->dw_at > 0) {
     const septune_depthwise_desc *d = &f->stage[f->dw_at].u.dw;
     double kept = (double)(band_in_rows(f, rows) - rows * d->stride_h);
     if (kept > 0) cost += 2.0 * kept * (double)(f->w * d->c) * sizeof(float) * (double)(bands - 1);
   }
-  return cost + 16384.0 * (double)bands;
+  return cost + 65536.0 * (double)bands;
 }
 
 /* The default band: the rows of least band_cost (the most rows among
@@ -341,7 +349,9 @@ septune_status septune_fused_create(septune_plan *plan, const float *weights, co
 {
   septune_fused *f = plan->fused = calloc(1, sizeof *plan->fused);
   if (!f) return septune_error_set(err, SEPTUNE_ERR_OUT_OF_MEMORY, "plan: out of memory");
-  pthread_mutex_init(&f->lock, NULL);
+  pthread_mutex_lock(&spare_lock);
+  block_plans++;
+  pthread_mutex_unlock(&spare_lock);
   f->stages = septune_op_stages(&plan->op, f->stage);
   f->dw_at = f->stages == 3 ? 1 : 0;
   f->residual = plan->op.kind == SEPTUNE_OP_INVERTED_RESIDUAL && plan->op.u.ir.residual;
@@ -441,8 +451,12 @@ void septune_fused_free(septune_fused *f)
 {
   if (!f) return;
   for (int i = 0; i < f->nplans; i++) septune_plan_destroy(f->plans[i]);
-  for (int i = 0; i < f->spares; i++) free(f->spare[i]);
-  pthread_mutex_destroy(&f->lock);
+  pthread_mutex_lock(&spare_lock);
+  if (--block_plans == 0) {
+    for (int i = 0; i < spares; i++) free(spare[i].p);
+    spares = 0;
+  }
+  pthread_mutex_unlock(&spare_lock);
   free(f->band);
   free(f);
 }
@@ -451,7 +465,6 @@ void septune_fused_free(septune_fused *f)
 
 typedef struct fused_run {
   const septune_fused *f;
-  septune_fused *spares;  /* f, whose spare scratch buffers executions share */
   const float *input;
   float *output;
   int failed;          /* a band's stage failed (set with __atomic) */
@@ -469,22 +482,46 @@ static void add_rows(float *out, const float *in, size_t n)
   for (size_t i = 0; i < n; i++) out[i] += in[i];
 }
 
-/* A thread's scratch: a spare one, else a new one (NULL: out of memory). */
-static float *take_scratch(septune_fused *f)
+/* A thread's scratch of `floats`: the smallest spare one that is large
+ * enough, else a new one (NULL: out of memory). *size gets its size. */
+static float *take_scratch(size_t floats, size_t *size)
 {
   float *s = NULL;
-  pthread_mutex_lock(&f->lock);
-  if (f->spares > 0) s = f->spare[--f->spares];
-  pthread_mutex_unlock(&f->lock);
-  return s ? s : alloc_floats(f->spare_floats);
+  pthread_mutex_lock(&spare_lock);
+  int best = -1;
+  for (int i = 0; i < spares; i++)
+    if (spare[i].floats >= floats && (best < 0 || spare[i].floats < spare[best].floats)) best = i;
+  if (best >= 0) {
+    s = spare[best].p;
+    *size = spare[best].floats;
+    spare[best] = spare[--spares];
+  }
+  pthread_mutex_unlock(&spare_lock);
+  if (s) return s;
+  *size = floats;
+  return alloc_floats(floats);
 }
 
-static void give_scratch(septune_fused *f, float *s)
+/* Keeps s (of `floats`) for the next execution, in place of the smallest
+ * spare one when there are MAX_SPARE already (which is freed). */
+static void give_scratch(float *s, size_t floats)
 {
   if (!s) return;
-  pthread_mutex_lock(&f->lock);
-  if (f->spares < MAX_SPARE) f->spare[f->spares++] = s, s = NULL;
-  pthread_mutex_unlock(&f->lock);
+  pthread_mutex_lock(&spare_lock);
+  if (spares < MAX_SPARE) {
+    spare[spares].p = s, spare[spares++].floats = floats;
+    s = NULL;
+  } else {
+    int small = 0;
+    for (int i = 1; i < spares; i++)
+      if (spare[i].floats < spare[small].floats) small = i;
+    if (spare[small].floats < floats) {
+      float *old = spare[small].p;
+      spare[small].p = s, spare[small].floats = floats;
+      s = old;
+    }
+  }
+  pthread_mutex_unlock(&spare_lock);
   free(s);
 }
 
@@ -495,7 +532,8 @@ static void run_bands(void *p, long begin, long end)
   fused_run *r = p;
   const septune_fused *f = r->f;
   septune_error why;
-  float *scratch = take_scratch(r->spares);
+  size_t size = 0;
+  float *scratch = take_scratch(f->spare_floats, &size);
   float *expanded = scratch, *filtered = scratch ? scratch + round_floats(f->scratch[0]) : NULL;
   if (!scratch) {
     septune_error_set(&why, SEPTUNE_ERR_OUT_OF_MEMORY, "execute: out of memory for a band's scratch (%zu floats)",
@@ -532,7 +570,7 @@ static void run_bands(void *p, long begin, long end)
     if (f->residual)
       add_rows(out, r->input + (size_t)(image * f->h + b->r0) * in_row, (size_t)((b->r1 - b->r0) * f->ow * f->co));
   }
-  give_scratch(r->spares, scratch);
+  give_scratch(scratch, size);
 }
 
 /* Layer by layer: each stage's plan on the whole layer, on `pool`, through
@@ -540,8 +578,9 @@ static void run_bands(void *p, long begin, long end)
 static septune_status run_layers(const septune_plan *plan, const float *input, float *output,
                                  struct pthreadpool *pool, septune_error *err)
 {
-  septune_fused *f = plan->fused;
-  float *scratch = take_scratch(f);
+  const septune_fused *f = plan->fused;
+  size_t size = 0;
+  float *scratch = take_scratch(f->spare_floats, &size);
   if (!scratch)
     return septune_error_set(err, SEPTUNE_ERR_OUT_OF_MEMORY, "execute: out of memory for %zu intermediate floats",
                              f->spare_floats);
@@ -558,7 +597,7 @@ static septune_status run_layers(const septune_plan *plan, const float *input, f
     septune_op_tensor_sizes(&plan->op, NULL, &n, NULL, NULL, NULL);
     add_rows(output, input, n);
   }
-  give_scratch(f, scratch);
+  give_scratch(scratch, size);
   return st;
 }
 
@@ -570,7 +609,6 @@ septune_status septune_fused_execute(const septune_plan *plan, const float *inpu
   fused_run r;
   memset(&r, 0, sizeof r);
   r.f = f;
-  r.spares = plan->fused; /* the plan is const; its spare buffers are not */
   r.input = input;
   r.output = output;
   septune_pool_run(pool, plan->wake, (long)(septune_op_batch(&plan->op) * f->bands), run_bands, &r);
