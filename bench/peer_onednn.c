@@ -212,6 +212,20 @@ fail:
   return -1;
 }
 
+/* A new peer, oneDNN set up for bench_peers_threads(); NULL with why set. */
+static bench_peer *new_peer(char *why, size_t why_size)
+{
+  if (onednn_init(why, why_size) != 0) return NULL;
+  int want = bench_peers_threads(), threads = use_threads(want);
+  if (threads != want) {
+    say(why, why_size, "cannot make oneDNN use %d thread%s (it would use %d)", want, want == 1 ? "" : "s", threads);
+    return NULL;
+  }
+  bench_peer *p = calloc(1, sizeof *p);
+  if (!p) say(why, why_size, "out of memory");
+  return p;
+}
+
 /* The src and dst memories (the caller's buffers, set at run) and the
  * primitive of pd. 0, or -1 with why set. */
 static int make_primitive(bench_peer *p, const_dnnl_primitive_desc_t pd, const dnnl_memory_desc_t *src_md,
@@ -267,21 +281,11 @@ static bench_peer *onednn_create(const septune_op *op, const float *weights, con
     say(why, why_size, "invalid op: %s", err.message);
     return NULL;
   }
-  if (onednn_init(why, why_size) != 0) return NULL;
-  int want = bench_peers_threads(), threads = use_threads(want);
-  if (threads != want) {
-    say(why, why_size, "cannot make oneDNN use %d thread%s (it would use %d)", want, want == 1 ? "" : "s", threads);
-    return NULL;
-  }
-
-  bench_peer *p = calloc(1, sizeof *p);
+  bench_peer *p = new_peer(why, why_size);
   dnnl_post_ops_t post_ops = NULL;
   dnnl_primitive_attr_t attr = NULL;
   dnnl_primitive_desc_t pd = NULL;
-  if (!p) {
-    say(why, why_size, "out of memory");
-    return NULL;
-  }
+  if (!p) return NULL;
 
   dnnl_memory_desc_t src_md, dst_md, wei_any_md, wei_user_md, bia_md;
   dnnl_dims_t strides, dilates, pad_l, pad_r;
@@ -409,20 +413,11 @@ bench_peer *bench_onednn_fused_create(const septune_op *pw_op, const float *pw_w
                        "no dilation, multiplier 1, output ceil(in/stride))");
     return NULL;
   }
-  if (onednn_init(why, why_size) != 0) return NULL;
-  int want = bench_peers_threads();
-  if (use_threads(want) != want) {
-    say(why, why_size, "cannot make oneDNN use %d threads", want);
-    return NULL;
-  }
-  bench_peer *p = calloc(1, sizeof *p);
+  bench_peer *p = new_peer(why, why_size);
   dnnl_post_ops_t post_ops = NULL;
   dnnl_primitive_attr_t attr = NULL;
   dnnl_primitive_desc_t pd = NULL;
-  if (!p) {
-    say(why, why_size, "out of memory");
-    return NULL;
-  }
+  if (!p) return NULL;
   dnnl_memory_desc_t src_md, mid_md, dst_md, wei_any_md, wei_user_md, bia_md, dw_user_md, dw_bia_md;
   dnnl_dims_t src_dims = { e->n, e->ci, e->h, e->w }, mid_dims = { e->n, e->co, e->h, e->w };
   dnnl_dims_t dst_dims = { e->n, e->co, oh, ow };
