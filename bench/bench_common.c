@@ -87,8 +87,20 @@ static void pw_shape(const septune_pointwise_desc *p, int full, char *buf, size_
 
 void bench_shape_string(const septune_op *op, int full, char *buf, size_t n)
 {
-  if (op->kind == SEPTUNE_OP_DEPTHWISE) dw_shape(&op->u.dw, full, buf, n);
-  else pw_shape(&op->u.pw, full, buf, n);
+  if (op->kind == SEPTUNE_OP_INVERTED_RESIDUAL) {
+    const septune_inverted_residual_desc *b = &op->u.ir;
+    snprintf(buf, n, "ir %lldx%lld %lld>%lld>%lld k%lld s%lld%s", (long long)b->expand.h, (long long)b->expand.w,
+             (long long)b->expand.ci, (long long)b->expand.co, (long long)b->project.co, (long long)b->dw.kh,
+             (long long)b->dw.stride_h, b->residual ? " +res" : "");
+  } else if (op->kind == SEPTUNE_OP_SEPARABLE) {
+    const septune_separable_desc *b = &op->u.sep;
+    snprintf(buf, n, "sep %lldx%lld %lld>%lld k%lld s%lld", (long long)b->dw.h, (long long)b->dw.w,
+             (long long)b->dw.c, (long long)b->pw.co, (long long)b->dw.kh, (long long)b->dw.stride_h);
+  } else if (op->kind == SEPTUNE_OP_DEPTHWISE) {
+    dw_shape(&op->u.dw, full, buf, n);
+  } else {
+    pw_shape(&op->u.pw, full, buf, n);
+  }
 }
 
 static int grow(bench_layer_list *l, const char *prog)

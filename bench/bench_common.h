@@ -47,7 +47,8 @@ void bench_compare(const float *got, const float *ref, size_t n, double *max_abs
 /* A compact description of op: "dw 56x56x144 k3 s1" (batch, dilation and
  * multiplier added only when not 1) or "pw 56x56 144>24". With full != 0 the
  * padding (t,l,b,r), activation and "+b" for a bias follow:
- * "dw 56x56x144 k3 s1 p1111 relu6". */
+ * "dw 56x56x144 k3 s1 p1111 relu6". A block: "ir 112x112 16>96>24 k3 s2"
+ * ("+res" with a residual) or "sep 112x112 32>16 k3 s1", whatever full. */
 void bench_shape_string(const septune_op *op, int full, char *buf, size_t n);
 
 /* ---- model files ---------------------------------------------------------- */

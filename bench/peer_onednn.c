@@ -40,6 +40,7 @@
 struct bench_peer {
   dnnl_primitive_t conv;
   dnnl_memory_t src, dst, wei, bia; /* bia NULL when no bias */
+  dnnl_memory_t dw_wei, dw_bia;     /* a fused depthwise post-op's (bench_onednn_fused_create) */
   const float *last_in;             /* handles currently set on src/dst */
   float *last_out;
   char impl[128];
@@ -123,6 +124,8 @@ static void onednn_destroy(bench_peer *p)
   if (p->dst) dnnl_memory_destroy(p->dst);
   if (p->wei) dnnl_memory_destroy(p->wei);
   if (p->bia) dnnl_memory_destroy(p->bia);
+  if (p->dw_wei) dnnl_memory_destroy(p->dw_wei);
+  if (p->dw_bia) dnnl_memory_destroy(p->dw_bia);
   free(p);
 }
 
@@ -164,6 +167,107 @@ static dnnl_status_t reorder_into(const dnnl_memory_desc_t *from, const float *f
     }                                                                               \
   } while (0)
 
+/* Appends the eltwise post-ops of activation act. 0, or -1 with why set. */
+static int append_act(dnnl_post_ops_t post_ops, septune_activation act, float act_min, float act_max, char *why,
+                      size_t why_size)
+{
+  switch (act) {
+    case SEPTUNE_ACT_NONE: break;
+    case SEPTUNE_ACT_RELU:
+      CHECK(dnnl_post_ops_append_eltwise(post_ops, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f), "relu");
+      break;
+    case SEPTUNE_ACT_RELU6:
+      CHECK(dnnl_post_ops_append_eltwise(post_ops, 1.0f, dnnl_eltwise_clip, 0.0f, 6.0f),
+            "clip(0,6)");
+      break;
+    case SEPTUNE_ACT_CLAMP:
+      CHECK(dnnl_post_ops_append_eltwise(post_ops, 1.0f, dnnl_eltwise_clip, act_min, act_max),
+            "clip");
+      break;
+    case SEPTUNE_ACT_HSWISH:
+      CHECK(dnnl_post_ops_append_eltwise(post_ops, 1.0f, dnnl_eltwise_hardswish, 0.0f, 0.0f),
+            "hardswish");
+      break;
+    case SEPTUNE_ACT_HSIGMOID: /* min(max(x / 6 + 1/2, 0), 1): this oneDNN has no hardsigmoid */
+      CHECK(dnnl_post_ops_append_eltwise(post_ops, 1.0f, dnnl_eltwise_linear, 1.0f / 6.0f, 0.5f),
+            "linear(1/6, 1/2)");
+      CHECK(dnnl_post_ops_append_eltwise(post_ops, 1.0f, dnnl_eltwise_clip, 0.0f, 1.0f), "clip(0,1)");
+      break;
+    case SEPTUNE_ACT_SIGMOID:
+      CHECK(dnnl_post_ops_append_eltwise(post_ops, 1.0f, dnnl_eltwise_logistic, 0.0f, 0.0f), "logistic");
+      break;
+    case SEPTUNE_ACT_SILU: /* x * sigmoid(alpha x), alpha = 1 */
+      CHECK(dnnl_post_ops_append_eltwise(post_ops, 1.0f, dnnl_eltwise_swish, 1.0f, 0.0f), "swish");
+      break;
+    case SEPTUNE_ACT_GELU:
+      CHECK(dnnl_post_ops_append_eltwise(post_ops, 1.0f, dnnl_eltwise_gelu_erf, 0.0f, 0.0f), "gelu_erf");
+      break;
+    case SEPTUNE_ACT_GELU_TANH:
+      CHECK(dnnl_post_ops_append_eltwise(post_ops, 1.0f, dnnl_eltwise_gelu_tanh, 0.0f, 0.0f), "gelu_tanh");
+      break;
+    default: say(why, why_size, "unknown activation %d", (int)act); goto fail;
+  }
+  return 0;
+fail:
+  return -1;
+}
+
+/* A new peer, oneDNN set up for bench_peers_threads(); NULL with why set. */
+static bench_peer *new_peer(char *why, size_t why_size)
+{
+  if (onednn_init(why, why_size) != 0) return NULL;
+  int want = bench_peers_threads(), threads = use_threads(want);
+  if (threads != want) {
+    say(why, why_size, "cannot make oneDNN use %d thread%s (it would use %d)", want, want == 1 ? "" : "s", threads);
+    return NULL;
+  }
+  bench_peer *p = calloc(1, sizeof *p);
+  if (!p) say(why, why_size, "out of memory");
+  return p;
+}
+
+/* The src and dst memories (the caller's buffers, set at run) and the
+ * primitive of pd. 0, or -1 with why set. */
+static int make_primitive(bench_peer *p, const_dnnl_primitive_desc_t pd, const dnnl_memory_desc_t *src_md,
+                          const dnnl_memory_desc_t *dst_md, char *why, size_t why_size)
+{
+  CHECK(dnnl_memory_create(&p->src, src_md, g_engine, DNNL_MEMORY_NONE), "src memory");
+  CHECK(dnnl_memory_create(&p->dst, dst_md, g_engine, DNNL_MEMORY_NONE), "dst memory");
+  CHECK(dnnl_primitive_create(&p->conv, pd), "convolution primitive");
+  return 0;
+fail:
+  return -1;
+}
+
+/* The convolution's bias (canonical bia_md) in the layout pd wants. 0, or
+ * -1 with why set. */
+static int reorder_bias(bench_peer *p, const_dnnl_primitive_desc_t pd, const dnnl_memory_desc_t *bia_md,
+                        const float *bias, char *why, size_t why_size)
+{
+  const dnnl_memory_desc_t *md = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 1);
+  if (!md) {
+    say(why, why_size, "no bias memory descriptor");
+    return -1;
+  }
+  CHECK(reorder_into(bia_md, bias, md, &p->bia), "bias reorder");
+  return 0;
+fail:
+  return -1;
+}
+
+/* The end of a create: what only the creation needed freed; p, or NULL
+ * (p destroyed) when it failed. */
+static bench_peer *created(bench_peer *p, int ok, dnnl_primitive_desc_t pd, dnnl_primitive_attr_t attr,
+                           dnnl_post_ops_t post_ops)
+{
+  if (pd) dnnl_primitive_desc_destroy(pd);
+  if (attr) dnnl_primitive_attr_destroy(attr);
+  if (post_ops) dnnl_post_ops_destroy(post_ops);
+  if (ok) return p;
+  onednn_destroy(p);
+  return NULL;
+}
+
 static bench_peer *onednn_create(const septune_op *op, const float *weights, const float *bias,
                                  char *why, size_t why_size)
 {
@@ -177,21 +281,11 @@ static bench_peer *onednn_create(const septune_op *op, const float *weights, con
     say(why, why_size, "invalid op: %s", err.message);
     return NULL;
   }
-  if (onednn_init(why, why_size) != 0) return NULL;
-  int want = bench_peers_threads(), threads = use_threads(want);
-  if (threads != want) {
-    say(why, why_size, "cannot make oneDNN use %d thread%s (it would use %d)", want, want == 1 ? "" : "s", threads);
-    return NULL;
-  }
-
-  bench_peer *p = calloc(1, sizeof *p);
+  bench_peer *p = new_peer(why, why_size);
   dnnl_post_ops_t post_ops = NULL;
   dnnl_primitive_attr_t attr = NULL;
   dnnl_primitive_desc_t pd = NULL;
-  if (!p) {
-    say(why, why_size, "out of memory");
-    return NULL;
-  }
+  if (!p) return NULL;
 
   dnnl_memory_desc_t src_md, dst_md, wei_any_md, wei_user_md, bia_md;
   dnnl_dims_t strides, dilates, pad_l, pad_r;
@@ -246,42 +340,7 @@ static bench_peer *onednn_create(const septune_op *op, const float *weights, con
   CHECK(dnnl_memory_desc_init_by_tag(&bia_md, 1, bia_dims, dnnl_f32, dnnl_a), "bias md");
 
   CHECK(dnnl_post_ops_create(&post_ops), "post ops");
-  switch (act) {
-    case SEPTUNE_ACT_NONE: break;
-    case SEPTUNE_ACT_RELU:
-      CHECK(dnnl_post_ops_append_eltwise(post_ops, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f), "relu");
-      break;
-    case SEPTUNE_ACT_RELU6:
-      CHECK(dnnl_post_ops_append_eltwise(post_ops, 1.0f, dnnl_eltwise_clip, 0.0f, 6.0f),
-            "clip(0,6)");
-      break;
-    case SEPTUNE_ACT_CLAMP:
-      CHECK(dnnl_post_ops_append_eltwise(post_ops, 1.0f, dnnl_eltwise_clip, act_min, act_max),
-            "clip");
-      break;
-    case SEPTUNE_ACT_HSWISH:
-      CHECK(dnnl_post_ops_append_eltwise(post_ops, 1.0f, dnnl_eltwise_hardswish, 0.0f, 0.0f),
-            "hardswish");
-      break;
-    case SEPTUNE_ACT_HSIGMOID: /* min(max(x / 6 + 1/2, 0), 1): this oneDNN has no hardsigmoid */
-      CHECK(dnnl_post_ops_append_eltwise(post_ops, 1.0f, dnnl_eltwise_linear, 1.0f / 6.0f, 0.5f),
-            "linear(1/6, 1/2)");
-      CHECK(dnnl_post_ops_append_eltwise(post_ops, 1.0f, dnnl_eltwise_clip, 0.0f, 1.0f), "clip(0,1)");
-      break;
-    case SEPTUNE_ACT_SIGMOID:
-      CHECK(dnnl_post_ops_append_eltwise(post_ops, 1.0f, dnnl_eltwise_logistic, 0.0f, 0.0f), "logistic");
-      break;
-    case SEPTUNE_ACT_SILU: /* x * sigmoid(alpha x), alpha = 1 */
-      CHECK(dnnl_post_ops_append_eltwise(post_ops, 1.0f, dnnl_eltwise_swish, 1.0f, 0.0f), "swish");
-      break;
-    case SEPTUNE_ACT_GELU:
-      CHECK(dnnl_post_ops_append_eltwise(post_ops, 1.0f, dnnl_eltwise_gelu_erf, 0.0f, 0.0f), "gelu_erf");
-      break;
-    case SEPTUNE_ACT_GELU_TANH:
-      CHECK(dnnl_post_ops_append_eltwise(post_ops, 1.0f, dnnl_eltwise_gelu_tanh, 0.0f, 0.0f), "gelu_tanh");
-      break;
-    default: say(why, why_size, "unknown activation %d", (int)act); goto fail;
-  }
+  if (append_act(post_ops, act, act_min, act_max, why, why_size) != 0) goto fail;
   CHECK(dnnl_primitive_attr_create(&attr), "attr");
   CHECK(dnnl_primitive_attr_set_post_ops(attr, post_ops), "set post ops");
 
@@ -306,29 +365,12 @@ static bench_peer *onednn_create(const septune_op *op, const float *weights, con
     goto fail;
   }
   CHECK(reorder_into(&wei_user_md, weights, wei_md, &p->wei), "weights reorder");
-  if (has_bias) {
-    const dnnl_memory_desc_t *pd_bia_md = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 1);
-    if (!pd_bia_md) {
-      say(why, why_size, "no bias memory descriptor");
-      goto fail;
-    }
-    CHECK(reorder_into(&bia_md, bias, pd_bia_md, &p->bia), "bias reorder");
-  }
-  CHECK(dnnl_memory_create(&p->src, &src_md, g_engine, DNNL_MEMORY_NONE), "src memory");
-  CHECK(dnnl_memory_create(&p->dst, &dst_md, g_engine, DNNL_MEMORY_NONE), "dst memory");
-  CHECK(dnnl_primitive_create(&p->conv, pd), "convolution primitive");
-
-  dnnl_primitive_desc_destroy(pd);
-  dnnl_primitive_attr_destroy(attr);
-  dnnl_post_ops_destroy(post_ops);
-  return p;
+  if (has_bias && reorder_bias(p, pd, &bia_md, bias, why, why_size) != 0) goto fail;
+  if (make_primitive(p, pd, &src_md, &dst_md, why, why_size) != 0) goto fail;
+  return created(p, 1, pd, attr, post_ops);
 
 fail:
-  if (pd) dnnl_primitive_desc_destroy(pd);
-  if (attr) dnnl_primitive_attr_destroy(attr);
-  if (post_ops) dnnl_post_ops_destroy(post_ops);
-  onednn_destroy(p);
-  return NULL;
+  return created(p, 0, pd, attr, post_ops);
 }
 
 static int onednn_run(bench_peer *p, const float *input, float *output)
@@ -342,12 +384,95 @@ static int onednn_run(bench_peer *p, const float *input, float *output)
     if (dnnl_memory_set_data_handle(p->dst, output) != dnnl_success) return -1;
     p->last_out = output;
   }
-  dnnl_exec_arg_t args[4] = {
-      {DNNL_ARG_SRC, p->src}, {DNNL_ARG_WEIGHTS, p->wei}, {DNNL_ARG_DST, p->dst}, {DNNL_ARG_BIAS, p->bia}};
-  int nargs = p->bia ? 4 : 3;
+  dnnl_exec_arg_t args[6] = { { DNNL_ARG_SRC, p->src }, { DNNL_ARG_WEIGHTS, p->wei }, { DNNL_ARG_DST, p->dst } };
+  int nargs = 3;
+  if (p->bia) args[nargs++] = (dnnl_exec_arg_t){ DNNL_ARG_BIAS, p->bia };
+  if (p->dw_wei) args[nargs++] = (dnnl_exec_arg_t){ DNNL_ARG_ATTR_POST_OP_DW | DNNL_ARG_WEIGHTS, p->dw_wei };
+  if (p->dw_bia) args[nargs++] = (dnnl_exec_arg_t){ DNNL_ARG_ATTR_POST_OP_DW | DNNL_ARG_BIAS, p->dw_bia };
   if (dnnl_primitive_execute(p->conv, g_stream, nargs, args) != dnnl_success) return -1;
   if (dnnl_stream_wait(g_stream) != dnnl_success) return -1;
   return 0;
+}
+
+bench_peer *bench_onednn_fused_create(const septune_op *pw_op, const float *pw_weights, const float *pw_bias,
+                                      const septune_op *dw_op, const float *dw_weights, const float *dw_bias,
+                                      char *why, size_t why_size)
+{
+  const septune_pointwise_desc *e = &pw_op->u.pw;
+  const septune_depthwise_desc *d = &dw_op->u.dw;
+  int64_t oh, ow;
+  if (pw_op->kind != SEPTUNE_OP_POINTWISE || dw_op->kind != SEPTUNE_OP_DEPTHWISE ||
+      septune_op_output_size(dw_op, &oh, &ow, NULL) != SEPTUNE_OK) {
+    say(why, why_size, "not a pointwise layer followed by a depthwise one");
+    return NULL;
+  }
+  if (d->multiplier != 1 || d->kh != d->kw || d->stride_h != d->stride_w || d->dilation_h != 1 ||
+      d->dilation_w != 1 || d->pad_top != d->pad_left || oh != (d->h + d->stride_h - 1) / d->stride_h ||
+      ow != (d->w + d->stride_w - 1) / d->stride_w) {
+    say(why, why_size, "oneDNN's depthwise post-op has no such depthwise layer (square kernel, equal strides, "
+                       "no dilation, multiplier 1, output ceil(in/stride))");
+    return NULL;
+  }
+  bench_peer *p = new_peer(why, why_size);
+  dnnl_post_ops_t post_ops = NULL;
+  dnnl_primitive_attr_t attr = NULL;
+  dnnl_primitive_desc_t pd = NULL;
+  if (!p) return NULL;
+  dnnl_memory_desc_t src_md, mid_md, dst_md, wei_any_md, wei_user_md, bia_md, dw_user_md, dw_bia_md;
+  dnnl_dims_t src_dims = { e->n, e->ci, e->h, e->w }, mid_dims = { e->n, e->co, e->h, e->w };
+  dnnl_dims_t dst_dims = { e->n, e->co, oh, ow };
+  dnnl_dims_t wei_dims = { e->co, e->ci, 1, 1 }, wei_strides = { 1, e->co, e->ci * e->co, e->ci * e->co };
+  dnnl_dims_t dw_dims = { d->c, 1, 1, d->kh, d->kw }, dw_strides = { 1, 1, 1, d->kw * d->c, d->c };
+  dnnl_dims_t bia_dims = { e->co }, dw_bia_dims = { d->c };
+  dnnl_dims_t ones = { 1, 1 }, zeros = { 0, 0 };
+  CHECK(dnnl_memory_desc_init_by_tag(&src_md, 4, src_dims, dnnl_f32, dnnl_nhwc), "src md");
+  CHECK(dnnl_memory_desc_init_by_tag(&mid_md, 4, mid_dims, dnnl_f32, dnnl_nhwc), "1x1 dst md");
+  CHECK(dnnl_memory_desc_init_by_tag(&dst_md, 4, dst_dims, dnnl_f32, dnnl_nhwc), "dst md");
+  CHECK(dnnl_memory_desc_init_by_tag(&wei_any_md, 4, wei_dims, dnnl_f32, dnnl_format_tag_any), "weights md");
+  CHECK(dnnl_memory_desc_init_by_strides(&wei_user_md, 4, wei_dims, dnnl_f32, wei_strides), "canonical weights md");
+  CHECK(dnnl_memory_desc_init_by_strides(&dw_user_md, 5, dw_dims, dnnl_f32, dw_strides), "canonical dw weights md");
+  CHECK(dnnl_memory_desc_init_by_tag(&bia_md, 1, bia_dims, dnnl_f32, dnnl_a), "bias md");
+  CHECK(dnnl_memory_desc_init_by_tag(&dw_bia_md, 1, dw_bia_dims, dnnl_f32, dnnl_a), "dw bias md");
+  CHECK(dnnl_post_ops_create(&post_ops), "post ops");
+  if (append_act(post_ops, e->act, e->act_min, e->act_max, why, why_size) != 0) goto fail;
+  CHECK(dnnl_post_ops_append_dw(post_ops, dnnl_f32, d->has_bias ? dnnl_f32 : dnnl_data_type_undef, dnnl_f32, d->kh,
+                                d->stride_h, d->pad_top, 0, 0, NULL),
+        "depthwise post-op");
+  if (append_act(post_ops, d->act, d->act_min, d->act_max, why, why_size) != 0) goto fail;
+  CHECK(dnnl_primitive_attr_create(&attr), "attr");
+  CHECK(dnnl_primitive_attr_set_post_ops(attr, post_ops), "set post ops");
+  dnnl_convolution_desc_t cd;
+  CHECK(dnnl_dilated_convolution_forward_desc_init(&cd, dnnl_forward_inference, dnnl_convolution_direct, &src_md,
+                                                   &wei_any_md, e->has_bias ? &bia_md : NULL, &mid_md, ones, zeros,
+                                                   zeros, zeros),
+        "convolution desc");
+  CHECK(dnnl_primitive_desc_create(&pd, &cd, attr, g_engine, NULL), "1x1 + depthwise post-op primitive desc");
+  const char *impl = NULL;
+  if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) != dnnl_success || !impl) impl = "?";
+  snprintf(p->impl, sizeof p->impl, "%s+dw", impl);
+  const dnnl_memory_desc_t *pd_src = dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
+  const dnnl_memory_desc_t *pd_dst = dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
+  const dnnl_memory_desc_t *wei_md = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+  const dnnl_memory_desc_t *dw_md =
+      dnnl_primitive_desc_query_md(pd, dnnl_query_exec_arg_md, DNNL_ARG_ATTR_POST_OP_DW | DNNL_ARG_WEIGHTS);
+  if (!pd_src || !pd_dst || !wei_md || !dw_md || !dnnl_memory_desc_equal(pd_src, &src_md) ||
+      !dnnl_memory_desc_equal(pd_dst, &dst_md)) {
+    say(why, why_size, "oneDNN's fused primitive (%s) does not read and write these nhwc tensors", p->impl);
+    goto fail;
+  }
+  CHECK(reorder_into(&wei_user_md, pw_weights, wei_md, &p->wei), "weights reorder");
+  CHECK(reorder_into(&dw_user_md, dw_weights, dw_md, &p->dw_wei), "dw weights reorder");
+  if (e->has_bias && reorder_bias(p, pd, &bia_md, pw_bias, why, why_size) != 0) goto fail;
+  if (d->has_bias) {
+    const dnnl_memory_desc_t *md =
+        dnnl_primitive_desc_query_md(pd, dnnl_query_exec_arg_md, DNNL_ARG_ATTR_POST_OP_DW | DNNL_ARG_BIAS);
+    CHECK(reorder_into(&dw_bia_md, dw_bias, md && md->ndims ? md : &dw_bia_md, &p->dw_bia), "dw bias reorder");
+  }
+  if (make_primitive(p, pd, &src_md, &dst_md, why, why_size) != 0) goto fail;
+  return created(p, 1, pd, attr, post_ops);
+
+fail:
+  return created(p, 0, pd, attr, post_ops);
 }
 
 static const char *onednn_impl(const bench_peer *p) { return p ? p->impl : "?"; }

@@ -61,6 +61,17 @@ extern const bench_peer_vtbl bench_peer_xnnpack;
 #endif
 #ifdef SEPTUNE_HAVE_ONEDNN
 extern const bench_peer_vtbl bench_peer_onednn;
+
+/* oneDNN's own fusion of a 1x1 convolution with the depthwise convolution
+ * after it (the depthwise post-op, dnnl_post_ops_append_dw): one primitive
+ * that runs `pw` (+bias, act) then `dw` (+bias, act), input pw's, output
+ * dw's, nhwc. Returns NULL with why set when oneDNN does not take it (its
+ * depthwise post-op wants multiplier 1, a square kernel oneDNN implements,
+ * equal strides, its own output size rule). Run and destroy it through
+ * bench_peer_onednn. */
+bench_peer *bench_onednn_fused_create(const septune_op *pw, const float *pw_weights, const float *pw_bias,
+                                      const septune_op *dw, const float *dw_weights, const float *dw_bias,
+                                      char *why, size_t why_size);
 #endif
 
 /* Every peer this build has, NULL-terminated (possibly just {NULL}). */

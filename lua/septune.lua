@@ -132,9 +132,10 @@ end
 -- The canonical layer line of an op (or of a line).
 function M.line(op)
   op = M.op(op)
-  local buf = ffi.new("char[256]")
-  local n = C.septune_op_format(op, buf, 256)
-  if n < 0 or n >= 256 then error("septune.line: the op is invalid", 2) end
+  local size = C.SEPTUNE_OP_LINE_SIZE
+  local buf = ffi.new("char[?]", size)
+  local n = C.septune_op_format(op, buf, size)
+  if n < 0 or n >= size then error("septune.line: the op is invalid", 2) end
   return ffi.string(buf, n)
 end
 

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "plan.h"
 #include "db.h"
 #include "emit.h"
 #include "generator.h"
@@ -225,33 +226,78 @@ static void plan_free(emit_plan *p)
   model_file_free(&p->m);
 }
 
-/* Groups the model's layers by canonical op line, in order of first use,
- * and names each group's file. */
-static int group_layers(const char *model, emit_plan *p)
+/* The most layers a block's plan runs its stages on (its band shapes). */
+#define BLOCK_STAGE_OPS 64
+
+/* The layers to emit for model layer `layer`: itself, or a block's stage
+ * layers as a plan of it (the band a database record or the heuristic
+ * gives, for --threads) runs them. Returns their count, 0 after printing
+ * why when the block's plan cannot be made. */
+static int layer_ops(const emit_options *o, const model_layer *layer, septune_op *ops)
 {
-  p->k = calloc(p->m.n, sizeof *p->k);
+  const septune_op *op = &layer->layer.op;
+  if (op->kind != SEPTUNE_OP_SEPARABLE && op->kind != SEPTUNE_OP_INVERTED_RESIDUAL) {
+    septune_op_one_image(op, &ops[0]);
+    return 1;
+  }
+  size_t nw = 0, nb = 0;
+  septune_error err;
+  septune_op_tensor_sizes(op, NULL, NULL, &nw, &nb, NULL);
+  float *w = calloc(nw + nb + 1, sizeof(float));
+  septune_plan_options opts = { .isa = o->isa, .threads = o->threads, .db_path = o->no_db ? "" : o->db };
+  septune_plan *plan = NULL;
+  int n = 0;
+  if (!w) cli_error("emit: out of memory");
+  else if (septune_plan_create(op, w, w + nw, &opts, &plan, &err) != SEPTUNE_OK)
+    cli_error("emit: %s:%d: %s", o->model, layer->lineno, err.message);
+  else n = septune_plan_stage_ops(plan, ops, BLOCK_STAGE_OPS);
+  septune_plan_destroy(plan);
+  free(w);
+  return n;
+}
+
+/* Groups the model's layers by canonical op line, in order of first use,
+ * and names each group's file. A block is emitted as the layers its plan
+ * runs its stages on: libseptune_rt's plan of the block finds them in the
+ * table. */
+static int group_layers(const emit_options *o, emit_plan *p)
+{
+  size_t cap = p->m.n;
+  p->k = calloc(cap, sizeof *p->k);
   if (!p->k) goto oom;
   for (size_t i = 0; i < p->m.n; i++) {
-    char line[SEPTUNE_OP_LINE_SIZE];
-    septune_op one, *op = &one;
-    septune_op_one_image(&p->m.layers[i].layer.op, &one);
-    int len = septune_op_format(op, line, sizeof line);
-    if (len < 0 || (size_t)len >= sizeof line) {
-      cli_error("emit: %s:%d: layer line too long to format", model, p->m.layers[i].lineno);
-      return CLI_USAGE;
+    septune_op ops[BLOCK_STAGE_OPS];
+    int nops = layer_ops(o, &p->m.layers[i], ops);
+    if (nops == 0) return CLI_FAILED;
+    for (int s = 0; s < nops; s++) {
+      char line[SEPTUNE_OP_LINE_SIZE];
+      septune_op *op = &ops[s];
+      int len = septune_op_format(op, line, sizeof line);
+      if (len < 0 || (size_t)len >= sizeof line) {
+        cli_error("emit: %s:%d: layer line too long to format", o->model, p->m.layers[i].lineno);
+        return CLI_USAGE;
+      }
+      size_t j = 0;
+      while (j < p->nk && strcmp(p->k[j].line, line) != 0) j++;
+      if (j == cap) {
+        emit_kernel *more = realloc(p->k, 2 * cap * sizeof *more);
+        if (!more) goto oom;
+        memset(more + cap, 0, cap * sizeof *more);
+        p->k = more;
+        cap *= 2;
+      }
+      emit_kernel *k = &p->k[j];
+      if (j == p->nk) {
+        p->nk++;
+        k->op = *op;
+        memcpy(k->line, line, (size_t)len + 1);
+      }
+      if (k->nlayers > 0 && k->layers[k->nlayers - 1] == i) continue;
+      size_t *grown = realloc(k->layers, (k->nlayers + 1) * sizeof *grown);
+      if (!grown) goto oom;
+      k->layers = grown;
+      k->layers[k->nlayers++] = i;
     }
-    size_t j = 0;
-    while (j < p->nk && strcmp(p->k[j].line, line) != 0) j++;
-    emit_kernel *k = &p->k[j];
-    if (j == p->nk) {
-      p->nk++;
-      k->op = *op;
-      memcpy(k->line, line, (size_t)len + 1);
-    }
-    size_t *grown = realloc(k->layers, (k->nlayers + 1) * sizeof *grown);
-    if (!grown) goto oom;
-    k->layers = grown;
-    k->layers[k->nlayers++] = i;
   }
   int width = 2;
   for (size_t n = p->nk - 1; n >= 100; n /= 10) width++;
@@ -271,7 +317,7 @@ static int read_model(const emit_options *o, emit_plan *p)
 {
   int rc = cli_read_model(o->model, &p->m);
   if (rc != CLI_OK) return rc;
-  return group_layers(o->model, p);
+  return group_layers(o, p);
 }
 
 /* ---- the tuning database ------------------------------------------------ */

@@ -55,6 +55,9 @@ end
 function M.op(layer)
   local op = septune.op(layer)
   local t
+  if op.kind ~= C.SEPTUNE_OP_DEPTHWISE and op.kind ~= C.SEPTUNE_OP_POINTWISE then
+    error("septune.generator: a block (sep, ir) has no kernel of its own: its plan runs its stages' kernels", 2)
+  end
   if op.kind == C.SEPTUNE_OP_DEPTHWISE then
     local d = op.u.dw
     t = {

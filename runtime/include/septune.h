@@ -67,7 +67,7 @@ typedef enum septune_status {
 
 /* Sizes, with the terminating NUL, of the texts the API hands over. */
 #define SEPTUNE_KNOBS_SIZE 128   /* a canonical knob string "key=value,..." */
-#define SEPTUNE_OP_LINE_SIZE 512 /* septune_op_format of any valid op fits */
+#define SEPTUNE_OP_LINE_SIZE 1024 /* septune_op_format of any valid op fits */
 
 typedef struct septune_error {
   septune_status status;
@@ -183,9 +183,45 @@ typedef struct septune_pointwise_desc {
   float act_min, act_max;
 } septune_pointwise_desc;
 
+/* Depthwise-separable block: depthwise (+bias, act) then pointwise
+ * (+bias, act) in one call: input [n][h][w][c], output [n][oh][ow][co] with
+ * oh, ow those of dw. The stages must chain: pw.n = dw.n, pw.h = oh,
+ * pw.w = ow, pw.ci = dw.c*dw.multiplier (septune_op_validate names the
+ * field that does not).
+ * Canonical weight layout: the stages' canonical layouts one after the
+ * other, dw [kh][kw][c*m] then pw [ci][co]. Bias: dw's [c*m] when
+ * dw.has_bias, then pw's [co] when pw.has_bias (a stage without bias takes
+ * no room; NULL when neither has one). */
+typedef struct septune_separable_desc {
+  septune_depthwise_desc dw;
+  septune_pointwise_desc pw;
+} septune_separable_desc;
+
+/* Inverted residual (MobileNetV2/V3, EfficientNet): pointwise expand
+ * (+bias, act), depthwise (+bias, act), pointwise project (+bias, act,
+ * usually none), then, when residual is 1, plus the block's input:
+ *   out = project(dw(expand(in))) + (residual ? in : 0)
+ * Input [n][h][w][expand.ci], output [n][oh][ow][project.co]. The stages
+ * must chain: dw.n/h/w = expand.n/h/w, dw.c = expand.co,
+ * project.n = dw.n, project.h/w = dw's oh/ow, project.ci = dw.c*dw.multiplier.
+ * residual = 1 needs the output shaped like the input: stride 1 on both
+ * axes, oh = h, ow = w, project.co = expand.ci.
+ * Canonical weight layout: expand [ci][mid], dw [kh][kw][mid*m], project
+ * [mid*m][co], one after the other (mid = expand.co). Bias: expand's [mid],
+ * dw's [mid*m], project's [co], each only when that stage has_bias, in this
+ * order (NULL when none has one). */
+typedef struct septune_inverted_residual_desc {
+  septune_pointwise_desc expand;
+  septune_depthwise_desc dw;
+  septune_pointwise_desc project;
+  int residual;                /* 0 or 1 */
+} septune_inverted_residual_desc;
+
 typedef enum septune_op_kind {
   SEPTUNE_OP_DEPTHWISE = 1,
-  SEPTUNE_OP_POINTWISE = 2
+  SEPTUNE_OP_POINTWISE = 2,
+  SEPTUNE_OP_SEPARABLE = 3,
+  SEPTUNE_OP_INVERTED_RESIDUAL = 4
 } septune_op_kind;
 
 typedef struct septune_op {
@@ -193,6 +229,8 @@ typedef struct septune_op {
   union {
     septune_depthwise_desc dw;
     septune_pointwise_desc pw;
+    septune_separable_desc sep;
+    septune_inverted_residual_desc ir;
   } u;
 } septune_op;
 
@@ -219,16 +257,27 @@ septune_status septune_depthwise_pad_valid(septune_depthwise_desc *desc, septune
  * with err naming the first bad field: a dimension < 1 (n, h, w, c, kh, kw,
  * stride, dilation, multiplier, ci, co), a negative padding, an output size
  * < 1, a tensor whose byte count overflows size_t, has_bias not 0/1, an
- * unknown activation or kind, clamp with act_min > act_max or a NaN bound. */
+ * unknown activation or kind, clamp with act_min > act_max or a NaN bound.
+ * A block (separable, inverted residual) is checked stage by stage (the
+ * message names the stage, e.g. "inverted residual: dw: h must be >= 1"),
+ * then the chaining: stages whose n, h or w do not match (e.g. "separable:
+ * pw.h (56) must equal dw's output height (112)"), channel counts that do
+ * not match ("inverted residual: dw.c (96) must equal expand.co (144)"), a
+ * residual other than 0/1, or a residual on mismatched shapes (a stride
+ * other than 1, "dw.stride_h is 2", or project.co != expand.ci). */
 septune_status septune_op_validate(const septune_op *op, septune_error *err);
 
-/* Output spatial size of a valid op (pointwise: oh=h, ow=w). Returns
+/* Output spatial size of a valid op (pointwise: oh=h, ow=w; a block: its
+ * depthwise stage's). Returns
  * SEPTUNE_ERR_INVALID_ARGUMENT as septune_op_validate does. */
 septune_status septune_op_output_size(const septune_op *op, int64_t *oh, int64_t *ow,
                                       septune_error *err);
 
 /* Element counts of a valid op's tensors (input, output, weights, bias).
- * Any pointer may be NULL. Returns as septune_op_validate. */
+ * A block's weights and bias are those of its stages together (the
+ * canonical layouts of the block descriptors); bias counts only the stages
+ * with has_bias (0 when none). Any pointer may be NULL. Returns as
+ * septune_op_validate. */
 septune_status septune_op_tensor_sizes(const septune_op *op, size_t *input, size_t *output,
                                        size_t *weights, size_t *bias, septune_error *err);
 
@@ -239,14 +288,20 @@ double septune_op_flops(const septune_op *op);
 /* Converts PyTorch weights to the canonical layout of a valid op:
  *   depthwise: [c*m][1][kh][kw]  ->  [kh][kw][c*m]
  *   pointwise: [co][ci][1][1]    ->  [ci][co]
+ *   a block: src holds each stage's PyTorch tensor one after the other
+ *   (separable: dw then pw; inverted residual: expand, dw, project), dst
+ *   gets the stages' canonical layouts in the same order.
  * src and dst must not overlap. Returns SEPTUNE_ERR_INVALID_ARGUMENT for
  * NULL pointers or an invalid op. */
 septune_status septune_weights_from_pytorch(const septune_op *op, const float *src, float *dst,
                                             septune_error *err);
 
 /* The plain-C reference: obviously correct, slow. bias may be NULL only if
- * the op has no bias. Returns SEPTUNE_ERR_INVALID_ARGUMENT for NULL tensors
- * or an invalid op. */
+ * the op has no bias. A block runs its stages' references one after the
+ * other through full-size intermediate tensors (allocated here), then adds
+ * the residual. Returns SEPTUNE_ERR_INVALID_ARGUMENT for NULL tensors or an
+ * invalid op, SEPTUNE_ERR_OUT_OF_MEMORY when a block's intermediates cannot
+ * be allocated. */
 septune_status septune_reference_execute(const septune_op *op, const float *weights,
                                          const float *bias, const float *input, float *output,
                                          septune_error *err);
@@ -257,8 +312,21 @@ septune_status septune_reference_execute(const septune_op *op, const float *weig
 /* A parsed layer line such as
  *   dw name=b2.dw h=56 w=56 c=144 k=3 s=1 pad=same act=relu6
  *   pw name=b2.project h=56 w=56 ci=144 co=24 act=none
+ *   sep name=b0 h=112 w=112 c=32 k=3 s=1 pad=same co=16 act=relu6 pw.act=none bias=1
+ *   ir name=b2 h=56 w=56 ci=24 t=6 co=24 k=3 s=1 pad=same act=relu6 bias=1 residual=1
  * dw keys: n h w c k|kh kw s|sh sw d|dh dw pad (same|valid|t,l,b,r) m act bias
  * pw keys: n h w ci co act bias
+ * sep keys (separable block, the input's n h w c): the dw keys, co (the
+ *   pointwise stage's output channels), act and bias (both stages), dw.act,
+ *   pw.act, dw.bias, pw.bias (one stage, over act and bias).
+ * ir keys (inverted residual, the input's n h w ci): t (expansion: mid =
+ *   ci*t) or mid (expanded channels), co (output channels), the dw keys but
+ *   c, residual=0|1 (default 0), act (expand and dw; project stays linear),
+ *   bias (all three), expand.act, dw.act, project.act, expand.bias, dw.bias,
+ *   project.bias (one stage).
+ * A stride key on a block's pointwise stage (pw.s, expand.sh,
+ * project.stride, ...) is an error naming it: only the depthwise stage has
+ * a stride.
  * act: none relu relu6 hswish hsigmoid sigmoid silu gelu gelu_tanh clamp(min,max).
  * bias: 0|1 (default 0). n defaults to 1. */
 typedef struct septune_layer {
@@ -376,6 +444,15 @@ typedef struct septune_plan_info {
   int wake;              /* the most threads an execution wakes: min(T, the
                             kernel's knob th, n * work); with a caller's
                             pool, also at most its threads */
+  int fused;             /* a block (separable, inverted residual): 1 when it
+                            runs fused, band by band (knobs "band=R": R
+                            output rows per band), 0 when it runs layer by
+                            layer through a full-size intermediate (knobs
+                            "band=0": asked for, or a block the fused path
+                            cannot run, see septune_plan_create); -1 for a
+                            layer */
+  int stage_plans;       /* a block: the plans of its stages (one per
+                            distinct band shape of each stage); 0 for a layer */
 } septune_plan_info;
 
 /* Registers a table of emitted kernels for every plan created afterwards in
@@ -384,7 +461,8 @@ typedef struct septune_plan_info {
  * created from it (emitted tables are static data). Registering the same
  * table twice is a no-op. Thread-safe. Returns SEPTUNE_OK, or:
  *   SEPTUNE_ERR_INVALID_ARGUMENT  NULL table, or an entry with a NULL or
- *                                 unparsable op line or one with n other
+ *                                 unparsable op line, a block's line
+ *                                 (tables hold layers), or one with n other
  *                                 than 1, an unknown isa, a NULL kernel,
  *                                 work or threads, or a pointwise entry
  *                                 without its packer (err names the entry)
@@ -417,13 +495,25 @@ septune_status septune_kernel_table_check(const septune_kernel_table *table, sep
  *                  opts->isa, when not AUTO) admits, with the given knobs if
  *                  any (EMITTED); else, without knobs, the generic kernel for
  *                  the ISA (GENERIC, LIBRARY).
+ *   a block        (separable, inverted residual; both libraries) knobs
+ *                  "band=R": R output rows per band, 0 for layer by layer
+ *                  (FORCED); else (libseptune) a tuning-database record's
+ *                  band for this block, this CPU and the plan's thread
+ *                  count or 1 thread (TUNED); else the band of least
+ *                  estimated traffic beyond L2 (DEFAULT).
+ *                  Each stage runs on plans of its own, chosen as above for
+ *                  the stage's layer cut to a band (an image of the band's
+ *                  rows): emitted, tuned, default or generic kernels alike.
+ *                  The block's source, build and isa in septune_plan_info
+ *                  are its band knob's and its first stage plan's.
  * Kernels, records and entries are for one image: an entry matches when
  * its op line equals septune_op_format(op) with n set to 1, and serves any
  * n (the same for records).
  *
  * Returns SEPTUNE_OK and sets *plan, or:
  *   SEPTUNE_ERR_INVALID_ARGUMENT  NULL op/weights/plan, bias NULL while
- *                                 has_bias, invalid op, malformed knobs,
+ *                                 has_bias (a block: any stage's), invalid
+ *                                 op, malformed knobs (a block: not band=R),
  *                                 options.threads < 0 or more than
  *                                 SEPTUNE_MAX_THREADS (err names
  *                                 options.threads)
@@ -457,7 +547,11 @@ septune_status septune_plan_create(const septune_op *op, const float *weights, c
  *                                 the expanded input; or the library's pool,
  *                                 which the first execution of a plan of T
  *                                 threads in this process makes, could not
- *                                 be made (the system refused a thread)
+ *                                 be made (the system refused a thread);
+ *                                 a block: no room for a thread's band
+ *                                 scratch (kept by the plan for the next
+ *                                 execution) or, layer by layer, for the
+ *                                 intermediate tensors
  * Safe to call concurrently on one plan. */
 septune_status septune_execute(const septune_plan *plan, const float *input, float *output,
                                septune_error *err);

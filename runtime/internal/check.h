@@ -29,7 +29,9 @@ void septune_activation_accuracy(septune_activation act, double *rel, double *fl
  * bound per element is rel * (1 + |want|) with rel growing with the number of
  * terms summed (taps or ci): float rounding of a different summation order,
  * times the activation's slope, plus the activation's own error
- * (septune_activation_accuracy). Returns 1 when every element is within its
+ * (septune_activation_accuracy). A block (separable, inverted residual)
+ * adds its stages' bounds, each grown by sqrt(terms) + 1 of every later
+ * stage (check.c says why). Returns 1 when every element is within its
  * bound, else 0. */
 int septune_check_output(const septune_op *op, const float *want, const float *got, size_t n,
                          septune_check_result *res);

@@ -44,6 +44,20 @@ septune_status septune_error_clear(septune_error *err);
  * table entry is for (each serves the layer at any batch size). */
 void septune_op_one_image(const septune_op *op, septune_op *one);
 
+/* The most stages a block has (an inverted residual's three). */
+#define SEPTUNE_MAX_STAGES 3
+
+/* The stages of op as ops of their own, in execution order (separable: dw,
+ * pw; inverted residual: expand, dw, project; a layer: itself); returns
+ * their count. */
+int septune_op_stages(const septune_op *op, septune_op stage[SEPTUNE_MAX_STAGES]);
+
+/* 1 when op (any of a block's stages) has a bias. */
+int septune_op_has_bias(const septune_op *op);
+
+/* The op's batch n. */
+int64_t septune_op_batch(const septune_op *op);
+
 /* ------------------------------------------------------------------------ */
 /* reference.c                                                               */
 

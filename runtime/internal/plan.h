@@ -40,6 +40,7 @@ struct septune_plan {
   int wake;                /* threads an execution wakes at most: min(T, knob th, n * work) */
   struct pthreadpool *pool;  /* the caller's pool (options.pool), or NULL */
   septune_pool_share *share; /* else the library's pool of T threads, when wake > 1 */
+  struct septune_fused *fused; /* a block: its stage plans and bands (plan_fused.c) */
 };
 
 /* Implemented once per library: sets the plan's kernel (kernel, its work
@@ -49,6 +50,14 @@ struct septune_plan {
  * plan->threads the plan's thread count. Returns as septune_plan_create. */
 septune_status septune_plan_select_kernel(septune_plan *plan, const septune_plan_options *opts,
                                           septune_error *err);
+
+/* Implemented once per library: the knobs of a tuning-database record for
+ * plan->op (a block: its band knob) on the plan's ISA choice and thread
+ * count (else the 1-thread record's), into knobs (n bytes) with *found 1
+ * and *threads the record's thread count; *found 0 when there is none (no
+ * database, libseptune_rt). Never fails. */
+void septune_plan_tuned_knobs(const septune_plan *plan, const septune_plan_options *opts, char *knobs, size_t n,
+                              int *found, int *threads);
 
 /* Takes the kernel of an emitted table entry (kernel_table.c found it). */
 void septune_plan_use_entry(septune_plan *plan, const septune_kernel_table *table,
@@ -64,6 +73,37 @@ septune_status septune_plan_execute_with(const septune_plan *plan, septune_kerne
 /* The name of the plan's kernel function in its source; "" for NULL or a
  * generic kernel. */
 const char *septune_plan_symbol(const septune_plan *plan);
+
+/* ------------------------------------------------------------------------ */
+/* plan_fused.c: blocks (separable, inverted residual)                      */
+
+typedef struct septune_fused septune_fused;
+
+/* Sets up a block's plan (plan->op a block; isa, threads and budget
+ * chosen): the band rows (opts->knobs "band=R", else the default), the
+ * stages' plans, plan->knobs, source_kind, build and work (bands per
+ * image; 1 layer by layer). Returns as septune_plan_create; on failure the
+ * caller destroys the plan (septune_fused_free frees what was made). */
+septune_status septune_fused_create(septune_plan *plan, const float *weights, const float *bias,
+                                    const septune_plan_options *opts, septune_error *err);
+
+/* Runs a block's plan (checked arguments) on pool: bands spread over it, or
+ * layer by layer each stage on it. Returns as septune_execute. */
+septune_status septune_fused_execute(const septune_plan *plan, const float *input, float *output,
+                                     struct pthreadpool *pool, septune_error *err);
+
+/* The band rows (0: layer by layer); *stage_plans gets the stage plans'
+ * count. */
+int septune_fused_rows(const septune_fused *f, int *stage_plans);
+
+/* The layers a block's plan runs its stages on, one image each (its band
+ * shapes; layer by layer, its stages), at most max of them into out;
+ * returns their count (0 for a layer's plan). What `septune emit` emits for
+ * a block. */
+int septune_plan_stage_ops(const septune_plan *plan, septune_op *out, int max);
+
+/* Frees a block's stage plans and bands. NULL is a no-op. */
+void septune_fused_free(septune_fused *f);
 
 /* ------------------------------------------------------------------------ */
 /* kernel_table.c                                                            */

@@ -2,6 +2,7 @@
  * check.c — output comparison and reproducible test data.
  */
 #include "check.h"
+#include "internal.h"
 
 #include <math.h>
 #include <string.h>
@@ -36,21 +37,49 @@ void septune_activation_accuracy(septune_activation act, double *rel, double *fl
   if (slope) *slope = s;
 }
 
-int septune_check_output(const septune_op *op, const float *want, const float *got, size_t n,
-                         septune_check_result *res)
+/* The relative bound of one layer (see septune_check_output). */
+static double layer_bound(const septune_op *op)
 {
   double terms = 1, act_rel = 0, slope = 1;
-  if (op && op->kind == SEPTUNE_OP_DEPTHWISE) {
+  if (op->kind == SEPTUNE_OP_DEPTHWISE) {
     terms = (double)(op->u.dw.kh * op->u.dw.kw);
     septune_activation_accuracy(op->u.dw.act, &act_rel, NULL, &slope);
-  } else if (op && op->kind == SEPTUNE_OP_POINTWISE) {
+  } else if (op->kind == SEPTUNE_OP_POINTWISE) {
     terms = (double)op->u.pw.ci;
     septune_activation_accuracy(op->u.pw.act, &act_rel, NULL, &slope);
   }
   /* A few ulps per term: every summation order is within this of another.
    * The activation's own error is within act_rel * (1 + |want|), its floor
    * being at most 1. */
-  double rel = 4.0 * 1.1920929e-7 * (terms + 2.0) * slope + act_rel;
+  return 4.0 * 1.1920929e-7 * (terms + 2.0) * slope + act_rel;
+}
+
+/* A block: a stage's error reaches the output through the later stages,
+ * each summing `terms` of them with weights in [-1, 1) (the test data): it
+ * grows by about sqrt(terms) against outputs that grow alike, so the bound
+ * of stage i is taken times sqrt(terms) of every later stage, and the
+ * stages' bounds add up. */
+static double block_bound(const septune_op *op)
+{
+  septune_op stage[SEPTUNE_MAX_STAGES];
+  int stages = septune_op_stages(op, stage);
+  double rel = 0;
+  for (int i = 0; i < stages; i++) {
+    double r = layer_bound(&stage[i]);
+    for (int j = i + 1; j < stages; j++)
+      r *= sqrt(stage[j].kind == SEPTUNE_OP_DEPTHWISE ? (double)(stage[j].u.dw.kh * stage[j].u.dw.kw)
+                                                      : (double)stage[j].u.pw.ci) + 1.0;
+    rel += r;
+  }
+  return rel;
+}
+
+int septune_check_output(const septune_op *op, const float *want, const float *got, size_t n,
+                         septune_check_result *res)
+{
+  double rel = !op ? layer_bound(&(septune_op){ .kind = 0 })
+               : op->kind == SEPTUNE_OP_SEPARABLE || op->kind == SEPTUNE_OP_INVERTED_RESIDUAL ? block_bound(op)
+                                                                                              : layer_bound(op);
   septune_check_result r;
   memset(&r, 0, sizeof r);
   for (size_t i = 0; i < n; i++) {

@@ -12,6 +12,7 @@
  */
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "internal.h"
@@ -310,6 +311,123 @@ static septune_status validate_pw(const septune_pointwise_desc *p, septune_error
   return SEPTUNE_OK;
 }
 
+/* ------------------------------------------------------------------------ */
+/* Blocks: each stage on its own, then how they chain                        */
+
+/* A stage's own error again, prefixed with the block and the stage
+ * ("inverted residual: dw: h must be >= 1"), the op name that the stage's
+ * validation put first dropped. */
+static septune_status stage_error(const char *block, const char *stage, const septune_error *why,
+                                  septune_error *err)
+{
+  const char *m = why->message;
+  if (strncmp(m, "depthwise: ", 11) == 0) m += 11;
+  else if (strncmp(m, "pointwise: ", 11) == 0) m += 11;
+  return septune_error_set(err, why->status, "%s: %s: %s", block, stage, m);
+}
+
+static septune_status dw_stage(const char *block, const char *stage, const septune_depthwise_desc *d, int64_t *oh,
+                               int64_t *ow, septune_error *err)
+{
+  septune_error why;
+  if (validate_dw(d, oh, ow, &why) != SEPTUNE_OK) return stage_error(block, stage, &why, err);
+  return SEPTUNE_OK;
+}
+
+static septune_status pw_stage(const char *block, const char *stage, const septune_pointwise_desc *p,
+                               septune_error *err)
+{
+  septune_error why;
+  if (validate_pw(p, &why) != SEPTUNE_OK) return stage_error(block, stage, &why, err);
+  return SEPTUNE_OK;
+}
+
+/* field `what` (value `got`) must equal `want`, described by `of`. */
+#define CHAIN_CHECK(err, block, what, got, want, of)                                              \
+  if ((got) != (want))                                                                            \
+    return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT, "%s: %s (%lld) must equal %s (%lld)", block, \
+                             what, (long long)(got), of, (long long)(want))
+
+/* The pointwise stage `p` named `name` reads the depthwise stage's output
+ * (oh x ow pixels of c*multiplier channels). */
+static septune_status chain_dw_to_pw(const char *block, const char *name, const septune_depthwise_desc *d,
+                                     int64_t oh, int64_t ow, const septune_pointwise_desc *p, septune_error *err)
+{
+  char what[32];
+  snprintf(what, sizeof what, "%s.n", name);
+  CHAIN_CHECK(err, block, what, p->n, d->n, "dw.n");
+  snprintf(what, sizeof what, "%s.h", name);
+  CHAIN_CHECK(err, block, what, p->h, oh, "dw's output height");
+  snprintf(what, sizeof what, "%s.w", name);
+  CHAIN_CHECK(err, block, what, p->w, ow, "dw's output width");
+  snprintf(what, sizeof what, "%s.ci", name);
+  CHAIN_CHECK(err, block, what, p->ci, d->c * d->multiplier, "dw.c * dw.multiplier");
+  return SEPTUNE_OK;
+}
+
+/* The weights (or bias) of all stages together fit size_t bytes. */
+static septune_status block_bytes(const char *block, const size_t *counts, int stages, septune_error *err)
+{
+  size_t total = 0;
+  for (int i = 0; i < stages; i++)
+    if (counts[i] > SIZE_MAX / sizeof(float) - total)
+      return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT,
+                               "%s: the stages' weights together overflow size_t bytes", block);
+    else
+      total += counts[i];
+  return SEPTUNE_OK;
+}
+
+static septune_status validate_sep(const septune_separable_desc *b, int64_t *oh, int64_t *ow, septune_error *err)
+{
+  const char *block = "separable";
+  septune_status st = dw_stage(block, "dw", &b->dw, oh, ow, err);
+  if (st == SEPTUNE_OK) st = pw_stage(block, "pw", &b->pw, err);
+  if (st == SEPTUNE_OK) st = chain_dw_to_pw(block, "pw", &b->dw, *oh, *ow, &b->pw, err);
+  if (st != SEPTUNE_OK) return st;
+  size_t counts[2] = { (size_t)(b->dw.kh * b->dw.kw * b->dw.c * b->dw.multiplier), (size_t)(b->pw.ci * b->pw.co) };
+  return block_bytes(block, counts, 2, err);
+}
+
+static septune_status validate_ir(const septune_inverted_residual_desc *b, int64_t *oh, int64_t *ow,
+                                  septune_error *err)
+{
+  const char *block = "inverted residual";
+  septune_status st = pw_stage(block, "expand", &b->expand, err);
+  if (st == SEPTUNE_OK) st = dw_stage(block, "dw", &b->dw, oh, ow, err);
+  if (st == SEPTUNE_OK) st = pw_stage(block, "project", &b->project, err);
+  if (st != SEPTUNE_OK) return st;
+  CHAIN_CHECK(err, block, "dw.n", b->dw.n, b->expand.n, "expand.n");
+  CHAIN_CHECK(err, block, "dw.h", b->dw.h, b->expand.h, "expand.h");
+  CHAIN_CHECK(err, block, "dw.w", b->dw.w, b->expand.w, "expand.w");
+  CHAIN_CHECK(err, block, "dw.c", b->dw.c, b->expand.co, "expand.co");
+  st = chain_dw_to_pw(block, "project", &b->dw, *oh, *ow, &b->project, err);
+  if (st != SEPTUNE_OK) return st;
+  if (b->residual != 0 && b->residual != 1)
+    return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT, "%s: residual must be 0 or 1 (got %d)", block,
+                             b->residual);
+  if (b->residual) {
+    if (b->dw.stride_h != 1 || b->dw.stride_w != 1)
+      return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT,
+                               "%s: residual=1 needs stride 1 (dw.stride_h is %lld, dw.stride_w %lld): the output "
+                               "must be shaped like the input",
+                               block, (long long)b->dw.stride_h, (long long)b->dw.stride_w);
+    if (*oh != b->expand.h || *ow != b->expand.w)
+      return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT,
+                               "%s: residual=1 needs the output %lldx%lld to be the input's %lldx%lld (dw's padding)",
+                               block, (long long)*oh, (long long)*ow, (long long)b->expand.h,
+                               (long long)b->expand.w);
+    if (b->project.co != b->expand.ci)
+      return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT,
+                               "%s: residual=1 needs project.co (%lld) to equal expand.ci (%lld)", block,
+                               (long long)b->project.co, (long long)b->expand.ci);
+  }
+  size_t counts[3] = { (size_t)(b->expand.ci * b->expand.co),
+                       (size_t)(b->dw.kh * b->dw.kw * b->dw.c * b->dw.multiplier),
+                       (size_t)(b->project.ci * b->project.co) };
+  return block_bytes(block, counts, 3, err);
+}
+
 /* Validates op and returns its output size. */
 static septune_status validate(const septune_op *op, int64_t *oh, int64_t *ow,
                                septune_error *err)
@@ -322,6 +440,10 @@ static septune_status validate(const septune_op *op, int64_t *oh, int64_t *ow,
       *oh = op->u.pw.h;
       *ow = op->u.pw.w;
       return validate_pw(&op->u.pw, err);
+    case SEPTUNE_OP_SEPARABLE:
+      return validate_sep(&op->u.sep, oh, ow, err);
+    case SEPTUNE_OP_INVERTED_RESIDUAL:
+      return validate_ir(&op->u.ir, oh, ow, err);
   }
   return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT,
                            "op: kind %d is not an operator kind", (int)op->kind);
@@ -354,7 +476,20 @@ septune_status septune_op_tensor_sizes(const septune_op *op, size_t *input, size
   septune_status st = validate(op, &oh, &ow, err);
   if (st != SEPTUNE_OK) return st;
   /* Validation proved every byte count fits size_t: plain products are safe. */
-  if (op->kind == SEPTUNE_OP_DEPTHWISE) {
+  if (op->kind == SEPTUNE_OP_SEPARABLE || op->kind == SEPTUNE_OP_INVERTED_RESIDUAL) {
+    septune_op stage[SEPTUNE_MAX_STAGES];
+    int stages = septune_op_stages(op, stage);
+    size_t wi, bi, sum_w = 0, sum_b = 0;
+    for (int i = 0; i < stages; i++) {
+      septune_op_tensor_sizes(&stage[i], NULL, NULL, &wi, &bi, NULL);
+      sum_w += wi;
+      if (septune_op_has_bias(&stage[i])) sum_b += bi;
+    }
+    septune_op_tensor_sizes(&stage[0], &in_n, NULL, NULL, NULL, NULL);
+    septune_op_tensor_sizes(&stage[stages - 1], NULL, &out_n, NULL, NULL, NULL);
+    w_n = sum_w;
+    b_n = sum_b;
+  } else if (op->kind == SEPTUNE_OP_DEPTHWISE) {
     const septune_depthwise_desc *d = &op->u.dw;
     size_t channels = (size_t)d->c * (size_t)d->multiplier;
     in_n = (size_t)d->n * (size_t)d->h * (size_t)d->w * (size_t)d->c;
@@ -380,7 +515,13 @@ double septune_op_flops(const septune_op *op)
 {
   int64_t oh, ow;
   if (validate(op, &oh, &ow, NULL) != SEPTUNE_OK) return 0.0;
-  if (op->kind == SEPTUNE_OP_DEPTHWISE) {
+  if (op->kind == SEPTUNE_OP_SEPARABLE || op->kind == SEPTUNE_OP_INVERTED_RESIDUAL) {
+    septune_op stage[SEPTUNE_MAX_STAGES];
+    int stages = septune_op_stages(op, stage);
+    double sum = 0;
+    for (int i = 0; i < stages; i++) sum += septune_op_flops(&stage[i]);
+    return sum;
+  } else if (op->kind == SEPTUNE_OP_DEPTHWISE) {
     const septune_depthwise_desc *d = &op->u.dw;
     return 2.0 * (double)d->n * (double)oh * (double)ow * (double)d->c *
            (double)d->multiplier * (double)d->kh * (double)d->kw;
@@ -393,6 +534,66 @@ double septune_op_flops(const septune_op *op)
 void septune_op_one_image(const septune_op *op, septune_op *one)
 {
   *one = *op;
-  if (one->kind == SEPTUNE_OP_DEPTHWISE) one->u.dw.n = 1;
-  else one->u.pw.n = 1;
+  switch (one->kind) {
+    case SEPTUNE_OP_DEPTHWISE:
+      one->u.dw.n = 1;
+      break;
+    case SEPTUNE_OP_POINTWISE:
+      one->u.pw.n = 1;
+      break;
+    case SEPTUNE_OP_SEPARABLE:
+      one->u.sep.dw.n = one->u.sep.pw.n = 1;
+      break;
+    case SEPTUNE_OP_INVERTED_RESIDUAL:
+      one->u.ir.expand.n = one->u.ir.dw.n = one->u.ir.project.n = 1;
+      break;
+  }
+}
+
+int septune_op_stages(const septune_op *op, septune_op stage[SEPTUNE_MAX_STAGES])
+{
+  memset(stage, 0, SEPTUNE_MAX_STAGES * sizeof *stage);
+  switch (op->kind) {
+    case SEPTUNE_OP_SEPARABLE:
+      stage[0].kind = SEPTUNE_OP_DEPTHWISE;
+      stage[0].u.dw = op->u.sep.dw;
+      stage[1].kind = SEPTUNE_OP_POINTWISE;
+      stage[1].u.pw = op->u.sep.pw;
+      return 2;
+    case SEPTUNE_OP_INVERTED_RESIDUAL:
+      stage[0].kind = SEPTUNE_OP_POINTWISE;
+      stage[0].u.pw = op->u.ir.expand;
+      stage[1].kind = SEPTUNE_OP_DEPTHWISE;
+      stage[1].u.dw = op->u.ir.dw;
+      stage[2].kind = SEPTUNE_OP_POINTWISE;
+      stage[2].u.pw = op->u.ir.project;
+      return 3;
+    case SEPTUNE_OP_DEPTHWISE:
+    case SEPTUNE_OP_POINTWISE:
+      break;
+  }
+  stage[0] = *op;
+  return 1;
+}
+
+int septune_op_has_bias(const septune_op *op)
+{
+  switch (op->kind) {
+    case SEPTUNE_OP_DEPTHWISE:
+      return op->u.dw.has_bias;
+    case SEPTUNE_OP_POINTWISE:
+      return op->u.pw.has_bias;
+    case SEPTUNE_OP_SEPARABLE:
+      return op->u.sep.dw.has_bias || op->u.sep.pw.has_bias;
+    case SEPTUNE_OP_INVERTED_RESIDUAL:
+      return op->u.ir.expand.has_bias || op->u.ir.dw.has_bias || op->u.ir.project.has_bias;
+  }
+  return 0;
+}
+
+int64_t septune_op_batch(const septune_op *op)
+{
+  septune_op stage[SEPTUNE_MAX_STAGES];
+  septune_op_stages(op, stage);
+  return stage[0].kind == SEPTUNE_OP_DEPTHWISE ? stage[0].u.dw.n : stage[0].u.pw.n;
 }

@@ -209,6 +209,10 @@ static septune_status call_gen(lua_State *L, const char *name, const septune_op 
                                septune_error *err)
 {
   const char *arg = (req->knobs && *req->knobs) ? req->knobs : NULL;
+  if (op->kind != SEPTUNE_OP_DEPTHWISE && op->kind != SEPTUNE_OP_POINTWISE)
+    return septune_error_set(err, SEPTUNE_ERR_UNSUPPORTED,
+                             "generator: a block (separable, inverted residual) has no kernel of its own in this "
+                             "version: its plan runs its stages' kernels band by band");
   lua_getfield(L, LUA_REGISTRYINDEX, "septune_gen");
   lua_getfield(L, -1, name);
   lua_remove(L, -2);

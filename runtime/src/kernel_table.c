@@ -30,7 +30,11 @@ static septune_status check_entry(const septune_kernel_entry *e, long i, septune
   if (septune_op_format(&layer.op, line, sizeof line) < 0 || strcmp(line, e->op) != 0)
     return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT,
                              "entry %ld: op '%s' is not in canonical form (expected '%s')", i, e->op, line);
-  if ((layer.op.kind == SEPTUNE_OP_DEPTHWISE ? layer.op.u.dw.n : layer.op.u.pw.n) != 1)
+  if (layer.op.kind != SEPTUNE_OP_DEPTHWISE && layer.op.kind != SEPTUNE_OP_POINTWISE)
+    return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT,
+                             "entry %ld: op '%s' is a block: a table holds its stages' kernels (this version "
+                             "emits no fused kernel)", i, e->op);
+  if (septune_op_batch(&layer.op) != 1)
     return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT,
                              "entry %ld: op '%s' has n other than 1 (a kernel is for one image and serves any batch)",
                              i, e->op);

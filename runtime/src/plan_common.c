@@ -125,7 +125,14 @@ static septune_status setup_threads(septune_plan *plan, const septune_plan_optio
 {
   const septune_op *op = &plan->op;
   long knob_threads;
-  if (plan->generic) {
+  int stage_plans;
+  if (plan->fused && septune_fused_rows(plan->fused, &stage_plans) == 0) {
+    /* layer by layer: the stages' plans spread themselves over the pool */
+    plan->work = plan->threads;
+    knob_threads = plan->threads;
+  } else if (plan->fused) {
+    knob_threads = septune_threads_worth(septune_op_flops(op) / (double)septune_op_batch(op), plan->threads);
+  } else if (plan->generic) {
     septune_depthwise_desc view = op->u.dw;
     view.c *= view.multiplier;
     view.multiplier = 1;
@@ -142,7 +149,7 @@ static septune_status setup_threads(septune_plan *plan, const septune_plan_optio
   if (plan->work < 1 || knob_threads < 1)
     return septune_error_set(err, SEPTUNE_ERR_GENERATOR, "plan: kernel %s reports %ld work items and %ld threads",
                              plan->symbol, plan->work, knob_threads);
-  long n = op->kind == SEPTUNE_OP_POINTWISE ? (long)op->u.pw.n : (long)op->u.dw.n;
+  long n = (long)septune_op_batch(op);
   long total = n > LONG_MAX / plan->work ? LONG_MAX : n * plan->work;
   long wake = plan->threads;
   if (knob_threads < wake) wake = knob_threads;
@@ -164,7 +171,7 @@ septune_status septune_plan_create(const septune_op *op, const float *weights, c
   septune_status st = septune_op_validate(op, err);
   if (st != SEPTUNE_OK) return st;
   if (!weights) return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT, "plan: weights is NULL");
-  int has_bias = op->kind == SEPTUNE_OP_DEPTHWISE ? op->u.dw.has_bias : op->u.pw.has_bias;
+  int has_bias = septune_op_has_bias(op);
   if (has_bias && !bias)
     return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT, "plan: bias is NULL but has_bias is 1");
   if (opts && opts->kernels) {
@@ -179,8 +186,9 @@ septune_status septune_plan_create(const septune_op *op, const float *weights, c
 
   st = choose_isa(opts, &plan->isa, err);
   if (st == SEPTUNE_OK) st = choose_threads(opts, &plan->threads, err);
-  if (st == SEPTUNE_OK) st = septune_plan_select_kernel(plan, opts, err);
-  if (st == SEPTUNE_OK)
+  if (st == SEPTUNE_OK && (op->kind == SEPTUNE_OP_SEPARABLE || op->kind == SEPTUNE_OP_INVERTED_RESIDUAL))
+    st = septune_fused_create(plan, weights, bias, opts, err);
+  else if (st == SEPTUNE_OK && (st = septune_plan_select_kernel(plan, opts, err)) == SEPTUNE_OK)
     st = op->kind == SEPTUNE_OP_DEPTHWISE ? pack_depthwise(plan, weights, bias, err)
                                           : pack_pointwise(plan, weights, has_bias ? bias : NULL, err);
   if (st == SEPTUNE_OK) st = setup_threads(plan, opts, err);
@@ -259,6 +267,10 @@ static septune_status execute(const septune_plan *plan, septune_kernel_fn kernel
     return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT,
                              "execute: input and output overlap (input at %p, output at %p): the kernels need "
                              "separate tensors", (const void *)input, (const void *)output);
+  if (plan->fused) {
+    septune_status st = septune_fused_execute(plan, input, output, pool, err);
+    return st == SEPTUNE_OK ? septune_error_clear(err) : st;
+  }
   run r = { plan, kernel, plan->op.u.dw, input, input, output, NULL };
   long n = plan->op.kind == SEPTUNE_OP_POINTWISE ? (long)plan->op.u.pw.n : (long)plan->op.u.dw.n;
   if (plan->op.kind == SEPTUNE_OP_DEPTHWISE) {
@@ -284,6 +296,8 @@ septune_status septune_plan_execute_with(const septune_plan *plan, septune_kerne
   struct pthreadpool *pool;
   if (!plan) return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT, "execute: plan is NULL");
   if (!kernel) return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT, "execute: kernel is NULL");
+  if (plan->fused)
+    return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT, "execute: a block's plan runs its stages' kernels");
   septune_status st = plan_pool(plan, &pool, err);
   return st == SEPTUNE_OK ? execute(plan, kernel, input, output, pool, err) : st;
 }
@@ -322,6 +336,7 @@ septune_status septune_plan_get_info(const septune_plan *plan, septune_plan_info
   info->tuned_threads = plan->source_kind == SEPTUNE_KERNEL_TUNED ? plan->tuned_threads : 0;
   info->work = plan->work;
   info->wake = plan->wake;
+  info->fused = plan->fused ? septune_fused_rows(plan->fused, &info->stage_plans) > 0 : -1;
   return SEPTUNE_OK;
 }
 
@@ -335,6 +350,7 @@ void septune_plan_destroy(septune_plan *plan)
   if (!plan) return;
   if (plan->release) plan->release(plan);
   septune_pool_share_release(plan->share);
+  septune_fused_free(plan->fused);
   free(plan->source);
   free(plan->packed);
   free(plan->zero_row);

@@ -93,6 +93,22 @@ static septune_status build_kernel(septune_plan *plan, septune_isa isa, const ch
   return SEPTUNE_OK;
 }
 
+void septune_plan_tuned_knobs(const septune_plan *plan, const septune_plan_options *opts, char *knobs, size_t n,
+                              int *found, int *threads)
+{
+  const char *path = opts ? opts->db_path : NULL;
+  septune_isa want = opts ? opts->isa : SEPTUNE_ISA_AUTO;
+  septune_db_record rec;
+  *found = 0;
+  if (path && !*path) return;
+  if (septune_db_lookup(path, &plan->op, want == SEPTUNE_ISA_AUTO ? SEPTUNE_ISA_AUTO : plan->isa, plan->threads,
+                        &rec, found, NULL) != SEPTUNE_OK)
+    *found = 0;
+  if (!*found) return;
+  snprintf(knobs, n, "%s", rec.knobs);
+  *threads = rec.threads;
+}
+
 /* Builds the kernel from the tuning database's record for this op and the
  * plan's thread count, else from the 1-thread record's knobs with the
  * default split, when there is one the plan's ISA choice admits. No record,

@@ -30,3 +30,10 @@ septune_status septune_plan_select_kernel(septune_plan *plan, const septune_plan
   plan->source_kind = SEPTUNE_KERNEL_GENERIC;
   return SEPTUNE_OK;
 }
+
+void septune_plan_tuned_knobs(const septune_plan *plan, const septune_plan_options *opts, char *knobs, size_t n,
+                              int *found, int *threads)
+{
+  (void)plan, (void)opts, (void)knobs, (void)n, (void)threads;
+  *found = 0;
+}

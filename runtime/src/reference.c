@@ -8,12 +8,14 @@
  *              ix likewise, taps falling in the padding skipped (zero padding);
  *   pointwise  acc = 0; for ci ascending: acc += in[p][ci] * w[ci][o];
  * then acc += bias[o] (if any), then the activation, in double rounded to
- * float (septune_activation_exact). The compiler may fuse
+ * float (septune_activation_exact). A block is its stages in turn through
+ * full-size intermediates, then out += in for a residual. The compiler may fuse
  * a multiply and an add into an FMA on targets that have one by default; the
  * tests compare with a tolerance.
  */
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "internal.h"
 
@@ -118,6 +120,38 @@ static void pointwise(const septune_pointwise_desc *p, const float *wt, const fl
   }
 }
 
+/* A block: its stages' references one after the other, each intermediate
+ * a full-size tensor (only the reference does that), then the residual
+ * added to the last stage's output (after its activation). */
+static septune_status block(const septune_op *op, const float *weights, const float *bias,
+                            const float *input, float *output, septune_error *err)
+{
+  septune_op stage[SEPTUNE_MAX_STAGES];
+  int stages = septune_op_stages(op, stage);
+  float *mid[SEPTUNE_MAX_STAGES] = { NULL, NULL, NULL };
+  const float *in = input;
+  septune_status st = SEPTUNE_OK;
+  size_t wat = 0, bat = 0, out_n = 0;
+  for (int i = 0; i < stages && st == SEPTUNE_OK; i++) {
+    size_t nw = 0, nb = 0;
+    septune_op_tensor_sizes(&stage[i], NULL, &out_n, &nw, &nb, NULL);
+    float *out = output;
+    if (i + 1 < stages && !(out = mid[i] = malloc(out_n * sizeof(float))))
+      st = septune_error_set(err, SEPTUNE_ERR_OUT_OF_MEMORY,
+                             "reference: out of memory for a block's intermediate of %zu floats", out_n);
+    else
+      st = septune_reference_execute(&stage[i], weights + wat, septune_op_has_bias(&stage[i]) ? bias + bat : NULL,
+                                     in, out, err);
+    wat += nw;
+    if (septune_op_has_bias(&stage[i])) bat += nb;
+    in = out;
+  }
+  if (st == SEPTUNE_OK && op->kind == SEPTUNE_OP_INVERTED_RESIDUAL && op->u.ir.residual)
+    for (size_t i = 0; i < out_n; i++) output[i] += input[i];
+  for (int i = 0; i < stages; i++) free(mid[i]);
+  return st;
+}
+
 septune_status septune_reference_execute(const septune_op *op, const float *weights,
                                          const float *bias, const float *input, float *output,
                                          septune_error *err)
@@ -131,15 +165,15 @@ septune_status septune_reference_execute(const septune_op *op, const float *weig
     return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT, "reference: input is NULL");
   if (output == NULL)
     return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT, "reference: output is NULL");
-  if (op->kind == SEPTUNE_OP_DEPTHWISE) {
-    if (op->u.dw.has_bias && bias == NULL)
-      return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT,
-                               "reference: bias is NULL but has_bias is 1");
+  if (septune_op_has_bias(op) && bias == NULL)
+    return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT,
+                             "reference: bias is NULL but has_bias is 1");
+  if (op->kind == SEPTUNE_OP_SEPARABLE || op->kind == SEPTUNE_OP_INVERTED_RESIDUAL) {
+    septune_status st = block(op, weights, bias, input, output, err);
+    if (st != SEPTUNE_OK) return st;
+  } else if (op->kind == SEPTUNE_OP_DEPTHWISE) {
     depthwise(&op->u.dw, oh, ow, weights, bias, input, output);
   } else {
-    if (op->u.pw.has_bias && bias == NULL)
-      return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT,
-                               "reference: bias is NULL but has_bias is 1");
     pointwise(&op->u.pw, weights, bias, input, output);
   }
   return septune_error_clear(err);

@@ -2,6 +2,7 @@
  * weights.c — conversion of PyTorch weight tensors to the canonical layouts.
  *   depthwise: PyTorch [c*m][1][kh][kw]  ->  canonical [kh][kw][c*m]
  *   pointwise: PyTorch [co][ci][1][1]    ->  canonical [ci][co]
+ *   a block: each stage's tensor in turn, at the same offset in src and dst
  */
 #include <stdint.h>
 
@@ -24,7 +25,17 @@ septune_status septune_weights_from_pytorch(const septune_op *op, const float *s
       return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT,
                                "weights: src and dst overlap");
   }
-  if (op->kind == SEPTUNE_OP_DEPTHWISE) {
+  if (op->kind == SEPTUNE_OP_SEPARABLE || op->kind == SEPTUNE_OP_INVERTED_RESIDUAL) {
+    septune_op stage[SEPTUNE_MAX_STAGES];
+    int stages = septune_op_stages(op, stage);
+    size_t at = 0;
+    for (int k = 0; k < stages; k++) {
+      size_t n = 0;
+      septune_op_tensor_sizes(&stage[k], NULL, NULL, &n, NULL, NULL);
+      septune_weights_from_pytorch(&stage[k], src + at, dst + at, NULL);
+      at += n;
+    }
+  } else if (op->kind == SEPTUNE_OP_DEPTHWISE) {
     const septune_depthwise_desc *dw = &op->u.dw;
     size_t kh = (size_t)dw->kh, kw = (size_t)dw->kw;
     size_t channels = (size_t)dw->c * (size_t)dw->multiplier;

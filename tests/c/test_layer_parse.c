@@ -256,7 +256,7 @@ static void test_malformed(void **state)
   parse_bad("dw h=5 w=5 c=4 k=3 foo", SEPTUNE_ERR_PARSE, "unknown key 'foo'");
   parse_bad("dw h=", SEPTUNE_ERR_PARSE, "h: missing value");
   parse_bad("dw h=5 w", SEPTUNE_ERR_PARSE, "w: missing value");
-  parse_bad("xx h=1", SEPTUNE_ERR_PARSE, "unknown op 'xx' (expected dw or pw)");
+  parse_bad("xx h=1", SEPTUNE_ERR_PARSE, "unknown op 'xx' (expected dw, pw, sep or ir)");
   parse_bad("dwx h=1", SEPTUNE_ERR_PARSE, "unknown op 'dwx'");
   parse_bad("h=1 dw", SEPTUNE_ERR_PARSE, "unknown op 'h=1'");
   parse_bad("dw h=5 w=5 h=6 c=4 k=3", SEPTUNE_ERR_PARSE, "duplicate key 'h'");

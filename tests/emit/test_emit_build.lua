@@ -1,6 +1,8 @@
 -- The emitted MobileNetV2 kernels with one layer per smooth activation
--- (tests/data/activations.txt), and those of tests/data/emit_large_kernels.txt
--- (the kernel-row loop, strips, dilation), for every x86 ISA, build warning-free
+-- (tests/data/activations.txt), those of tests/data/emit_large_kernels.txt
+-- (the kernel-row loop, strips, dilation), and those of the blocks of
+-- tests/data/bench_network_tiny.txt (the layers their plans run their stages
+-- on: band shapes), for every x86 ISA, build warning-free
 -- (-Wall -Wextra -Werror) with gcc, clang and tcc (those on PATH), and every
 -- build gives bit-identical output to the JIT (test_emit_check).
 --
@@ -14,7 +16,8 @@ local src = assert(os.getenv("SEPTUNE_SOURCE_DIR"), "SEPTUNE_SOURCE_DIR not set"
 local dir = t.scratch("emit_build")
 assert(t.run("mkdir -p " .. dir))
 -- one model file: MobileNetV2's layers, then the activations'
-local models = { mv2 = dir .. "/mv2_act.txt", lk = src .. "/tests/data/emit_large_kernels.txt" }
+local models = { mv2 = dir .. "/mv2_act.txt", lk = src .. "/tests/data/emit_large_kernels.txt",
+                 blk = src .. "/tests/data/bench_network_tiny.txt" }
 assert(t.run(string.format("cat %s/models/mobilenet_v2.txt %s/tests/data/activations.txt > %s", src, src, models.mv2)))
 
 local function have(prog) return t.run("command -v " .. prog .. " >/dev/null 2>&1") end
@@ -31,7 +34,7 @@ local jobs, libs = {}, {}
 for _, isa in ipairs(isas) do
   -- both models' kernels in one library per ISA and compiler
   local outs, names, emitted = {}, {}, true
-  for _, tag in ipairs({ "mv2", "lk" }) do
+  for _, tag in ipairs({ "mv2", "lk", "blk" }) do
     local out, name = dir .. "/" .. tag .. "_" .. isa, tag .. "_" .. isa
     local ok = t.run(string.format("%s emit --model %s --isa %s --name %s --out %s > %s.log 2>&1",
                                    bin, models[tag], isa, name, out, out))

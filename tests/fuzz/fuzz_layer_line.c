@@ -24,10 +24,37 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 static int same_float(float a, float b) { return memcmp(&a, &b, sizeof a) == 0; }
 
+static int same_op(const septune_op *a, const septune_op *b);
+
+/* A block stage by stage. */
+static int same_block(const septune_op *a, const septune_op *b)
+{
+  septune_op x, y;
+  memset(&x, 0, sizeof x);
+  memset(&y, 0, sizeof y);
+  x.kind = y.kind = SEPTUNE_OP_DEPTHWISE;
+  x.u.dw = a->kind == SEPTUNE_OP_SEPARABLE ? a->u.sep.dw : a->u.ir.dw;
+  y.u.dw = b->kind == SEPTUNE_OP_SEPARABLE ? b->u.sep.dw : b->u.ir.dw;
+  if (!same_op(&x, &y)) return 0;
+  x.kind = y.kind = SEPTUNE_OP_POINTWISE;
+  if (a->kind == SEPTUNE_OP_SEPARABLE) {
+    x.u.pw = a->u.sep.pw;
+    y.u.pw = b->u.sep.pw;
+    return same_op(&x, &y);
+  }
+  x.u.pw = a->u.ir.expand;
+  y.u.pw = b->u.ir.expand;
+  if (!same_op(&x, &y)) return 0;
+  x.u.pw = a->u.ir.project;
+  y.u.pw = b->u.ir.project;
+  return same_op(&x, &y) && a->u.ir.residual == b->u.ir.residual;
+}
+
 /* Field by field: a union compared with memcmp would compare padding. */
 static int same_op(const septune_op *a, const septune_op *b)
 {
   if (a->kind != b->kind) return 0;
+  if (a->kind == SEPTUNE_OP_SEPARABLE || a->kind == SEPTUNE_OP_INVERTED_RESIDUAL) return same_block(a, b);
   if (a->kind == SEPTUNE_OP_DEPTHWISE) {
     const septune_depthwise_desc *x = &a->u.dw, *y = &b->u.dw;
     return x->n == y->n && x->h == y->h && x->w == y->w && x->c == y->c && x->kh == y->kh && x->kw == y->kw &&

@@ -177,6 +177,19 @@ if ok then
     "neither is chosen")
 end
 
+-- A block: its band knob tuned and stored, then taken by `septune run`.
+local blocks = tmp .. "_blocks.txt"
+t.write_file(blocks, "ir name=b h=12 w=12 ci=8 t=4 co=8 k=3 pad=same act=relu6 bias=1 residual=1\n")
+local bdb = tmp .. "_blocks.db"
+os.remove(bdb)
+status, out, err = septune(string.format("tune %s --budget 1 --db %s", blocks, bdb))
+t.check(status == 0 and out:match("\nb +ir 12x12 8%->32%->8 k3 s1 +%S+ +band=%d+") ~= nil,
+  "a block is tuned (its band): " .. out .. err)
+t.check(db_records(bdb) == 1 and (t.read_file(bdb) or ""):find("\top=ir n=1 h=12 ", 1, true) ~= nil
+  and (t.read_file(bdb) or ""):find("\tknobs=band=%d+\t") ~= nil, "its record: " .. (t.read_file(bdb) or "none"))
+status, out, err = septune(string.format("run %s", blocks), "SEPTUNE_DB=" .. bdb)
+t.check(status == 0 and out:find("tuned", 1, true) and out:find(" ok", 1, true), "run takes the tuned band: " .. out .. err)
+
 -- A bad model file: exit 2, the message names the path and the line.
 local bad = tmp .. "_bad.txt"
 t.write_file(bad, "dw h=8 w=8 c=8 k=3\ndw h=8 w=8 c=0 k=3\n")

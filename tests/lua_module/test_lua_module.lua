@@ -58,6 +58,27 @@ for _, case in ipairs(layers) do
   plan:destroy()
 end
 
+-- A block: its long canonical line, run fused against the reference.
+do
+  local line = "ir h=9 w=8 ci=5 t=3 co=5 k=3 pad=same act=clamp(-0.75,0.5) project.act=gelu_tanh bias=1 residual=1"
+  local op = septune.op(line)
+  local n_in, n_out, n_w, n_b = septune.sizes(op)
+  local w, b = septune.floats(n_w, next_value), septune.floats(n_b, next_value)
+  local input = septune.floats(n_in, next_value)
+  local plan = septune.plan(op, w, b, { knobs = "band=2" })
+  local got = plan:execute(input, septune.floats(n_out))
+  local want = septune.reference(op, w, b, input, septune.floats(n_out))
+  local ok, bad = matches(want, got, n_out, 5 * 9 * 15)
+  t.check(ok, where .. ": " .. line .. " matches the reference" .. (ok and "" or " (index " .. bad .. ")"))
+  t.check(plan:info().op == septune.line(line), where .. ": plan:info() names the block: " .. plan:info().op)
+  plan:destroy()
+  -- a canonical line longer than 256 characters
+  local long = "ir n=1000 h=1000 w=1000 ci=3 mid=123456 co=765432 k=3 pad=same residual=0"
+    .. " expand.act=clamp(-0.123456789,0.987654321) dw.act=clamp(-1.23456789e-30,2.5e+30)"
+    .. " project.act=clamp(-3.25,7.125) bias=1"
+  t.check(#septune.line(long) > 256, "septune.line of a long block: " .. septune.line(long))
+end
+
 -- Threads: a plan of 3 threads says so and gives the very bits of a plan
 -- of 1.
 do

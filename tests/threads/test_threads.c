@@ -10,9 +10,14 @@
  *                 JIT build also draws knobs and a work split for each
  *                 thread count (a record tuned for T may differ from the
  *                 1-thread one in every knob)
+ *   blocks        separable and inverted-residual blocks, fused in bands of
+ *                 2 rows and in the default bands: the same bits for every
+ *                 thread count
  *   callers       one plan executed at once from several threads, each on
  *                 its own pthreadpool (septune_execute_on), and on the
  *                 plan's shared pool (septune_execute): every result exact
+ *                 (a layer's plan, and a block's, whose spare band scratch
+ *                 the callers share)
  *   bad input     options.threads < 0 or > SEPTUNE_MAX_THREADS is refused
  *                 naming the field; a caller's pool sets the default count
  *   no threads    a pool the system cannot give threads for is an error
@@ -85,7 +90,9 @@ static void layer_make(layer *l, const septune_op *op, unsigned long long seed)
   septune_fill_random(l->in, l->ni, &seed);
   septune_fill_random(l->w, l->nw, &seed);
   septune_fill_random(l->b, l->nb + 1, &seed);
-  int has_bias = op->kind == SEPTUNE_OP_DEPTHWISE ? op->u.dw.has_bias : op->u.pw.has_bias;
+  int has_bias = op->kind == SEPTUNE_OP_DEPTHWISE ? op->u.dw.has_bias
+                 : op->kind == SEPTUNE_OP_POINTWISE ? op->u.pw.has_bias
+                                                    : l->nb > 0; /* a block counts the stages with a bias */
   assert_int_equal(septune_reference_execute(op, l->w, has_bias ? l->b : NULL, l->in, l->want, &err), SEPTUNE_OK);
 }
 
@@ -242,6 +249,55 @@ static void determinism(septune_op_kind kind)
   assert_int_equal(failures, 0);
 }
 
+/* Blocks, fused in bands of 2 rows (many bands to share out) and in the
+ * default bands: every thread count gives the 1-thread plan's bits. */
+static void determinism_blocks(void **state)
+{
+  (void)state;
+  static const char *const lines[] = {
+    "ir n=2 h=20 w=17 ci=16 t=4 co=16 k=3 pad=same act=relu6 bias=1 residual=1",
+    "sep h=23 w=9 c=24 co=40 k=5 s=2 pad=same act=hswish bias=1",
+    "ir h=30 w=30 ci=8 t=6 co=12 k=3 s=2 pad=same act=silu bias=1",
+  };
+  static const char *const bands[] = { "band=2", NULL };
+  int failures = 0;
+  for (size_t i = 0; i < sizeof ISAS / sizeof ISAS[0]; i++) {
+    if (!septune_cpu_has_isa(ISAS[i])) continue;
+    for (size_t j = 0; j < sizeof lines / sizeof lines[0]; j++) {
+      septune_layer parsed;
+      assert_int_equal(septune_layer_parse(lines[j], &parsed, NULL), SEPTUNE_OK);
+      layer l;
+      layer_make(&l, &parsed.op, 31 + j);
+      for (size_t b = 0; b < sizeof bands / sizeof bands[0]; b++) {
+        septune_plan_options opts = { .isa = ISAS[i], .db_path = "", .threads = 1, .knobs = bands[b] };
+        septune_plan *plan = plan_of(&l, &opts);
+        float *first = run(&l, plan);
+        septune_plan_destroy(plan);
+        if (!septune_check_output(&l.op, l.want, first, l.no, NULL)) {
+          print_error("'%s' on %s, %s: differs from the reference\n", l.line, septune_isa_name(ISAS[i]),
+                      bands[b] ? bands[b] : "default band");
+          failures++;
+        }
+        for (size_t t = 1; t < sizeof THREADS / sizeof THREADS[0]; t++) {
+          opts.threads = THREADS[t];
+          plan = plan_of(&l, &opts);
+          float *got = run(&l, plan);
+          if (memcmp(got, first, l.no * sizeof(float)) != 0) {
+            print_error("'%s' on %s, %s, %d threads: not the bits of 1 thread\n", l.line,
+                        septune_isa_name(ISAS[i]), bands[b] ? bands[b] : "default band", THREADS[t]);
+            failures++;
+          }
+          free(got);
+          septune_plan_destroy(plan);
+        }
+        free(first);
+      }
+      layer_free(&l);
+    }
+  }
+  assert_int_equal(failures, 0);
+}
+
 static void determinism_dw(void **state) { (void)state; determinism(SEPTUNE_OP_DEPTHWISE); }
 static void determinism_pw(void **state) { (void)state; determinism(SEPTUNE_OP_POINTWISE); }
 
@@ -282,15 +338,15 @@ static void *call_plan(void *p)
   return NULL;
 }
 
-static void concurrent_callers(int own_pool)
+static void concurrent_callers(int own_pool, const char *line, const char *knobs)
 {
   septune_op op;
   septune_layer parsed;
-  assert_int_equal(septune_layer_parse("pw n=2 h=28 w=28 ci=64 co=96 act=relu6 bias=1", &parsed, NULL), SEPTUNE_OK);
+  assert_int_equal(septune_layer_parse(line, &parsed, NULL), SEPTUNE_OK);
   op = parsed.op;
   layer l;
   layer_make(&l, &op, 99);
-  septune_plan_options opts = { .db_path = "", .threads = 2 };
+  septune_plan_options opts = { .db_path = "", .threads = 2, .knobs = knobs };
   septune_plan *plan = plan_of(&l, &opts);
   float *want = run(&l, plan);
   assert_true(septune_check_output(&op, l.want, want, l.no, NULL));
@@ -317,8 +373,18 @@ static void concurrent_callers(int own_pool)
   layer_free(&l);
 }
 
-static void callers_with_own_pools(void **state) { (void)state; concurrent_callers(1); }
-static void callers_sharing_the_plans_pool(void **state) { (void)state; concurrent_callers(0); }
+#define CALLERS_LAYER "pw n=2 h=28 w=28 ci=64 co=96 act=relu6 bias=1"
+static void callers_with_own_pools(void **state) { (void)state; concurrent_callers(1, CALLERS_LAYER, NULL); }
+static void callers_sharing_the_plans_pool(void **state) { (void)state; concurrent_callers(0, CALLERS_LAYER, NULL); }
+
+/* A block's plan keeps spare band scratch for its callers: shared safely. */
+#define CALLERS_BLOCK "ir n=2 h=24 w=24 ci=16 t=4 co=16 k=3 pad=same act=relu6 bias=1 residual=1"
+static void callers_of_a_block(void **state)
+{
+  (void)state;
+  concurrent_callers(1, CALLERS_BLOCK, "band=3");
+  concurrent_callers(0, CALLERS_BLOCK, "band=3");
+}
 
 /* A plan on a caller's pool: its thread count by default, and the same bits. */
 static void callers_pool_in_options(void **state)
@@ -532,8 +598,10 @@ int main(void)
     cmocka_unit_test(bad_thread_counts),
     cmocka_unit_test(determinism_dw),
     cmocka_unit_test(determinism_pw),
+    cmocka_unit_test(determinism_blocks),
     cmocka_unit_test(callers_with_own_pools),
     cmocka_unit_test(callers_sharing_the_plans_pool),
+    cmocka_unit_test(callers_of_a_block),
     cmocka_unit_test(callers_pool_in_options),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -67,9 +67,16 @@ typedef struct tune_result {
   double seconds;             /* wall time spent on the shape */
 } tune_result;
 
-/* Tunes op. Returns 0 and fills *r (r->ok says whether a kernel was chosen;
- * when not, r->why says why), or -1 on out of memory. */
+/* Tunes op (a block: tune_block). Returns 0 and fills *r (r->ok says
+ * whether a kernel was chosen; when not, r->why says why), or -1 on out of
+ * memory. */
 int tune_layer(const septune_op *op, const tune_options *o, tune_result *r);
+
+/* Tunes a block's band knob (tune_block.c): candidate bands made into plans
+ * in this process (the stages' kernels are the library's), checked against
+ * the reference, timed, the fastest re-measured interleaved with the
+ * default. Returns as tune_layer; r->knobs is "band=R". */
+int tune_block(const septune_op *op, const tune_options *o, tune_result *r);
 
 void tune_result_free(tune_result *r);
 

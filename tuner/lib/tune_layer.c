@@ -202,6 +202,7 @@ static void choose(tuner *t, int rounds, double round_ms)
 
 int tune_layer(const septune_op *op, const tune_options *o, tune_result *r)
 {
+  if (op->kind == SEPTUNE_OP_SEPARABLE || op->kind == SEPTUNE_OP_INVERTED_RESIDUAL) return tune_block(op, o, r);
   memset(r, 0, sizeof *r);
   double start_us = bench_now_us();
   tuner t = { op, o, r, NULL, NULL, 0, start_us, 0, INFINITY };

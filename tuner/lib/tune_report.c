@@ -11,9 +11,22 @@
 
 #include "json.h"
 
-/* A short shape for the table: "56x56x144 k3 s2" or "56x56 24->144". */
+/* A short shape for the table: "56x56x144 k3 s2" or "56x56 24->144" (a
+ * block: "ir 56x56 24->144->24 k3 s1", "sep 112x112 32->16 k3 s1"). */
 static void short_shape(const septune_op *op, char *buf, size_t n)
 {
+  if (op->kind == SEPTUNE_OP_INVERTED_RESIDUAL) {
+    const septune_inverted_residual_desc *b = &op->u.ir;
+    snprintf(buf, n, "ir %" PRId64 "x%" PRId64 " %" PRId64 "->%" PRId64 "->%" PRId64 " k%" PRId64 " s%" PRId64,
+             b->expand.h, b->expand.w, b->expand.ci, b->expand.co, b->project.co, b->dw.kh, b->dw.stride_h);
+    return;
+  }
+  if (op->kind == SEPTUNE_OP_SEPARABLE) {
+    const septune_separable_desc *b = &op->u.sep;
+    snprintf(buf, n, "sep %" PRId64 "x%" PRId64 " %" PRId64 "->%" PRId64 " k%" PRId64 " s%" PRId64, b->dw.h,
+             b->dw.w, b->dw.c, b->pw.co, b->dw.kh, b->dw.stride_h);
+    return;
+  }
   if (op->kind == SEPTUNE_OP_POINTWISE) {
     const septune_pointwise_desc *p = &op->u.pw;
     snprintf(buf, n, "%" PRId64 "x%" PRId64 " %" PRId64 "->%" PRId64, p->h, p->w, p->ci, p->co);
