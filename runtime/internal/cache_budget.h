@@ -47,8 +47,15 @@ static inline double septune_pw_tile_score(double pixels, double co, double mr, 
 }
 
 /* Floating-point operations a woken thread must get to pay for waking it
- * and waiting for it (a couple of microseconds of work on one core). */
-#define SEPTUNE_FLOPS_PER_THREAD 200000.0
+ * and waiting for it. Measured on a 2-vCPU Zen 5 VM with each CPU kept
+ * awake (bench_knobs --threads 2, th=1 against th=2): a split costs about
+ * 2.4 us (pw 14x14 192>64: 22.7 us -> 13.9 us), a depthwise layer of 0.5
+ * MFLOP ran 2% slower on 2 threads and one of 1.35 MFLOP 1.26x faster; but
+ * in bench_layers, between the peers' runs, the 14x14 and 7x7 depthwise
+ * layers (0.5-1.35 MFLOP, 5-8 us) ran 1.2-4x slower split than not, the
+ * other vCPU late to join. So 2 threads from 2 MFLOP (about 10 us of one
+ * core's work) on: a layer split on T threads must not be slower than on 1. */
+#define SEPTUNE_FLOPS_PER_THREAD 1000000.0
 
 /* The threads worth waking for a layer of `flops` on a plan of `threads`:
  * one per SEPTUNE_FLOPS_PER_THREAD, at least 1, at most `threads`. The
