@@ -54,9 +54,9 @@ static int make_candidate(candidate *c, const septune_op *op, size_t layer, cons
   septune_op_tensor_sizes(op, &nin, &nout, &nw, &nb, NULL);
   if (nb == 0) nb = 1;
   float *w = malloc(nw * 4), *b = malloc(nb * 4), *ref = malloc(nout * 4);
-  /* 64-byte aligned as in bench_layers: malloc's large blocks start 16
-   * bytes into a page, and every vector access across two cache lines
-   * would make the same kernel 1.5x slower here than there. */
+  /* 64-byte aligned as in bench_layers, so that both time the same
+   * accesses: malloc's large blocks start 16 bytes into a page, where
+   * every vector load would straddle two cache lines. */
   c->in = bench_peer_alloc(nin * 4);
   c->out = bench_peer_alloc(nout * 4);
   int rc = 1;
