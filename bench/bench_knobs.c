@@ -148,7 +148,8 @@ int main(int argc, char **argv)
   candidate cs[MAX_KNOBS];
   int nk = 0, rc = 0;
   for (; i < argc; i++) {
-    if (!strncmp(argv[i], "dw ", 3) || !strncmp(argv[i], "pw ", 3)) {
+    if (!strncmp(argv[i], "dw ", 3) || !strncmp(argv[i], "pw ", 3) || !strncmp(argv[i], "sep ", 4) ||
+        !strncmp(argv[i], "ir ", 3)) {
       if (bench_layer_list_add(&list, argv[i], "LAYER", PROG) != 0) {
         rc = 2;
         goto done;

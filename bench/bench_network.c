@@ -28,8 +28,13 @@
  * round; before each pass a buffer of --flush-mb MiB (default: twice L3,
  * at least 64 MiB, at most 1 GiB) is
  * written and read, so each pass starts with cold caches, as an inference
- * does. Printed: the median over rounds of each step's time and of the
- * pass's total, and the speed-ups of fused over the others. Each
+ * does. Printed: the FMA peak and the copy bandwidths of this run, the
+ * median over rounds of each step's time and of the pass's total, fused's
+ * share of the peak per step and in all, the time the whole network would
+ * take at the peak (the floor no implementation goes under), the bound on
+ * what fusion alone can gain (the bytes layer by layer moves that fused
+ * need not, at the bandwidth beyond L2), and the speed-ups of fused over
+ * the others. Each
  * implementation's final output is compared with the fused one's (their
  * largest relative difference is printed; the run fails when it exceeds
  * 1e-3).
@@ -46,6 +51,7 @@
 #include "bench_common.h"
 #include "internal.h"
 #include "peers.h"
+#include "roofline.h"
 #include "septune.h"
 #include "timing.h"
 
@@ -265,13 +271,25 @@ static void onednn_dw_step(step *s)
 }
 #endif
 
-static void print_results(network *net, const options *o)
+/* Bytes a block's layer-by-layer run moves that its fused run need not:
+ * each intermediate written and read back, and the residual's own pass
+ * (the output read and written again). */
+static double spared_bytes(const step *s)
+{
+  double floats = 2.0 * (double)(s->mid_n[0] + s->mid_n[1]);
+  if (s->residual) floats += 2.0 * (double)s->out_n;
+  return s->stages > 1 ? floats * sizeof(float) : 0;
+}
+
+/* peak: GFLOP/s of the cores the threads have, far: the copy bandwidth
+ * beyond L2 in GB/s (0: not measured) */
+static void print_results(network *net, const options *o, double peak, double far)
 {
   printf("%-6s %-34s", "step", "shape");
   for (int i = 0; i < IMPLS; i++)
     if (net->have[i]) printf(" %10s", impl_names[i]);
   printf("   (median µs, %d rounds, %d thread%s, cold caches)\n", o->rounds, o->threads, o->threads > 1 ? "s" : "");
-  double sum[IMPLS] = { 0 };
+  double sum[IMPLS] = { 0 }, flops = 0, spared = 0;
   for (size_t k = 0; k < net->n; k++) {
     step *s = &net->s[k];
     char shape[128];
@@ -285,6 +303,11 @@ static void print_results(network *net, const options *o)
     }
     if (net->have[IMPL_LAYERS] && net->have[IMPL_FUSED]) printf("   x%.2f vs layers", median(s->samples[IMPL_LAYERS], o->rounds) /
                                                              median(s->samples[IMPL_FUSED], o->rounds));
+    double f = septune_op_flops(&s->layer.op);
+    flops += f;
+    spared += spared_bytes(s);
+    if (net->have[IMPL_FUSED] && peak > 0)
+      printf("  %5.1f%% of peak", 100.0 * f / (median(s->samples[IMPL_FUSED], o->rounds) * 1e3) / peak);
     printf("\n");
   }
   printf("%-6s %-34s", "total", "(median of the pass totals)");
@@ -305,6 +328,25 @@ static void print_results(network *net, const options *o)
   }
   if (best_peer > 0) printf("; over the fastest peer x%.2f", best_peer / tot[IMPL_FUSED]);
   printf("\n");
+  if (peak > 0) {
+    /* The ceiling: the network's flops at the FMA peak. No implementation
+     * beats it, so it bounds every speed-up a kernel change can buy. */
+    double floor_us = flops / (peak * 1e3);
+    printf("network: %.1f MFLOP; fused runs at %.1f GFLOP/s, %.1f%% of the FMA peak; at the peak the network "
+           "would take %.1f us",
+           flops / 1e6, flops / (tot[IMPL_FUSED] * 1e3), 100.0 * floor_us / tot[IMPL_FUSED], floor_us);
+    if (best_peer > 0) printf(", x%.2f the fastest peer's total", best_peer / floor_us);
+    printf("\n");
+  }
+  if (far > 0 && net->have[IMPL_LAYERS] && spared > 0) {
+    /* What fusion alone can buy: the traffic it spares, all of it at the
+     * bandwidth beyond L2 (an upper bound: some of it hits L2 anyway). */
+    double spared_us = spared / (far * 1e3);
+    printf("layer by layer, the blocks' intermediates and residual passes move %.1f MB that fused need not; at "
+           "%.1f GB/s that is %.1f us: with the same stage kernels, fused can be at most x%.2f faster than layers\n",
+           spared / 1e6, far, spared_us,
+           tot[IMPL_LAYERS] > spared_us ? tot[IMPL_LAYERS] / (tot[IMPL_LAYERS] - spared_us) : 0.0);
+  }
   for (int i = 0; i < IMPLS; i++)
     if (!net->have[i]) printf("(%s not run: %s)\n", impl_names[i], net->why[i]);
   if (net->have[IMPL_ONEDNN_DW]) {
@@ -322,6 +364,15 @@ int main(int argc, char **argv)
   int pinned = o.threads > 1 ? bench_pin_cpus(o.threads) : bench_pin_cpu(-1);
   if (pinned < 0) fprintf(stderr, PROG ": warning: could not pin to %d CPU(s)\n", o.threads);
   bench_peers_set_threads(o.threads);
+  /* The ceilings of this run, measured on the pinned CPU before anything
+   * else runs: a share of the peak means little from another run. */
+  roofline rf;
+  roofline_measure(&rf);
+  double peak = rf.peak_gflops * o.threads;
+  printf("FMA peak of this core: %.1f GFLOP/s (%s); copy bandwidth %.1f GB/s within L2, %.1f GB/s beyond",
+         rf.peak_gflops, rf.peak_isa ? rf.peak_isa : "none", rf.bw_l2_gbs, rf.bw_far_gbs);
+  if (o.threads > 1) printf("; %%peak below is of %d cores, %.1f GFLOP/s", o.threads, peak);
+  printf("\n");
 
   bench_layer_list list = { 0 };
   if (bench_layer_list_read(&list, o.model, PROG) != 0) return 2;
@@ -436,7 +487,8 @@ int main(int argc, char **argv)
       for (size_t k = 0; k < net.n; k++) net.s[k].samples[i][round] = net.s[k].t[i];
     }
   (void)sink;
-  print_results(&net, &o);
+  /* one core's bandwidth: the slower, so the larger the bound on what is spared */
+  print_results(&net, &o, peak, rf.bw_far_gbs);
 
   for (size_t k = 0; k < net.n; k++) {
     step *s = &net.s[k];

@@ -438,8 +438,10 @@ typedef struct septune_plan_info {
   int tuned_threads;     /* TUNED by a tuning-database record: the record's
                             thread count (T, or 1 when the plan took a
                             1-thread record's knobs with the default split
-                            for T); 0 otherwise (an emitted kernel's record
-                            is not known) */
+                            for T, or as they are when the T record's kernel
+                            ran on one thread too and measured slower); 0
+                            otherwise (an emitted kernel's record is not
+                            known) */
   long work;             /* the kernel's work items per image */
   int wake;              /* the most threads an execution wakes: min(T, the
                             kernel's knob th, n * work); with a caller's
@@ -448,7 +450,8 @@ typedef struct septune_plan_info {
                             runs fused, band by band (knobs "band=R": R
                             output rows per band), 0 when it runs layer by
                             layer through a full-size intermediate (knobs
-                            "band=0": asked for, or a block the fused path
+                            "band=0": asked for, a band of every output row
+                            asked for or chosen, or a block the fused path
                             cannot run, see septune_plan_create); -1 for a
                             layer */
   int stage_plans;       /* a block: the plans of its stages (one per
@@ -489,18 +492,22 @@ septune_status septune_kernel_table_check(const septune_kernel_table *table, sep
  *                  tuning-database record for this op, this CPU and the
  *                  plan's thread count T (TUNED, JIT), failing that the
  *                  1-thread record's knobs with the default split for T
- *                  (TUNED, tuned_threads 1); else the heuristic default
+ *                  (TUNED, tuned_threads 1; as they are when the T record
+ *                  runs on one thread, th=1, and measured slower than
+ *                  the 1-thread one); else the heuristic default
  *                  for T threads (DEFAULT, JIT).
  *   libseptune_rt  an emitted table entry for this op whose ISA the CPU (and
  *                  opts->isa, when not AUTO) admits, with the given knobs if
  *                  any (EMITTED); else, without knobs, the generic kernel for
  *                  the ISA (GENERIC, LIBRARY).
  *   a block        (separable, inverted residual; both libraries) knobs
- *                  "band=R": R output rows per band, 0 for layer by layer
- *                  (FORCED); else (libseptune) a tuning-database record's
- *                  band for this block, this CPU and the plan's thread
- *                  count or 1 thread (TUNED); else the band of least
- *                  estimated traffic beyond L2 (DEFAULT).
+ *                  "band=R": R output rows per band, 0 (or R >= the
+ *                  output rows) for layer by layer (FORCED); else
+ *                  (libseptune) a tuning-database record's band for this
+ *                  block, this CPU and the plan's thread count or 1
+ *                  thread (TUNED); else the band of least estimated
+ *                  traffic beyond L2, in bands that share out evenly over
+ *                  the threads (DEFAULT).
  *                  Each stage runs on plans of its own, chosen as above for
  *                  the stage's layer cut to a band (an image of the band's
  *                  rows): emitted, tuned, default or generic kernels alike.

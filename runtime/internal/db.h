@@ -218,12 +218,17 @@ septune_status septune_db_check_writable(const char *path, septune_error *err);
  * this CPU can run, fastest first), reading the database at `path` (NULL:
  * the default path; "": none): the record for op with n = 1 (records serve
  * any batch) and `threads` threads, else (threads > 1) the 1-thread one;
- * rec->threads says which. The file is parsed once and shared by every
- * lookup of the process until it changes (its device, inode, size, mtime or
- * ctime; a file modified in the last two seconds is re-read each time, as
- * its times may not show a change yet). Thread-safe. Returns SEPTUNE_OK and
- * sets *found to 1 and fills *rec, or *found = 0 when there is no such
- * record or no database. A bad line never fails the lookup; an unreadable
+ * rec->threads says which. When the T record's knobs run on one thread
+ * (th=1) and the 1-thread record measured faster (each against its
+ * layer's default kernel timed in its own tune), that one, with *found
+ * set to 2: its knobs serve the T plan as they are (with *found 1, a
+ * 1-thread record for a T plan is to be split by default). The file is
+ * parsed once and shared by every lookup of the process until it changes
+ * (its device, inode, size, mtime or ctime; a file modified in the last
+ * two seconds is re-read each time, as its times may not show a change
+ * yet). Thread-safe. Returns SEPTUNE_OK and sets *found to 1 (or 2, above)
+ * and fills *rec, or *found = 0 when there is no such record or no
+ * database. A bad line never fails the lookup; an unreadable
  * or non-regular file returns SEPTUNE_ERR_IO, a generator without its
  * template version SEPTUNE_ERR_GENERATOR. */
 septune_status septune_db_lookup(const char *path, const septune_op *op, septune_isa isa, int threads,

@@ -137,6 +137,24 @@ unsigned long septune_db_lookup_loads(void)
   return n;
 }
 
+/* 1 when the record's knobs run its kernel on one thread (th=1). */
+static int runs_on_one_thread(const septune_db_record *r)
+{
+  for (const char *k = r->knobs; (k = strstr(k, "th=")) != NULL; k += 3)
+    if ((k == r->knobs || k[-1] == ',') && k[3] == '1' && (k[4] == ',' || k[4] == '\0')) return 1;
+  return 0;
+}
+
+/* A record's time as a share of its layer's default kernel timed in the
+ * same run when both records know it (two tunes ran at different times,
+ * and a shared machine's speed moves between them: the same kernel was
+ * timed 20% apart in two tunes here), else its median. */
+static int faster_than(const septune_db_record *a, const septune_db_record *b)
+{
+  if (a->default_us > 0 && b->default_us > 0) return a->median_us / a->default_us < b->median_us / b->default_us;
+  return a->median_us < b->median_us;
+}
+
 septune_status septune_db_lookup(const char *path, const septune_op *op, septune_isa isa, int threads,
                                  septune_db_record *rec, int *found, septune_error *err)
 {
@@ -166,13 +184,20 @@ septune_status septune_db_lookup(const char *path, const septune_op *op, septune
   pthread_mutex_lock(&cache_lock);
   st = cached_db(path, &db, err);
   const septune_db_record *best = st == SEPTUNE_OK ? septune_db_select(db, &q) : NULL;
-  if (st == SEPTUNE_OK && !best && threads > 1) {
+  int as_is = 0;
+  if (st == SEPTUNE_OK && threads > 1 && (!best || runs_on_one_thread(best))) {
+    /* No record for T: the 1-thread one, to be split by default. A T
+     * record whose kernel runs on one thread says the layer does not pay
+     * for a split; then the 1-thread tune's kernel, when it measured
+     * faster, serves the T plan as it is. */
     q.threads = 1;
-    best = septune_db_select(db, &q);
+    const septune_db_record *one = septune_db_select(db, &q);
+    if (!best) best = one;
+    else if (one && faster_than(one, best)) best = one, as_is = 1;
   }
   if (best) {
     *rec = *best;
-    *found = 1;
+    *found = as_is ? 2 : 1;
   }
   pthread_mutex_unlock(&cache_lock);
   return st == SEPTUNE_OK ? septune_error_clear(err) : st;

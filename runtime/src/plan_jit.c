@@ -111,7 +111,9 @@ void septune_plan_tuned_knobs(const septune_plan *plan, const septune_plan_optio
 
 /* Builds the kernel from the tuning database's record for this op and the
  * plan's thread count, else from the 1-thread record's knobs with the
- * default split, when there is one the plan's ISA choice admits. No record,
+ * default split, when there is one the plan's ISA choice admits (and from
+ * the 1-thread record as it is when the T record runs on one thread too
+ * and measured slower: septune_db_lookup). No record,
  * an unreadable database, or a record that no longer builds all leave
  * plan->kernel NULL for the heuristic default; only running out of memory
  * is an error. */
@@ -127,7 +129,7 @@ static septune_status build_tuned_kernel(septune_plan *plan, const septune_plan_
                         &rec, &found, NULL) != SEPTUNE_OK ||
       !found)
     return SEPTUNE_OK;
-  septune_status st = build_kernel(plan, rec.isa, rec.knobs, rec.threads != plan->threads, NULL);
+  septune_status st = build_kernel(plan, rec.isa, rec.knobs, found == 1 && rec.threads != plan->threads, NULL);
   if (st == SEPTUNE_OK) {
     plan->source_kind = SEPTUNE_KERNEL_TUNED;
     plan->tuned_threads = rec.threads;

@@ -890,6 +890,58 @@ static int lookup_found(const char *path, const septune_op *op, septune_db_recor
 
 /* Plans share one parsed copy of a file: parsed once, again only when the
  * file changes. */
+/* A plan of T threads: its T record, else the 1-thread one to be split
+ * (found 1); a T record that runs on one thread gives way to a 1-thread
+ * record that measured faster against the default of its own tune, served
+ * as it is (found 2). */
+static void test_lookup_threads_fallback(void **state)
+{
+  (void)state;
+  char cpu[256], path[600];
+  int tv, found;
+  septune_error err;
+  septune_db_record got;
+  this_cpu(cpu, sizeof cpu, &tv);
+  septune_op a = make_dw(20, 20, 32, 3, 1), b = make_dw(24, 24, 32, 3, 1), c = make_dw(28, 28, 32, 3, 1),
+             d = make_dw(30, 30, 32, 3, 1);
+  septune_db_record r[7] = {
+      make_rec(&a, SEPTUNE_ISA_SCALAR, cpu, 8.0), make_rec(&a, SEPTUNE_ISA_SCALAR, cpu, 10.0),
+      make_rec(&b, SEPTUNE_ISA_SCALAR, cpu, 12.0), make_rec(&b, SEPTUNE_ISA_SCALAR, cpu, 10.0),
+      make_rec(&c, SEPTUNE_ISA_SCALAR, cpu, 8.0), make_rec(&c, SEPTUNE_ISA_SCALAR, cpu, 10.0),
+      make_rec(&d, SEPTUNE_ISA_SCALAR, cpu, 8.0)};
+  for (int i = 0; i < 7; i++) r[i].template_version = tv;
+  /* The defaults of each tune: b's 1-thread median is the smaller, but the
+   * 1-thread tune ran on a faster machine (its default took 9 us, the T
+   * tune's 12): against its default the T kernel is the faster. */
+  r[0].default_us = 8.5, r[1].default_us = 10.0, r[2].default_us = 9.0, r[3].default_us = 12.0;
+  r[2].median_us = 9.0;
+  /* a: the T record runs on one thread and is slower; b: it is faster; c:
+   * it is split (th=2; xth=1 is another knob); d: no T record */
+  r[1].threads = r[3].threads = r[5].threads = 2;
+  snprintf(r[1].knobs, sizeof r[1].knobs, "ct=2,wt=4,th=1");
+  snprintf(r[3].knobs, sizeof r[3].knobs, "th=1,ct=2");
+  snprintf(r[5].knobs, sizeof r[5].knobs, "ct=2,xth=1,th=2");
+  path_in(path, sizeof path, "threads_fallback.db");
+  store_ok(path, r, 7);
+  const struct { const septune_op *op; int found, threads; double median; } want[] = {
+      { &a, 2, 1, 8.0 }, { &b, 1, 2, 10.0 }, { &c, 1, 2, 10.0 }, { &d, 1, 1, 8.0 } };
+  for (int i = 0; i < 4; i++) {
+    assert_int_equal(septune_db_lookup(path, want[i].op, SEPTUNE_ISA_SCALAR, 2, &got, &found, &err), SEPTUNE_OK);
+    assert_int_equal(found, want[i].found);
+    assert_int_equal(got.threads, want[i].threads);
+    assert_true(got.median_us == want[i].median);
+  }
+  /* a 1-thread plan never sees the T records */
+  assert_int_equal(septune_db_lookup(path, &b, SEPTUNE_ISA_SCALAR, 1, &got, &found, &err), SEPTUNE_OK);
+  assert_true(found == 1 && got.threads == 1 && got.median_us == 9.0);
+  /* without the defaults, the medians decide: b's 1-thread record wins */
+  r[2].default_us = r[3].default_us = 0;
+  path_in(path, sizeof path, "threads_fallback_no_defaults.db");
+  store_ok(path, r, 7);
+  assert_int_equal(septune_db_lookup(path, &b, SEPTUNE_ISA_SCALAR, 2, &got, &found, &err), SEPTUNE_OK);
+  assert_true(found == 2 && got.threads == 1 && got.median_us == 9.0);
+}
+
 static void test_lookup_shares_one_copy(void **state)
 {
   (void)state;
@@ -1140,6 +1192,7 @@ int main(void)
       cmocka_unit_test(test_two_writers),
       cmocka_unit_test(test_killed_writer),
       cmocka_unit_test(test_lookup),
+      cmocka_unit_test(test_lookup_threads_fallback),
       cmocka_unit_test(test_lookup_shares_one_copy),
       cmocka_unit_test(test_lookup_threads),
       cmocka_unit_test(test_many_records),

@@ -1,8 +1,8 @@
 /*
  * tune_block.c — tuning a block (separable, inverted residual): its band
- * knob. The candidates are the default band, 0 (layer by layer), the
- * powers of two and their halfway points up to the output height, and the
- * whole height; each is a plan made in this process (the stages' kernels
+ * knob. The candidates are the default band, 0 (layer by layer, as is a
+ * band of the whole height), and the powers of two and their halfway
+ * points below the output height; each is a plan made in this process (the stages' kernels
  * are the library's, already checked), run once against the reference,
  * then timed; the fastest three are re-measured interleaved with the
  * default and the fastest of those chosen. Its record (knobs band=R) is
@@ -31,7 +31,7 @@ static int run_plan(void *p)
   return septune_execute(c->plan, c->d->in, c->d->got, NULL) != SEPTUNE_OK;
 }
 
-/* The candidate bands: default, 0, 1, 2, 3, 4, 6, 8, 12, ... and oh,
+/* The candidate bands: default, 0, 1, 2, 3, 4, 6, 8, 12, ... below oh,
  * without repeats, the default first. Returns their count. */
 static size_t candidate_bands(int64_t def, int64_t oh, int64_t *out, size_t max)
 {
@@ -40,11 +40,10 @@ static size_t candidate_bands(int64_t def, int64_t oh, int64_t *out, size_t max)
   int64_t list[64];
   size_t m = 0;
   list[m++] = 0;
-  for (int64_t p = 1; p <= oh && m + 2 < sizeof list / sizeof list[0]; p *= 2) {
+  for (int64_t p = 1; p < oh && m + 2 < sizeof list / sizeof list[0]; p *= 2) {
     list[m++] = p;
-    if (p + p / 2 <= oh && p > 1) list[m++] = p + p / 2;
+    if (p + p / 2 < oh && p > 1) list[m++] = p + p / 2;
   }
-  list[m++] = oh;
   for (size_t i = 0; i < m && n < max; i++) {
     size_t j = 0;
     while (j < n && out[j] != list[i]) j++;
