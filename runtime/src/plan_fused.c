@@ -294,11 +294,12 @@ static double band_cost(const septune_plan *plan, int64_t rows)
 }
 
 /* The default band: the rows of least band_cost (the most rows among
- * equals); then, when the block is cut and its bands are spread over
- * threads, the fewest more bands that share out evenly: a thread takes
- * whole bands, and MobileNetV2's b0 (112 rows) cut into 3 bands of 54 rows
- * took 136 us on 2 threads, into 4 of 28 rows 76 us. The band size does
- * not change the output bits (each element comes from the same stage
+ * equals); then, with threads, the fewest more bands that share out evenly:
+ * a thread takes whole bands. On 2 threads MobileNetV2's b0 (112 rows) took
+ * 136 us in 3 bands of 54 rows, 76 us in 4 of 28; its 14x14 blocks (one
+ * band of the whole image at 1 thread) 70 us in 2 bands of 7 rows against
+ * 100 us layer by layer, each stage split over both threads. The band size
+ * does not change the output bits (each element comes from the same stage
  * plans in the same order), so the bands may follow the thread count. */
 static int64_t default_rows(const septune_plan *plan)
 {
@@ -311,7 +312,7 @@ static int64_t default_rows(const septune_plan *plan)
   }
   int64_t n = (int64_t)septune_op_batch(&plan->op);
   int64_t t = septune_threads_worth(septune_op_flops(&plan->op) / (double)n, plan->threads);
-  if (best < f->oh && t > 1)
+  if (t > 1)
     for (int64_t want = (f->oh + best - 1) / best; want <= f->oh; want++) {
       int64_t rows = (f->oh + want - 1) / want;
       if ((f->oh + rows - 1) / rows == want && n * want % t == 0) return rows;
