@@ -294,8 +294,9 @@ static void edge_cases(void **state)
     const char *line;
     int fused;
   } cases[] = {
-    /* the default cuts the large ones into bands; the small ones fit
-     * whole, one band: layer by layer */
+    /* on 2 threads the default cuts the large ones into bands; the small
+     * ones fit whole and are not worth a second thread, and the batch of
+     * two shares out one band per image: one band, layer by layer */
     { "sep h=112 w=112 c=32 k=3 s=1 pad=same co=16 act=relu6 pw.act=none bias=1", 1 },
     { "ir h=112 w=112 ci=16 t=6 co=24 k=3 s=2 pad=same act=relu6 bias=1", 1 },
     { "ir h=28 w=28 ci=32 t=6 co=32 k=3 s=1 pad=same act=relu6 bias=1 residual=1", 1 },

@@ -2,10 +2,10 @@
  * tune_block.c — tuning a block (separable, inverted residual): its band
  * knob. The candidates are the default band, 0 (layer by layer, as is a
  * band of the whole height), and the powers of two and their halfway
- * points below the output height; each is a plan made in this process (the stages' kernels
- * are the library's, already checked), run once against the reference,
- * then timed; the fastest three are re-measured interleaved with the
- * default and the fastest of those chosen. Its record (knobs band=R) is
+ * points below the output height; each is a plan made in this process
+ * (the stages' kernels are the library's, already checked), run once
+ * against the reference, then timed; the fastest three are re-measured
+ * interleaved with the default and the fastest of those chosen. Its record (knobs band=R) is
  * what a block's plan takes from the tuning database.
  */
 #include <stdio.h>
