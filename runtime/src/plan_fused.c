@@ -296,9 +296,9 @@ static double band_cost(const septune_plan *plan, int64_t rows)
 /* The default band: the rows of least band_cost (the most rows among
  * equals); then, with threads, the fewest more bands that share out evenly:
  * a thread takes whole bands. On 2 threads MobileNetV2's b0 (112 rows) took
- * 136 us in 3 bands of 54 rows, 76 us in 4 of 28; its 14x14 blocks (one
- * band of the whole image at 1 thread) 70 us in 2 bands of 7 rows against
- * 100 us layer by layer, each stage split over both threads. The band size
+ * 136 us in 3 bands of 54 rows, 76 us in 4 of 28; its b7 (14x14, one band
+ * of the whole image at 1 thread) 67 us in 2 bands of 7 rows against 89 us
+ * layer by layer, each stage split over both threads. The band size
  * does not change the output bits (each element comes from the same stage
  * plans in the same order), so the bands may follow the thread count. */
 static int64_t default_rows(const septune_plan *plan)
@@ -393,7 +393,6 @@ septune_status septune_fused_create(septune_plan *plan, const float *weights, co
       return septune_error_set(err, SEPTUNE_ERR_INVALID_ARGUMENT,
                                "plan: knobs '%s': a block takes band=R (R output rows per band; 0: layer by layer)",
                                knobs);
-    if (f->rows > f->oh) f->rows = f->oh;
     plan->source_kind = SEPTUNE_KERNEL_FORCED;
   } else {
     char tuned[SEPTUNE_KNOBS_SIZE];

@@ -899,8 +899,6 @@ static int lookup_found(const char *path, const septune_op *op, septune_db_recor
   return found;
 }
 
-/* Plans share one parsed copy of a file: parsed once, again only when the
- * file changes. */
 /* A plan of T threads: its T record, else the 1-thread one to be split
  * (found 1); a T record that runs on one thread gives way to a 1-thread
  * record that measured faster against the default of its own tune, served
@@ -953,6 +951,8 @@ static void test_lookup_threads_fallback(void **state)
   assert_true(found == 2 && got.threads == 1 && got.median_us == 9.0);
 }
 
+/* Plans share one parsed copy of a file: parsed once, again only when the
+ * file changes. */
 static void test_lookup_shares_one_copy(void **state)
 {
   (void)state;
