@@ -28,7 +28,8 @@
  * round; before each pass a buffer of --flush-mb MiB (default: twice L3,
  * at least 64 MiB, at most 1 GiB) is
  * written and read, so each pass starts with cold caches, as an inference
- * does. Printed: the FMA peak and the copy bandwidths of this run, the
+ * does; with threads, a 50 ms pause follows, so that the thread pool of the
+ * pass before has stopped spinning. Printed: the FMA peak and the copy bandwidths of this run, the
  * median over rounds of each step's time and of the pass's total, fused's
  * share of the peak per step and in all, the time the whole network would
  * take at the peak (the floor no implementation goes under), the bound on
@@ -43,10 +44,12 @@
  * Threads: --threads T gives every plan and peer T threads; the program
  * pins itself to T CPUs (T = 1: the CPU it starts on).
  */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bench_common.h"
 #include "internal.h"
@@ -56,6 +59,7 @@
 #include "timing.h"
 
 #define PROG "bench_network"
+#define SETTLE_MS 50 /* pause before each pass with threads */
 
 enum { IMPL_FUSED, IMPL_LAYERS, IMPL_ONEDNN, IMPL_ONEDNN_DW, IMPL_XNNPACK, IMPLS };
 static const char *const impl_names[IMPLS] = { "fused", "layers", "oneDNN", "oneDNN+dw", "XNNPACK" };
@@ -213,6 +217,14 @@ static int run_step(network *net, step *s, int impl, const float *in, float *out
   }
   if (s->residual) add(out, in, s->out_n);
   return 0;
+}
+
+/* Sleeps ms milliseconds. */
+static void settle(double ms)
+{
+  struct timespec t = { (time_t)(ms / 1000), (long)(fmod(ms, 1000) * 1e6) };
+  while (nanosleep(&t, &t) != 0 && errno == EINTR) {
+  }
 }
 
 /* Writes and reads the flush buffer: the caches hold none of the network. */
@@ -483,6 +495,11 @@ int main(int argc, char **argv)
       if (!net.have[i]) continue;
       float *out;
       sink += flush_caches(&net);
+      /* the pass before left its pool's workers spinning (pthreadpool: some
+       * ms) and they would take the CPUs from this one's: with a small
+       * --flush-mb, fused (which follows XNNPACK in the rotation) took 2.3
+       * ms on b0 at 2 threads, against 0.14 ms layer by layer */
+      if (o.threads > 1) settle(SETTLE_MS);
       net.total[i][round] = pass(&net, i, input, net.s[0].in_n, &out);
       for (size_t k = 0; k < net.n; k++) net.s[k].samples[i][round] = net.s[k].t[i];
     }
