@@ -11,6 +11,7 @@
 
 #include "check.h"
 #include "model_file.h"
+#include "roofline.h"
 
 void bench_rng_seed(bench_rng *r, unsigned long long seed, size_t layer)
 {
@@ -165,4 +166,20 @@ void bench_layer_list_free(bench_layer_list *l)
   free(l->v);
   l->v = NULL;
   l->n = l->cap = 0;
+}
+
+double bench_print_cpu_ceilings(void)
+{
+  roofline per[64];
+  int cpus[64];
+  int n = roofline_measure_cpus(per, cpus, 64);
+  double sum = 0;
+  printf("each CPU alone:");
+  for (int i = 0; i < n; i++) {
+    printf("%s CPU %d %.1f GFLOP/s, %.1f GB/s within L2", i ? ";" : "", cpus[i], per[i].peak_gflops,
+           per[i].bw_l2_gbs);
+    sum += per[i].peak_gflops;
+  }
+  printf("%s\n", n ? "" : " could not be measured");
+  return sum;
 }

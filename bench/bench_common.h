@@ -76,6 +76,13 @@ int bench_layer_list_read(bench_layer_list *l, const char *path, const char *pro
 
 void bench_layer_list_free(bench_layer_list *l);
 
+/* With threads: measures the FMA peak and the copy bandwidth within L2 on
+ * each CPU the program is pinned to, one after the other, and prints them
+ * on one line (the CPUs of a shared VM differ at times, and a split over
+ * them waits for the slower). Returns the sum of the CPUs' peaks, 0 when
+ * they could not be measured. */
+double bench_print_cpu_ceilings(void);
+
 #ifdef __cplusplus
 }
 #endif

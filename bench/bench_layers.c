@@ -33,7 +33,9 @@
  * declines a layer (septune's SEPTUNE_ERR_UNSUPPORTED, a peer whose create
  * returns NULL) shows "-" and a note. With T > 1 every library's round
  * starts after a 50 ms pause, so that the previous library's pool has
- * stopped spinning (pthreadpool's threads spin ~25 ms after a job).
+ * stopped spinning (pthreadpool's threads spin ~25 ms after a job). The
+ * ceilings printed first are measured on the pinned CPU; with T > 1 also
+ * on each of the T CPUs alone, and %peak is of the sum of their peaks.
  *
  * Exit status: 0 septune agreed with the reference on every layer it ran;
  * 1 septune disagreed, failed to plan (other than "unsupported") or to run;
@@ -772,8 +774,11 @@ int main(int argc, char **argv)
   printf("FMA peak of this core: %.1f GFLOP/s (%s)", peak, peak_isa);
   if (o.threads > 1) {
     int cores = pinned > 0 && pinned < o.threads ? pinned : o.threads;
-    peak *= cores; /* %peak: of the cores the threads have */
-    printf("; %%peak below is of %d cores, %.1f GFLOP/s", cores, peak);
+    printf("\n");
+    double each = bench_print_cpu_ceilings();
+    /* %peak: of the cores the threads have */
+    peak = each > 0 ? each : peak * cores;
+    printf("%%peak below is of %d cores, %.1f GFLOP/s", cores, peak);
   }
   printf("\ncopy bandwidth of this core (read+write): %.1f GB/s within L2 (%zu KiB), %.1f GB/s beyond it",
          rf.bw_l2_gbs, rf.l2_bytes / 1024, rf.bw_far_gbs);

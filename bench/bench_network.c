@@ -29,7 +29,8 @@
  * at least 64 MiB, at most 1 GiB) is
  * written and read, so each pass starts with cold caches, as an inference
  * does; with threads, a 50 ms pause follows, so that the thread pool of the
- * pass before has stopped spinning. Printed: the FMA peak and the copy bandwidths of this run, the
+ * pass before has stopped spinning. Printed: the FMA peak and the copy
+ * bandwidths of this run (with threads, each CPU's too), the
  * median over rounds of each step's time and of the pass's total, fused's
  * share of the peak per step and in all, the time the whole network would
  * take at the peak (the floor no implementation goes under), the bound on
@@ -383,8 +384,12 @@ int main(int argc, char **argv)
   double peak = rf.peak_gflops * o.threads;
   printf("FMA peak of this core: %.1f GFLOP/s (%s); copy bandwidth %.1f GB/s within L2, %.1f GB/s beyond",
          rf.peak_gflops, rf.peak_isa ? rf.peak_isa : "none", rf.bw_l2_gbs, rf.bw_far_gbs);
-  if (o.threads > 1) printf("; %%peak below is of %d cores, %.1f GFLOP/s", o.threads, peak);
   printf("\n");
+  if (o.threads > 1) {
+    double each = bench_print_cpu_ceilings();
+    if (each > 0) peak = each;
+    printf("%%peak below is of %d cores, %.1f GFLOP/s\n", o.threads, peak);
+  }
 
   bench_layer_list list = { 0 };
   if (bench_layer_list_read(&list, o.model, PROG) != 0) return 2;

@@ -2,9 +2,13 @@
  * roofline.c — machine ceilings, per-layer roofline limits and the SVG
  * chart (see roofline.h).
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* sched_setaffinity, CPU_SET */
+#endif
 #include "roofline.h"
 
 #include <math.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +68,22 @@ void roofline_measure(roofline *rf)
    * data), or 8x L2 for the traffic that goes beyond it. */
   rf->bw_l2_gbs = copy_bandwidth(rf->l2_bytes / 4, 60);
   rf->bw_far_gbs = copy_bandwidth(rf->l2_bytes * 4, 120);
+}
+
+int roofline_measure_cpus(roofline per[], int cpus[], int max)
+{
+  cpu_set_t allowed, one;
+  int n = 0;
+  if (max < 1 || sched_getaffinity(0, sizeof allowed, &allowed) != 0) return 0;
+  for (int cpu = 0; cpu < CPU_SETSIZE && n < max; cpu++) {
+    if (!CPU_ISSET(cpu, &allowed)) continue;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    if (sched_setaffinity(0, sizeof one, &one) != 0) break;
+    roofline_measure(&per[n]);
+    cpus[n++] = cpu;
+  }
+  return sched_setaffinity(0, sizeof allowed, &allowed) == 0 ? n : 0;
 }
 
 void roofline_for_cores(roofline *rf, int cores)
