@@ -1,7 +1,8 @@
 /*
  * bench_knobs — one layer, several knob strings, timed side by side.
  *
- *   bench_knobs [--cpu K] [--rounds N] [--round-ms MS] [--isa ISA] LAYER KNOBS... [LAYER KNOBS...]...
+ *   bench_knobs [--cpu K | --threads T] [--rounds N] [--round-ms MS] [--cold MB] [--isa ISA]
+ *               LAYER KNOBS... [LAYER KNOBS...]...
  *
  * LAYER is a layer line ("dw h=28 w=28 c=192 k=3 s=1 pad=same act=relu6");
  * each KNOBS after it is a knob string for it, "-" for the heuristic
@@ -9,7 +10,10 @@
  * timed interleaved (bench_measure_interleaved, median of rounds), so a
  * busy machine slows them alike: the ratio column (GFLOP/s against the
  * first kernel's) is what to read, with the share of the FMA peak measured
- * in the same run.
+ * in the same run. With --cold MB each round times a single execution of
+ * each kernel, right after MB MiB have been written and read: the caches
+ * hold none of its weights or tensors, as in an inference (the hot timing
+ * favours what wins when everything sits in L2).
  *
  * Exit status: 0 every kernel built and agreed with the reference; 1 one did
  * not (the row says why); 2 usage.
@@ -93,6 +97,49 @@ out:
   return rc;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* Cold caches: each round, for each candidate in turn (the first rotating),
+ * writes and reads a flush buffer of flush_mb MiB, then times one
+ * execution, as an inference meets a layer whose weights and tensors the
+ * rest of the network has evicted. st[k] gets the median and the fastest
+ * of the rounds. Returns 0, -1 when out of memory or a run failed. */
+static int measure_cold(candidate *cs, int nk, int rounds, double flush_mb, bench_stats *st)
+{
+  size_t n = (size_t)(flush_mb * 1048576.0 / sizeof(float));
+  float *flush = calloc(n ? n : 1, sizeof(float));
+  double *t = malloc((size_t)nk * (size_t)rounds * sizeof *t);
+  int rc = flush && t ? 0 : -1;
+  volatile float sink = 0;
+  for (int r = 0; r < rounds && rc == 0; r++)
+    for (int j = 0; j < nk && rc == 0; j++) {
+      int k = (j + r) % nk;
+      for (size_t i = 0; i < n; i += 16) flush[i] += 1.0f;
+      for (size_t i = 0; i < n; i += 16) sink += flush[i];
+      double t0 = bench_now_us();
+      rc = run(&cs[k]) ? -1 : 0;
+      t[k * rounds + r] = bench_now_us() - t0;
+    }
+  for (int k = 0; k < nk && rc == 0; k++) {
+    double *v = t + k * rounds;
+    qsort(v, (size_t)rounds, sizeof *v, cmp_double);
+    memset(&st[k], 0, sizeof st[k]);
+    st[k].samples = rounds;
+    st[k].reps = 1;
+    st[k].min_us = v[0];
+    st[k].max_us = v[rounds - 1];
+    st[k].median_us = rounds % 2 ? v[rounds / 2] : 0.5 * (v[rounds / 2 - 1] + v[rounds / 2]);
+  }
+  (void)sink;
+  free(flush);
+  free(t);
+  return rc;
+}
+
 static void free_candidate(candidate *c)
 {
   septune_plan_destroy(c->plan);
@@ -101,17 +148,19 @@ static void free_candidate(candidate *c)
 
 static void usage(FILE *f)
 {
-  fprintf(f, "usage: " PROG " [--cpu K | --threads T] [--rounds N] [--round-ms MS] [--isa ISA] LAYER KNOBS...\n"
-             "                   [LAYER KNOBS...]...\n"
+  fprintf(f, "usage: " PROG " [--cpu K | --threads T] [--rounds N] [--round-ms MS] [--cold MB] [--isa ISA]\n"
+             "                   LAYER KNOBS... [LAYER KNOBS...]...\n"
              "  KNOBS is a knob string for the layer before it, or - for the default; the first kernel is the\n"
              "  baseline of the ratios. --threads T: plans of T threads pinned to T CPUs (the knob th says how\n"
-             "  many an execution wakes), each round after a pause that lets the pool's threads go to sleep\n");
+             "  many an execution wakes), each round after a pause that lets the pool's threads go to sleep.\n"
+             "  --cold MB: each round times one execution per kernel, each after writing and reading MB MiB\n"
+             "  (1024 flushes this machine's caches), as an inference meets a layer\n");
 }
 
 int main(int argc, char **argv)
 {
   int cpu = -1, rounds = 21, threads = 1, i = 1;
-  double round_ms = 2;
+  double round_ms = 2, cold_mb = 0;
   septune_isa isa = SEPTUNE_ISA_AUTO;
   for (; i < argc && !strncmp(argv[i], "--", 2); i += 2) {
     if (i + 1 >= argc) {
@@ -122,6 +171,7 @@ int main(int argc, char **argv)
     else if (!strcmp(argv[i], "--rounds")) rounds = atoi(argv[i + 1]);
     else if (!strcmp(argv[i], "--threads")) threads = atoi(argv[i + 1]);
     else if (!strcmp(argv[i], "--round-ms")) round_ms = atof(argv[i + 1]);
+    else if (!strcmp(argv[i], "--cold")) cold_mb = atof(argv[i + 1]);
     else if (!strcmp(argv[i], "--isa")) {
       if (septune_isa_from_name(argv[i + 1], &isa) != SEPTUNE_OK) {
         fprintf(stderr, PROG ": --isa: unknown '%s'\n", argv[i + 1]);
@@ -178,8 +228,16 @@ int main(int argc, char **argv)
     ctxs[k] = &cs[k];
   }
   bench_stats st[MAX_KNOBS];
-  /* with threads, as bench_layers does: a pool woken from sleep each round */
-  bench_measure_interleaved_settled((size_t)nk, fns, ctxs, rounds, round_ms, threads > 1 ? 50 : 0, st);
+  if (cold_mb > 0) {
+    if (measure_cold(cs, nk, rounds, cold_mb, st) != 0) {
+      fprintf(stderr, PROG ": --cold: out of memory or a run failed\n");
+      rc = 1;
+      goto done;
+    }
+  } else {
+    /* with threads, as bench_layers does: a pool woken from sleep each round */
+    bench_measure_interleaved_settled((size_t)nk, fns, ctxs, rounds, round_ms, threads > 1 ? 50 : 0, st);
+  }
   /* The fastest round too: on a machine shared with other work it is the
    * steadier figure. */
   printf("FMA peak %.1f GFLOP/s; x: GFLOP/s against the first kernel's (median, fastest round)\n", peak);

@@ -187,9 +187,10 @@ function S.default(op, isa, hw)
   -- Few pixels use each weight few times, so the kernel reads its weights
   -- faster than the hardware prefetchers fetch them from memory, where an
   -- inference's weights are (the network's do not fit L2). Prefetching the
-  -- panels ahead took MobileNetV2's 7x7 layers 1.10-1.27x faster with cold
-  -- caches (320->1280: 290 to 228 us) and cost nothing hot; on 14x14 and
-  -- larger images the gain was within 1.5%, and 28x28 192->32 lost 5%.
+  -- panels ahead took MobileNetV2's 7x7 layers 1.12-1.33x faster with cold
+  -- caches (320->1280: 296 to 222 us, bench_knobs --cold 1024) and moved
+  -- them within 2.3% hot; on 14x14 and larger images the gain was within
+  -- 1.5%, and 28x28 192->32 lost 5%.
   if M <= 64 and 4 * op.ci * op.co > hw.panel then k.pf = 2 end
   local kc = k.kc == 0 and op.ci or k.kc
   while k.ku > kc do k.ku = k.ku / 2 end
