@@ -155,14 +155,18 @@ function M.default_knobs(op, isa, _, opts)
   return K.format(fam.space, k)
 end
 
--- Every valid knob string of the space, one per line, without the split
--- knobs (a plan completes them with the default split for its threads).
+-- Every knob string of the space the tuner searches, one per line, without
+-- the split knobs (a plan completes them with the default split for its
+-- threads): the valid ones, less those the family's `searched` leaves out.
 function M.space(op, isa)
   local fam = family(op)
   op = one_image(op)
   check_supported(fam, op, isa)
   local lines = {}
-  for _, k in ipairs(K.enumerate(fam.space, op, isa)) do lines[#lines + 1] = K.format(fam.space, k) end
+  local searched = fam.space.searched or function() return true end
+  for _, k in ipairs(K.enumerate(fam.space, op, isa)) do
+    if searched(op, isa, k) then lines[#lines + 1] = K.format(fam.space, k) end
+  end
   return table.concat(lines, "\n")
 end
 

@@ -100,6 +100,26 @@ function S.unsupported(op, isa)
   return nil
 end
 
+-- Few pixels use each weight few times, so the kernel reads its weights
+-- faster than the hardware prefetchers fetch them from memory, where an
+-- inference's weights are (the network's do not fit L2). Prefetching the
+-- panels ahead (pf bit 1) took MobileNetV2's 7x7 layers 1.12-1.33x faster
+-- with cold caches (320->1280: 296 to 222 us, bench_knobs --cold 1024) and
+-- moved them within 2.3% hot; on 14x14 and larger images the gain was
+-- within 1.5%, and 28x28 192->32 lost 5%. True when op is such a layer.
+local function streams_weights(op, hw)
+  return pixels(op) <= 64 and 4 * op.ci * op.co > hw.panel
+end
+
+-- The configurations the tuner searches, among the valid ones. A tune times
+-- its candidates with hot caches, where the weight prefetch of a layer that
+-- streams its weights neither wins nor loses, so it would keep it or drop it
+-- by chance; it keeps it, for the inference's cold caches.
+function S.searched(op, isa, k)
+  if isa == "scalar" or not streams_weights(op, Host.hw) then return true end
+  return math.floor(k.pf / 2) % 2 == 1
+end
+
 function S.valid(op, isa, k)
   if isa == "scalar" then
     for name, v in pairs(SCALAR_DEFAULT) do
@@ -184,14 +204,7 @@ function S.default(op, isa, hw)
       if v <= kc_max and v < op.ci then k.kc = v; break end
     end
   end
-  -- Few pixels use each weight few times, so the kernel reads its weights
-  -- faster than the hardware prefetchers fetch them from memory, where an
-  -- inference's weights are (the network's do not fit L2). Prefetching the
-  -- panels ahead took MobileNetV2's 7x7 layers 1.12-1.33x faster with cold
-  -- caches (320->1280: 296 to 222 us, bench_knobs --cold 1024) and moved
-  -- them within 2.3% hot; on 14x14 and larger images the gain was within
-  -- 1.5%, and 28x28 192->32 lost 5%.
-  if M <= 64 and 4 * op.ci * op.co > hw.panel then k.pf = 2 end
+  if streams_weights(op, hw) then k.pf = 2 end
   local kc = k.kc == 0 and op.ci or k.kc
   while k.ku > kc do k.ku = k.ku / 2 end
   local ok = S.valid(op, isa, k)

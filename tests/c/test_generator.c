@@ -1,7 +1,8 @@
 /*
  * test_generator.c — the generator bridge (runtime/src/generator.c): the
  * exports and the symbol prefix of a render, default knobs that follow the
- * target's caches, and shapes at the edge of what the generator serves:
+ * target's caches, the weight prefetch the default and the search keep on
+ * small images, and shapes at the edge of what the generator serves:
  * huge widths and heights render in bounded time (ctest's TIMEOUT is the
  * guard: tests/cmake/generator.cmake) or are refused naming the dimension,
  * and huge sizes are written as exact integers that libtcc compiles.
@@ -140,6 +141,41 @@ static void test_default_follows_caches(void **state)
   }
 }
 
+/* A pointwise layer of few pixels and weights beyond L1 streams its weights
+ * from memory in an inference: its default prefetches them (pf=2), and the
+ * space the tuner searches keeps that prefetch (a hot tune would drop it by
+ * chance). A larger image searches both. */
+static void test_weight_prefetch_kept(void **state)
+{
+  (void)state;
+  static const struct {
+    const char *line;
+    const char *default_pf;
+    int searches_pf0;
+  } cases[] = {
+    { "pw h=7 w=7 ci=320 co=1280 act=relu6", "pf=2,", 0 },
+    { "pw h=8 w=8 ci=96 co=576", "pf=2,", 0 },
+    { "pw h=14 w=14 ci=96 co=576", "pf=0,", 1 },
+    { "pw h=7 w=7 ci=16 co=16", "pf=0,", 1 }, /* weights that fit L1 */
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    septune_op op = op_of(cases[i].line);
+    septune_error err;
+    char *knobs = NULL, *space = NULL;
+    if (septune_gen_call("default_knobs", &op, SEPTUNE_ISA_AVX512, NULL, &knobs, &err) != SEPTUNE_OK ||
+        septune_gen_call("space", &op, SEPTUNE_ISA_AVX512, NULL, &space, &err) != SEPTUNE_OK)
+      fail_msg("%s: %s", cases[i].line, err.message);
+    print_message("%s: default %s\n", cases[i].line, knobs);
+    assert_non_null(strstr(knobs, cases[i].default_pf));
+    assert_non_null(strstr(space, "pf=2,"));
+    int pf0 = strstr(space, "pf=0,") != NULL, pf1 = strstr(space, "pf=1,") != NULL;
+    assert_int_equal(pf0, cases[i].searches_pf0);
+    assert_int_equal(pf1, cases[i].searches_pf0);
+    free(knobs);
+    free(space);
+  }
+}
+
 /* Widths and heights far beyond any image render at once: the generator's
  * work does not grow with them (this test times out otherwise). */
 static void test_huge_shapes_render(void **state)
@@ -231,6 +267,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_exports_and_prefix),
     cmocka_unit_test(test_default_follows_caches),
+    cmocka_unit_test(test_weight_prefetch_kept),
     cmocka_unit_test(test_huge_shapes_render),
     cmocka_unit_test(test_huge_shapes_refused),
     cmocka_unit_test(test_exact_integers),
