@@ -154,7 +154,7 @@ static void usage(FILE *f)
              "  baseline of the ratios. --threads T: plans of T threads pinned to T CPUs (the knob th says how\n"
              "  many an execution wakes), each round after a pause that lets the pool's threads go to sleep.\n"
              "  --cold MB: each round times one execution per kernel, each after writing and reading MB MiB\n"
-             "  (1024 flushes this machine's caches), as an inference meets a layer\n");
+             "  (twice the last-level cache flushes it), as an inference meets a layer\n");
 }
 
 int main(int argc, char **argv)
@@ -171,7 +171,14 @@ int main(int argc, char **argv)
     else if (!strcmp(argv[i], "--rounds")) rounds = atoi(argv[i + 1]);
     else if (!strcmp(argv[i], "--threads")) threads = atoi(argv[i + 1]);
     else if (!strcmp(argv[i], "--round-ms")) round_ms = atof(argv[i + 1]);
-    else if (!strcmp(argv[i], "--cold")) cold_mb = atof(argv[i + 1]);
+    else if (!strcmp(argv[i], "--cold")) {
+      char *end;
+      cold_mb = strtod(argv[i + 1], &end);
+      if (*end || !(cold_mb > 0 && cold_mb <= 65536)) {
+        fprintf(stderr, PROG ": --cold: MiB to flush, more than 0 and at most 65536, not '%s'\n", argv[i + 1]);
+        return 2;
+      }
+    }
     else if (!strcmp(argv[i], "--isa")) {
       if (septune_isa_from_name(argv[i + 1], &isa) != SEPTUNE_OK) {
         fprintf(stderr, PROG ": --isa: unknown '%s'\n", argv[i + 1]);
@@ -184,6 +191,10 @@ int main(int argc, char **argv)
   }
   if (argc - i < 2) {
     usage(stderr);
+    return 2;
+  }
+  if (rounds < 1) {
+    fprintf(stderr, PROG ": --rounds: at least 1, not %d\n", rounds);
     return 2;
   }
   if (threads < 1 || threads > SEPTUNE_MAX_THREADS) {

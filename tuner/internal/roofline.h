@@ -25,8 +25,8 @@ void roofline_measure(roofline *rf);
 /* Measures the ceilings on each CPU the calling thread may run on, pinned
  * to one after the other (at most `max`; the thread's CPU set is restored
  * after): per[i] for cpus[i]. On a shared VM the CPUs differ at times (a
- * neighbour on the same physical core): a depthwise layer ran 20-30% slower
- * on one of two vCPUs than on the other while the FMA peaks agreed, so a
+ * neighbour on the same physical core): a depthwise layer ran up to 40%
+ * slower on one of two vCPUs than on the other while the FMA peaks agreed, so a
  * static split over both waits for the slower. Returns the number of CPUs
  * measured, 0 when the CPU set cannot be read or set. */
 int roofline_measure_cpus(roofline per[], int cpus[], int max);
