@@ -97,49 +97,6 @@ out:
   return rc;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-/* Cold caches: each round, for each candidate in turn (the first rotating),
- * writes and reads a flush buffer of flush_mb MiB, then times one
- * execution, as an inference meets a layer whose weights and tensors the
- * rest of the network has evicted. st[k] gets the median and the fastest
- * of the rounds. Returns 0, -1 when out of memory or a run failed. */
-static int measure_cold(candidate *cs, int nk, int rounds, double flush_mb, bench_stats *st)
-{
-  size_t n = (size_t)(flush_mb * 1048576.0 / sizeof(float));
-  float *flush = calloc(n ? n : 1, sizeof(float));
-  double *t = malloc((size_t)nk * (size_t)rounds * sizeof *t);
-  int rc = flush && t ? 0 : -1;
-  volatile float sink = 0;
-  for (int r = 0; r < rounds && rc == 0; r++)
-    for (int j = 0; j < nk && rc == 0; j++) {
-      int k = (j + r) % nk;
-      for (size_t i = 0; i < n; i += 16) flush[i] += 1.0f;
-      for (size_t i = 0; i < n; i += 16) sink += flush[i];
-      double t0 = bench_now_us();
-      rc = run(&cs[k]) ? -1 : 0;
-      t[k * rounds + r] = bench_now_us() - t0;
-    }
-  for (int k = 0; k < nk && rc == 0; k++) {
-    double *v = t + k * rounds;
-    qsort(v, (size_t)rounds, sizeof *v, cmp_double);
-    memset(&st[k], 0, sizeof st[k]);
-    st[k].samples = rounds;
-    st[k].reps = 1;
-    st[k].min_us = v[0];
-    st[k].max_us = v[rounds - 1];
-    st[k].median_us = rounds % 2 ? v[rounds / 2] : 0.5 * (v[rounds / 2 - 1] + v[rounds / 2]);
-  }
-  (void)sink;
-  free(flush);
-  free(t);
-  return rc;
-}
-
 static void free_candidate(candidate *c)
 {
   septune_plan_destroy(c->plan);
@@ -240,7 +197,7 @@ int main(int argc, char **argv)
   }
   bench_stats st[MAX_KNOBS];
   if (cold_mb > 0) {
-    if (measure_cold(cs, nk, rounds, cold_mb, st) != 0) {
+    if (bench_measure_cold((size_t)nk, fns, ctxs, rounds, cold_mb, st) != 0) {
       fprintf(stderr, PROG ": --cold: out of memory or a run failed\n");
       rc = 1;
       goto done;

@@ -45,12 +45,10 @@
  * Threads: --threads T gives every plan and peer T threads; the program
  * pins itself to T CPUs (T = 1: the CPU it starts on).
  */
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "bench_common.h"
 #include "internal.h"
@@ -218,23 +216,6 @@ static int run_step(network *net, step *s, int impl, const float *in, float *out
   }
   if (s->residual) add(out, in, s->out_n);
   return 0;
-}
-
-/* Sleeps ms milliseconds. */
-static void settle(double ms)
-{
-  struct timespec t = { (time_t)(ms / 1000), (long)(fmod(ms, 1000) * 1e6) };
-  while (nanosleep(&t, &t) != 0 && errno == EINTR) {
-  }
-}
-
-/* Writes and reads the flush buffer: the caches hold none of the network. */
-static float flush_caches(network *net)
-{
-  float sum = 0;
-  for (size_t i = 0; i < net->flush_n; i += 16) net->flush[i] += 1.0f;
-  for (size_t i = 0; i < net->flush_n; i += 16) sum += net->flush[i];
-  return sum;
 }
 
 /* One pass of implementation impl over the network: the input in act[0],
@@ -499,12 +480,12 @@ int main(int argc, char **argv)
       int i = (j + round) % IMPLS;
       if (!net.have[i]) continue;
       float *out;
-      sink += flush_caches(&net);
+      sink += bench_flush_caches(net.flush, net.flush_n);
       /* the pass before left its pool's workers spinning (pthreadpool: some
        * ms) and they would take the CPUs from this one's: with a small
        * --flush-mb, fused (which follows XNNPACK in the rotation) took 2.3
        * ms on b0 at 2 threads, against 0.14 ms layer by layer */
-      if (o.threads > 1) settle(SETTLE_MS);
+      if (o.threads > 1) bench_pause_ms(SETTLE_MS);
       net.total[i][round] = pass(&net, i, input, net.s[0].in_n, &out);
       for (size_t k = 0; k < net.n; k++) net.s[k].samples[i][round] = net.s[k].t[i];
     }

@@ -16,6 +16,7 @@
 
 #include "measure.h"
 #include "search.h"
+#include "timing.h"
 #include "tune_layer.h"
 
 static septune_op layer(const char *line)
@@ -251,6 +252,39 @@ static void finalists_interleaved(void **state)
   layer_data_free(&d);
 }
 
+/* Cold timing: one call per candidate and round, each after the flush; a
+ * failing callback stops it with its result. */
+typedef struct counted {
+  int calls, fail_at;
+} counted;
+
+static int count_call(void *p)
+{
+  counted *c = p;
+  c->calls++;
+  return c->fail_at && c->calls == c->fail_at ? 7 : 0;
+}
+
+static void cold_one_call_per_round(void **state)
+{
+  (void)state;
+  counted a = { 0, 0 }, b = { 0, 0 };
+  bench_fn fns[2] = { count_call, count_call };
+  void *ctxs[2] = { &a, &b };
+  bench_stats out[2];
+  assert_int_equal(bench_measure_cold(2, fns, ctxs, 5, 1, out), 0);
+  assert_int_equal(a.calls, 5);
+  assert_int_equal(b.calls, 5);
+  for (int i = 0; i < 2; i++) {
+    assert_int_equal(out[i].samples, 5);
+    assert_int_equal(out[i].reps, 1);
+    assert_true(out[i].min_us <= out[i].median_us && out[i].median_us <= out[i].max_us);
+  }
+  b.calls = 0, b.fail_at = 3;
+  assert_int_equal(bench_measure_cold(2, fns, ctxs, 5, 1, out), 7);
+  assert_int_equal(b.calls, 3);
+}
+
 /* ------------------------------------------------------------------------ */
 /* A whole layer: broken candidates recorded, never chosen. */
 
@@ -311,6 +345,7 @@ int main(void)
     cmocka_unit_test(search_exhaustive),
     cmocka_unit_test(measure_outcomes),
     cmocka_unit_test(finalists_interleaved),
+    cmocka_unit_test(cold_one_call_per_round),
     cmocka_unit_test(tune_skips_broken_candidates),
     cmocka_unit_test(tune_reports_untunable),
   };

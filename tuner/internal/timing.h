@@ -71,6 +71,22 @@ int bench_measure_interleaved(size_t k, const bench_fn fns[], void *const ctxs[]
 int bench_measure_interleaved_settled(size_t k, const bench_fn fns[], void *const ctxs[], int rounds,
                                       double round_ms, double settle_ms, bench_stats out[]);
 
+/* Sleeps ms milliseconds (a pause for thread pools to stop spinning). */
+void bench_pause_ms(double ms);
+
+/* Writes and reads every cache line of buf (n floats), so that the caches
+ * hold nothing else; returns a sum for the caller to keep. */
+float bench_flush_caches(float *buf, size_t n);
+
+/* Cold caches: `rounds` rounds (< 1 means 15), each timing one call of
+ * every candidate right after a flush of flush_mb MiB (the first rotating
+ * from round to round), as an inference meets a layer whose data the rest
+ * of the network has evicted. out[i] gets the median/min/max of candidate
+ * i's calls. Returns 0, -1 when out of memory, or the first non-zero
+ * callback result. */
+int bench_measure_cold(size_t k, const bench_fn fns[], void *const ctxs[], int rounds, double flush_mb,
+                       bench_stats out[]);
+
 /* Single-thread fp32 peak of this core in GFLOP/s (2 flops per FMA lane),
  * measured with an inline-asm loop of independent FMAs: AVX-512 when the CPU
  * has it, else AVX2+FMA, else SSE mul+add. Takes about 0.2 s. `isa`, when not

@@ -137,7 +137,7 @@ int bench_measure_interleaved(size_t k, const bench_fn fns[], void *const ctxs[]
   return bench_measure_interleaved_settled(k, fns, ctxs, rounds, round_ms, 0, out);
 }
 
-static void pause_ms(double ms)
+void bench_pause_ms(double ms)
 {
   struct timespec t = { (time_t)(ms / 1000), (long)(fmod(ms, 1000) * 1e6) };
   while (nanosleep(&t, &t) != 0 && errno == EINTR) {
@@ -166,7 +166,7 @@ int bench_measure_interleaved_settled(size_t k, const bench_fn fns[], void *cons
   for (int r = 0; r < rounds; r++) {
     for (size_t j = 0; j < k; j++) {
       size_t i = (j + (size_t)r) % k; /* rotate who goes first */
-      if (settle_ms > 0) pause_ms(settle_ms);
+      if (settle_ms > 0) bench_pause_ms(settle_ms);
       /* One untimed call first: the previous candidate has just evicted this
        * one's data from L1/L2, and a short round would otherwise charge that
        * reload (up to a few % for weights near L2's size) to one library. */
@@ -184,6 +184,43 @@ int bench_measure_interleaved_settled(size_t k, const bench_fn fns[], void *cons
   rc = 0;
 done:
   free(reps);
+  free(samples);
+  return rc;
+}
+
+float bench_flush_caches(float *buf, size_t n)
+{
+  float sum = 0;
+  for (size_t i = 0; i < n; i += 16) buf[i] += 1.0f;
+  for (size_t i = 0; i < n; i += 16) sum += buf[i];
+  return sum;
+}
+
+int bench_measure_cold(size_t k, const bench_fn fns[], void *const ctxs[], int rounds, double flush_mb,
+                       bench_stats out[])
+{
+  if (k == 0) return 0;
+  if (rounds < 1) rounds = 15;
+  size_t n = flush_mb > 0 ? (size_t)(flush_mb * 1048576.0 / sizeof(float)) : 1;
+  float *flush = calloc(n, sizeof(float));
+  double *samples = malloc(k * (size_t)rounds * sizeof *samples);
+  int rc = -1;
+  volatile float sink = 0;
+  if (!flush || !samples) goto done;
+  for (int r = 0; r < rounds; r++)
+    for (size_t j = 0; j < k; j++) {
+      size_t i = (j + (size_t)r) % k;
+      sink += bench_flush_caches(flush, n);
+      double t0 = bench_now_us();
+      rc = fns[i](ctxs[i]);
+      if (rc != 0) goto done;
+      samples[i * (size_t)rounds + (size_t)r] = bench_now_us() - t0;
+    }
+  for (size_t i = 0; i < k; i++) fill_stats(samples + i * (size_t)rounds, rounds, 1, &out[i]);
+  rc = 0;
+done:
+  (void)sink;
+  free(flush);
   free(samples);
   return rc;
 }
